@@ -1,0 +1,1 @@
+"""Analytic models: graphs, queueing, network calculus, Markov chains and reliability."""

@@ -1,0 +1,1 @@
+"""The system model: scenario, plan, compiled arrays, readers and writers."""

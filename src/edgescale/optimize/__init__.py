@@ -1,0 +1,1 @@
+"""Decisions: placement, assignment, offloading, caching and energy."""

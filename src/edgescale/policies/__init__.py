@@ -1,0 +1,1 @@
+"""Policies shared by the digital twin and the real control plane."""

@@ -1,0 +1,1 @@
+"""The digital twin: compiled data plane, Python control plane."""
