@@ -1,1 +1,0 @@
-"""Readers for real topologies and datasets."""

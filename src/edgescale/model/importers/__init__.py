@@ -1,0 +1,1 @@
+"""Importers for real topologies and datasets (Topology Zoo GraphML/GML, EUA)."""
