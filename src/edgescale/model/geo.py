@@ -53,7 +53,8 @@ def haversine_km(
     -----
     The haversine formula, with :math:`h = \\sin^2(\\Delta\\varphi/2)
     + \\cos\\varphi_1\\cos\\varphi_2\\sin^2(\\Delta\\lambda/2)` and :math:`d = 2R\\arcsin\\sqrt{h}`,
-    is numerically stable for small distances; the argument of ``arcsin`` is clipped to 1 so that antipodal points do not give NaN through rounding.
+    is numerically stable for small distances; the argument of ``arcsin`` is clipped to 1 so that
+    antipodal points do not give NaN through rounding.
 
     References
     ----------
