@@ -22,10 +22,12 @@ from edgescale.model.importers.topology import (
     import_topology,
     unique_ids,
 )
+from edgescale.model.io import scenario_from_dict
+from edgescale.model.schema import ID_PATTERN
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 ZOO = SHARED / "topology-zoo" / "graphml"
-ID_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+ID_RE = re.compile(ID_PATTERN)
 
 needs_zoo = pytest.mark.skipif(
     not ZOO.is_dir(), reason=f"Topology Zoo data not found at ../shared/data ({ZOO.name} missing)"
@@ -70,6 +72,7 @@ def _check_document(doc: dict, report: ImportReport, *, dump_yaml: bool = True) 
     assert report.disconnected == (report.components > 1)
     assert doc["metadata"]["import_report"] == report.to_dict()
     json.dumps(doc)
+    scenario_from_dict(doc)  # the model accepts it
     if dump_yaml:  # pure-Python YAML is slow: not in the loop over every file
         yaml.safe_dump(doc)  # plain Python types only
 
@@ -163,6 +166,10 @@ def test_ids_duplicates_and_empty_labels(tmp_path: Path) -> None:
 def test_unique_ids_never_collide() -> None:
     ids = unique_ids(["a", "a-2", "a", "n1", None, "Zürich"], ["n0", "n1", "n2", "n3", "n1", "n5"])
     assert ids == ["a", "a-2", "a-3", "n1", "n1-2", "Zurich"]
+    long_and_odd = unique_ids(["x" * 300, "x" * 300, "-.lead", "__"], ["n0", "n1", "n2", "n3"])
+    assert [len(i) for i in long_and_odd[:2]] == [100, 102]
+    assert long_and_odd[2:] == ["lead", "n3"]
+    assert all(ID_RE.match(i) for i in long_and_odd)
 
 
 def test_parallel_links_merged_and_self_loops_dropped(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ TIERS = ("device", "edge", "aggregation", "cloud")
 ZOO_SOURCE = "The Internet Topology Zoo (Knight et al., IEEE JSAC 29(9), 2011), http://www.topology-zoo.org/"
 ZOO_LICENSE = "CC BY 4.0 (credit: The Internet Topology Zoo)"
 
+_MAX_ID_LENGTH = 100  # the model allows 128; leaves room for "-<k>" suffixes
 _PLACEHOLDER_LABELS = frozenset({"", "none", "null", "nan", "?"})
 _LAT_KEYS = ("latitude", "lat")
 _LON_KEYS = ("longitude", "lon", "lng", "long")
@@ -116,8 +117,8 @@ class ImportReport:
 def safe_id(text: str) -> str:
     """Turn free text into an identifier of ASCII letters, digits, ``-``, ``_`` and ``.``.
 
-    Accents are stripped, every other run of characters becomes one ``_``, and ``_`` at either end is
-    removed. The result may be empty.
+    Accents are stripped, every other run of characters becomes one ``_``, the result starts with a
+    letter or digit (leading ``_``, ``.``, ``-`` are removed) and is cut to 100 characters. It may be empty.
 
     Examples
     --------
@@ -127,9 +128,12 @@ def safe_id(text: str) -> str:
     'rtr-1.lon'
     >>> safe_id("???")
     ''
+    >>> safe_id(".hidden-")
+    'hidden-'
     """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).strip("_")
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).lstrip("_.-")
+    return cleaned[:_MAX_ID_LENGTH].rstrip("_")
 
 
 def unique_ids(labels: Iterable[str | None], fallbacks: Iterable[str]) -> list[str]:
