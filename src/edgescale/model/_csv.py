@@ -51,7 +51,14 @@ def read_positions(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
     issues: list[Issue] = []
     if ilat is None or ilon is None:
         raise ScenarioError(
-            [Issue(where, "CSV needs latitude and longitude columns", list(header), "e.g. 'Latitude,Longitude'")]
+            [
+                Issue(
+                    where,
+                    "CSV needs latitude and longitude columns",
+                    list(header),
+                    "e.g. 'Latitude,Longitude'",
+                )
+            ]
         )
     lat = np.empty(len(rows))
     lon = np.empty(len(rows))
@@ -62,7 +69,9 @@ def read_positions(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
                 raise ValueError
         except (ValueError, IndexError):
             if len(issues) < 20:
-                issues.append(Issue(f"{where} row {k + 2}", "needs a valid latitude and longitude", list(row)))
+                issues.append(
+                    Issue(f"{where} row {k + 2}", "needs a valid latitude and longitude", list(row))
+                )
     if issues:
         raise ScenarioError(issues)
     if len(rows) == 0:

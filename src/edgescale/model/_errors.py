@@ -80,7 +80,9 @@ def _unwrap(annotation: Any) -> list[Any]:
     return []
 
 
-def _model_at(root: type[BaseModel], loc: Sequence[str | int]) -> tuple[type[BaseModel] | None, list[str | int]]:
+def _model_at(
+    root: type[BaseModel], loc: Sequence[str | int]
+) -> tuple[type[BaseModel] | None, list[str | int]]:
     """The model class that owns the last element of *loc*, and *loc* without union tags."""
     current: type[BaseModel] | None = root
     clean: list[str | int] = []

@@ -39,7 +39,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         try:
             hash(key)
         except TypeError as e:
@@ -47,10 +47,8 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
                 None, None, f"unhashable key {key!r}", key_node.start_mark
             ) from e
         if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        mapping[key] = loader.construct_object(value_node, deep=deep)  # type: ignore[no-untyped-call]
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 
 
@@ -69,7 +67,7 @@ def parse_document(text: str, *, source: str = "<input>", fmt: str | None = None
     try:
         if fmt == "json":
             return json.loads(text)
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader subclass
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except json.JSONDecodeError as e:
         raise ScenarioError(
             [Issue(f"line {e.lineno}, column {e.colno}", f"invalid JSON: {e.msg}", has_value=False)], source
@@ -168,13 +166,17 @@ def _list_index(items: list[Any], step: str) -> int | None:
     return None
 
 
-def scenario_from_dict(data: Any, *, source: str | None = None, base_dir: str | Path | None = None) -> Scenario:
+def scenario_from_dict(
+    data: Any, *, source: str | None = None, base_dir: str | Path | None = None
+) -> Scenario:
     """Validate plain data as a :class:`Scenario` (both phases), raising one error with every problem."""
     from edgescale.model.validate import check_references
 
     if not isinstance(data, dict):
         kind = "empty document" if data is None else f"a {type(data).__name__}"
-        raise ScenarioError([Issue("<root>", "must be a mapping of scenario fields", kind, has_value=False)], source)
+        raise ScenarioError(
+            [Issue("<root>", "must be a mapping of scenario fields", kind, has_value=False)], source
+        )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
@@ -248,7 +250,7 @@ def to_text(data: Any, path: str | Path) -> str:
     """Serialise plain data as JSON (``.json``) or YAML (anything else)."""
     if str(path).endswith(".json"):
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
 
 
 def save(scenario: Scenario | dict[str, Any], path: str | Path) -> None:

@@ -11,9 +11,8 @@ unknown keys); :mod:`edgescale.model.validate` checks cross-references (ids, DAG
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -26,7 +25,7 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=128)]
 
 
-def F(default: Any = ..., *, used_by: str | None = None, reserved: bool = False, **kw: Any) -> Any:
+def F(default: Any = ..., *, used_by: str | None = None, reserved: bool = False, **kw: Any) -> Any:  # noqa: N802
     """A pydantic Field that records which engine consumes it (or that it is reserved)."""
     extra: dict[str, Any] = {}
     if reserved:
@@ -173,7 +172,9 @@ class LinkRule(_Model):
     kind: Literal["nearest", "mesh"] = F("nearest", used_by="compile")
     nearest: int = F(1, used_by="compile", ge=1)
     base_latency_ms: float = F(0.0, used_by="compile", ge=0.0, description="Added to the propagation delay.")
-    km_per_ms: float = F(200.0, used_by="compile", gt=0.0, description="Propagation speed (fibre: 200 km/ms).")
+    km_per_ms: float = F(
+        200.0, used_by="compile", gt=0.0, description="Propagation speed (fibre: 200 km/ms)."
+    )
     route_factor: float = F(1.5, used_by="compile", ge=1.0, description="Path length over geodesic distance.")
     bandwidth_mbps: float | None = F(None, used_by="compile", gt=0.0)
     loss: float = F(0.0, used_by="compile", ge=0.0, lt=1.0)
@@ -192,7 +193,9 @@ class Service(_Model):
 
     id: Id = F(used_by="compile")
     work_ms: float = F(used_by="compile", gt=0.0, description="Mean CPU time per request on a speed-1 core.")
-    work_distribution: Literal["exponential", "deterministic", "general"] = F("exponential", used_by="compile")
+    work_distribution: Literal["exponential", "deterministic", "general"] = F(
+        "exponential", used_by="compile"
+    )
     work_scv: float | None = F(
         None, used_by="compile", ge=0.0, description="Squared coefficient of variation, for 'general'."
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 from edgescale.errors import Issue, ScenarioError
 from edgescale.model._csv import read_column, read_positions, read_table
 from edgescale.model._errors import suggest
-from edgescale.model.schema import Application, Scenario, SiteGroup
+from edgescale.model.schema import Application, DeviceGroup, Scenario, SiteGroup
 
 __all__ = ["check_references", "group_site_names", "site_names_and_tiers", "stage_parents"]
 
@@ -35,7 +35,7 @@ def group_site_names(group: SiteGroup, base_dir: Path, where: str) -> list[str]:
 def site_names_and_tiers(scenario: Scenario, base_dir: Path) -> tuple[list[str], list[str]]:
     """All site names (explicit first, then generated in group order) and their tiers."""
     names = [s.id for s in scenario.sites]
-    tiers = [s.tier for s in scenario.sites]
+    tiers: list[str] = [s.tier for s in scenario.sites]
     for gi, g in enumerate(scenario.site_groups):
         generated = group_site_names(g, base_dir, f"site_groups[{g.id or gi}]")
         names.extend(generated)
@@ -89,7 +89,9 @@ def _check_app(app: Application, services: set[str], where: str) -> list[Issue]:
         )
     cycle = _find_cycle(names, parents)
     if cycle:
-        issues.append(Issue(f"{where}.stages", "the stages form a cycle; an application must be a DAG", cycle))
+        issues.append(
+            Issue(f"{where}.stages", "the stages form a cycle; an application must be a DAG", cycle)
+        )
     return issues
 
 
@@ -161,7 +163,9 @@ def check_references(scenario: Scenario, base_dir: Path) -> list[Issue]:
         if g.area is not None and g.area.region is not None and g.area.region not in region_ids:
             issues.append(_unknown(f"{where}.area.region", g.area.region, region_ids, "region"))
         if g.csv is None and g.area is None and not region_ids:
-            issues.append(Issue(where, "needs 'regions', 'area' or 'csv' (the scenario has no regions)", g.id))
+            issues.append(
+                Issue(where, "needs 'regions', 'area' or 'csv' (the scenario has no regions)", g.id)
+            )
         del gi
     issues += _duplicates(names, "sites")
     known_sites = set(names)
@@ -180,7 +184,12 @@ def check_references(scenario: Scenario, base_dir: Path) -> list[Issue]:
             issues.append(Issue(f"{where}.dst", "a link cannot connect a site to itself", link.dst))
         if link.latency_ms is None and not (link.src in located and link.dst in located):
             issues.append(
-                Issue(f"{where}.latency_ms", "is required when an endpoint has no location", None, has_value=False)
+                Issue(
+                    f"{where}.latency_ms",
+                    "is required when an endpoint has no location",
+                    None,
+                    has_value=False,
+                )
             )
     for k, rule in enumerate(s.link_rules):
         for end in ("from_tier", "to_tier"):
@@ -191,42 +200,48 @@ def check_references(scenario: Scenario, base_dir: Path) -> list[Issue]:
                 )
     service_ids = [x.id for x in s.services]
     issues += _duplicates(service_ids, "services")
-    for x in s.services:
-        if not any(tier_count[t] for t in x.tiers):
+    for svc in s.services:
+        if not any(tier_count[t] for t in svc.tiers):
             issues.append(
-                Issue(f"services[{x.id}].tiers", "no site has any of these tiers", list(x.tiers), severity="warning")
+                Issue(
+                    f"services[{svc.id}].tiers",
+                    "no site has any of these tiers",
+                    list(svc.tiers),
+                    severity="warning",
+                )
             )
     app_ids = [a.id for a in s.applications]
     issues += _duplicates(app_ids, "applications")
     for a in s.applications:
         issues += _check_app(a, set(service_ids), f"applications[{a.id}]")
     issues += _duplicates([g.id for g in s.device_groups], "device_groups")
-    for g in s.device_groups:
-        issues += _check_group(s, g, base_dir, known_sites, tier_count, region_ids, app_ids)
+    for dg in s.device_groups:
+        issues += _check_group(s, dg, base_dir, known_sites, tier_count, region_ids, app_ids)
     issues += _check_failures(s, known_sites, region_ids)
     return sorted(issues, key=lambda i: i.severity != "error")
 
 
 def _check_group(
     s: Scenario,
-    g: object,
+    g: DeviceGroup,
     base_dir: Path,
     known_sites: set[str],
     tier_count: Counter[str],
     region_ids: list[str],
     app_ids: list[str],
 ) -> list[Issue]:
-    from edgescale.model.schema import DeviceGroup
-
-    assert isinstance(g, DeviceGroup)
     where = f"device_groups[{g.id}]"
     issues: list[Issue] = []
     if g.application is not None and g.application not in app_ids:
         issues.append(_unknown(f"{where}.application", g.application, app_ids, "application"))
     if g.application is not None and g.arrival is None:
-        issues.append(Issue(f"{where}.arrival", "is required when the group runs an application", None, has_value=False))
+        issues.append(
+            Issue(f"{where}.arrival", "is required when the group runs an application", None, has_value=False)
+        )
     if g.application is None and g.arrival is not None:
-        issues.append(Issue(f"{where}.application", "is required when the group sends requests", None, has_value=False))
+        issues.append(
+            Issue(f"{where}.application", "is required when the group sends requests", None, has_value=False)
+        )
     pl = g.placement
     if pl.around is not None:
         if pl.around.tier is not None and tier_count[pl.around.tier] == 0:
@@ -249,14 +264,18 @@ def _check_group(
                         Issue(f"{where}.count", f"must equal the number of CSV rows ({len(lat)})", g.count)
                     )
     if tier_count[g.access.tier] == 0:
-        issues.append(Issue(f"{where}.access.tier", "no site has this tier: devices reach nothing", g.access.tier))
+        issues.append(
+            Issue(f"{where}.access.tier", "no site has this tier: devices reach nothing", g.access.tier)
+        )
     if g.access.assign == "home" and pl.around is None:
         issues.append(Issue(f"{where}.access.assign", "'home' needs placement.around", "home"))
     if g.arrival is not None and g.arrival.process == "trace":
         issues += _check_file(base_dir, g.arrival.file, f"{where}.arrival.file")
     if g.mobility is not None and g.mobility.model == "trace":
         if g.mobility.trace is None:
-            issues.append(Issue(f"{where}.mobility.trace", "is required for model 'trace'", None, has_value=False))
+            issues.append(
+                Issue(f"{where}.mobility.trace", "is required for model 'trace'", None, has_value=False)
+            )
         else:
             issues += _check_file(base_dir, g.mobility.trace, f"{where}.mobility.trace")
     return issues
@@ -276,7 +295,9 @@ def _check_failures(s: Scenario, known_sites: set[str], region_ids: list[str]) -
         if cf.region is not None and cf.region not in region_ids:
             issues.append(_unknown(f"failures.correlated[{k}].region", cf.region, region_ids, "region"))
         if cf.failure_domain is not None and cf.failure_domain not in domains:
-            issues.append(_unknown(f"failures.correlated[{k}].failure_domain", cf.failure_domain, domains, "domain"))
+            issues.append(
+                _unknown(f"failures.correlated[{k}].failure_domain", cf.failure_domain, domains, "domain")
+            )
     for k, ev in enumerate(s.events):
         for x in ev.sites or ():
             if x not in known_sites:
