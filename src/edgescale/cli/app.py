@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from edgescale.errors import EdgescaleError, ScenarioError
 
@@ -32,7 +33,7 @@ import_app = typer.Typer(help="Import real topologies and datasets as scenario f
 app.add_typer(generate_app, name="generate")
 app.add_typer(import_app, name="import")
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
@@ -95,7 +96,7 @@ def _fail(e: Exception, fmt: Format) -> None:
         lines = text.splitlines()
         if len(lines) > 40:
             text = "\n".join([*lines[:40], f"  ... and {len(lines) - 40} more"])
-        err.print(f"[bold red]error:[/] {type(e).__name__}: {text}", markup=True)
+        err.print(f"[bold red]error:[/] {type(e).__name__}: {escape(text)}")
     raise typer.Exit(1)
 
 
@@ -140,7 +141,7 @@ def validate(
         "sha256": scenario_sha256(s),
         "warnings": [w.to_dict() for w in warnings],
     }
-    lines = [f"{file}: valid ({s.name})"] + [f"  warning: {w.format()}" for w in warnings]
+    lines = [escape(f"{file}: valid ({s.name})")] + [escape(f"  warning: {w.format()}") for w in warnings]
     _emit(fmt, data, "\n".join(lines))
 
 
@@ -173,7 +174,7 @@ def _describe_text(d: dict[str, Any]) -> str:
     tiers = ", ".join(f"{n} {t}" for t, n in d["sites_by_tier"].items()) or "none"
     cap = ", ".join(f"{t} {c:,.0f}" for t, c in d["capacity_cores_by_tier"].items())
     lines = [
-        f"[bold]{d['name']}[/]",
+        f"[bold]{escape(d['name'])}[/]",
         f"  sites        {d['sites']:,} ({tiers}); {d['regions']} regions, "
         f"{d['failure_domains']} failure domains",
         f"  links        {d['links']:,}",
@@ -187,10 +188,11 @@ def _describe_text(d: dict[str, Any]) -> str:
     if u["max"] is not None:
         overall = f"{u['overall']:.1%}" if u["overall"] is not None else "n/a"
         lines.append(
-            f"  utilization  overall {overall}; busiest site {u['max_site']} at {u['max']:.1%} (rough)"
+            f"  utilization  overall {overall}; "
+            f"busiest site {escape(u['max_site'])} at {u['max']:.1%} (rough)"
         )
     for w in d["warnings"]:
-        lines.append(f"  [yellow]warning[/]: {w['path']}: {w['message']} (got {w['value']})")
+        lines.append(escape(f"  warning: {w['path']}: {w['message']} (got {w['value']})"))
     return "\n".join(lines)
 
 

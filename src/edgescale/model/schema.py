@@ -506,6 +506,14 @@ class Scenario(_Model):
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str | None = PrivateAttr(default=None)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is equal (where the file was read from does not count)."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = BaseModel.__hash__
+
     @property
     def base_dir(self) -> Path:
         """Folder that relative paths in this scenario (CSV, traces) resolve against."""

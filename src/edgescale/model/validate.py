@@ -60,8 +60,7 @@ def _duplicates(ids: Iterable[str], where: str) -> list[Issue]:
 
 
 def _unknown(where: str, value: str, known: Iterable[str], what: str) -> Issue:
-    known = list(known)
-    return Issue(where, f"unknown {what}", value, suggest(value, known))
+    return Issue(where, f"unknown {what}", value, suggest(value, sorted(known)))
 
 
 def _check_app(app: Application, services: set[str], where: str) -> list[Issue]:

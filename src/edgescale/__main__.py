@@ -1,0 +1,5 @@
+"""``python -m edgescale``."""
+
+from edgescale.cli import main
+
+main()

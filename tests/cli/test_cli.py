@@ -1,0 +1,155 @@
+"""The command line: exit codes, JSON output, one-screen errors, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from edgescale.cli.app import app
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+runner = CliRunner()
+
+
+def test_validate_ok() -> None:
+    result = runner.invoke(app, ["validate", str(EXAMPLES / "factory-cell.yaml"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] is True
+    assert len(data["sha256"]) == 64
+
+
+def test_validate_bad_file_exit_1_with_every_problem(tmp_path: Path) -> None:
+    doc = yaml.safe_load((EXAMPLES / "factory-cell.yaml").read_text())
+    doc["sites"][0]["cpu_cores"] = -3
+    doc["services"][0]["work_mss"] = 4
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(doc))
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "sites[rack-a].cpu_cores: must be >= 0" in result.output
+    assert "did you mean 'work_ms'" in result.output
+    result = runner.invoke(app, ["validate", str(bad), "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    assert len(data["issues"]) == 2
+
+
+def test_describe_json_has_required_keys() -> None:
+    result = runner.invoke(app, ["describe", str(EXAMPLES / "factory-cell.yaml"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    for key in ("sites_by_tier", "devices", "links", "services", "applications"):
+        assert key in data
+    assert data["devices"] == 64
+
+
+def test_describe_with_set_override() -> None:
+    base = json.loads(
+        runner.invoke(app, ["describe", str(EXAMPLES / "factory-cell.yaml"), "-f", "json"]).stdout
+    )
+    more = runner.invoke(
+        app,
+        [
+            "describe",
+            str(EXAMPLES / "factory-cell.yaml"),
+            "-f",
+            "json",
+            "--set",
+            "device_groups[cameras].count=80",
+        ],
+    )
+    assert json.loads(more.stdout)["devices"] == base["devices"] + 40
+
+
+def test_generate_then_describe(tmp_path: Path) -> None:
+    out = tmp_path / "gen.yaml"
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "hierarchical",
+            "--devices",
+            "20000",
+            "--edge-sites",
+            "200",
+            "--aggregation-sites",
+            "10",
+            "--clouds",
+            "2",
+            "--seed",
+            "5",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size < 10_000
+    data = json.loads(runner.invoke(app, ["describe", str(out), "-f", "json"]).stdout)
+    assert data["sites_by_tier"] == {"edge": 200, "aggregation": 10, "cloud": 2}
+    assert data["devices"] == 20000
+
+
+def test_schema_commands() -> None:
+    for kind in ("scenario", "plan"):
+        result = runner.invoke(app, ["schema", kind])
+        assert result.exit_code == 0
+        assert "properties" in json.loads(result.stdout)
+    assert runner.invoke(app, ["schema", "plna"]).exit_code == 2
+
+
+def test_plan_command_writes_plan(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = runner.invoke(app, ["plan", str(EXAMPLES / "factory-cell.yaml"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["kind"] == "edgescale.plan"
+
+
+def test_nothing_half_written_on_failure(tmp_path: Path) -> None:
+    out = tmp_path / "x.yaml"
+    out.write_text("old")
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "metro",
+            "--sites-csv",
+            str(tmp_path / "none.csv"),
+            "--users-csv",
+            str(tmp_path / "none.csv"),
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 1
+    assert out.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.yaml"]
+
+
+def test_usage_error_exit_2() -> None:
+    assert runner.invoke(app, ["describe"]).exit_code == 2
+    assert runner.invoke(app, ["generate", "hierarchical", "--devices", "0", "-o", "x.yaml"]).exit_code == 2
+
+
+def test_console_script_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "edgescale", "validate", str(EXAMPLES / "melbourne-metro.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["factory-cell", "melbourne-metro", "national-fleet"])
+def test_examples_validate(name: str) -> None:
+    assert runner.invoke(app, ["validate", str(EXAMPLES / f"{name}.yaml")]).exit_code == 0
