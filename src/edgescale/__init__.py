@@ -1,11 +1,18 @@
 """edgescale: engineer large-scale edge computing systems from one model.
 
-design -> analyze -> optimize -> simulate -> operate.
+design -> analyze -> optimize -> simulate -> operate. The public API mirrors the command line:
+
+>>> import edgescale
+>>> scenario = edgescale.load("examples/factory-cell.yaml")  # doctest: +SKIP
+>>> arrays = edgescale.compile_scenario(scenario)  # doctest: +SKIP
+
+Names are imported on first use, so ``import edgescale`` stays fast for command-line tools.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from edgescale.errors import (
     EdgescaleError,
@@ -15,11 +22,53 @@ from edgescale.errors import (
     UnstableSystemError,
 )
 
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from edgescale.model.arrays import SystemArrays, compile_scenario
+    from edgescale.model.default_plan import default_plan
+    from edgescale.model.describe import describe
+    from edgescale.model.io import load, save
+    from edgescale.model.plan import Plan, load_plan, save_plan
+    from edgescale.model.schema import Scenario
+
+_LAZY = {
+    "SystemArrays": "edgescale.model.arrays",
+    "compile_scenario": "edgescale.model.arrays",
+    "default_plan": "edgescale.model.default_plan",
+    "describe": "edgescale.model.describe",
+    "load": "edgescale.model.io",
+    "save": "edgescale.model.io",
+    "Plan": "edgescale.model.plan",
+    "load_plan": "edgescale.model.plan",
+    "save_plan": "edgescale.model.plan",
+    "Scenario": "edgescale.model.schema",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'edgescale' has no attribute {name!r}")
+
+
 __all__ = [
     "EdgescaleError",
     "InfeasibleError",
+    "Plan",
+    "Scenario",
     "ScenarioError",
     "SimulationError",
+    "SystemArrays",
     "UnstableSystemError",
     "__version__",
+    "compile_scenario",
+    "default_plan",
+    "describe",
+    "load",
+    "load_plan",
+    "save",
+    "save_plan",
 ]

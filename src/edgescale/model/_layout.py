@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from edgescale.model.geo import EARTH_RADIUS_KM
 
@@ -48,6 +47,8 @@ def nearest(
 
     Ties break by target index (KD-tree order on equal distances is by index for exact duplicates).
     """
+    from scipy.spatial import cKDTree  # imported here: scipy.spatial is slow to import
+
     tree = cKDTree(unit_vectors(target_lat, target_lon))
     k = min(k, len(target_lat))
     dist, idx = tree.query(unit_vectors(query_lat, query_lon), k=k)

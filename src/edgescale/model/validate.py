@@ -181,7 +181,8 @@ def check_references(scenario: Scenario, base_dir: Path) -> list[Issue]:
                 issues.append(_unknown(f"{where}.{end}", v, known_sites, "site"))
         if link.src == link.dst:
             issues.append(Issue(f"{where}.dst", "a link cannot connect a site to itself", link.dst))
-        if link.latency_ms is None and not (link.src in located and link.dst in located):
+        both_known = link.src in known_sites and link.dst in known_sites
+        if link.latency_ms is None and both_known and not (link.src in located and link.dst in located):
             issues.append(
                 Issue(
                     f"{where}.latency_ms",
