@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import machine, run_process  # noqa: E402
+from _util import machine, run_process
 
 
 def main() -> None:
@@ -27,11 +27,27 @@ def main() -> None:
     exe = shutil.which("edgescale") or str(Path(sys.executable).parent / "edgescale")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "big.yaml"
-        gen = run_process([
-            exe, "generate", "hierarchical", "--devices", str(args.devices), "--edge-sites", str(args.edge_sites),
-            "--aggregation-sites", str(args.aggregation_sites), "--clouds", str(args.clouds), "--seed", "1",
-            "-o", str(out), "--format", "json",
-        ])
+        gen = run_process(
+            [
+                exe,
+                "generate",
+                "hierarchical",
+                "--devices",
+                str(args.devices),
+                "--edge-sites",
+                str(args.edge_sites),
+                "--aggregation-sites",
+                str(args.aggregation_sites),
+                "--clouds",
+                str(args.clouds),
+                "--seed",
+                "1",
+                "-o",
+                str(out),
+                "--format",
+                "json",
+            ]
+        )
         size = out.stat().st_size
         desc = run_process([exe, "describe", str(out), "--format", "json"])
     d = json.loads(desc.pop("stdout"))
