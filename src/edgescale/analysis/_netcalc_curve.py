@@ -40,7 +40,7 @@ def check_nonnegative(where: str, value: N) -> None:
         raise ModelAssumptionError(f"{where}: must be >= 0 (got {value})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Curve(Generic[N]):
     """A wide-sense increasing, left-continuous piecewise-linear function on ``t >= 0``.
 
@@ -92,15 +92,24 @@ class Curve(Generic[N]):
     slopes: tuple[N, ...]
     value_at_zero: N
 
-    def __post_init__(self) -> None:
-        lengths = (len(self.breakpoints), len(self.values), len(self.slopes))
+    def __init__(
+        self,
+        breakpoints: Iterable[N | int],
+        values: Iterable[N | int],
+        slopes: Iterable[N | int],
+        value_at_zero: N | int,
+    ) -> None:
+        xs: tuple[object, ...] = tuple(breakpoints)
+        ys: tuple[object, ...] = tuple(values)
+        ss: tuple[object, ...] = tuple(slopes)
+        lengths = (len(xs), len(ys), len(ss))
         if lengths[0] == 0 or len(set(lengths)) != 1:
             raise ModelAssumptionError(
                 "Curve: breakpoints, values and slopes must be non-empty and of equal length "
                 f"(got {lengths[0]}, {lengths[1]}, {lengths[2]})"
             )
         n = lengths[0]
-        flat = [*self.breakpoints, *self.values, *self.slopes, self.value_at_zero]
+        flat = [*xs, *ys, *ss, value_at_zero]
         nums = as_numbers("Curve", flat)
         raw = pl.PL(nums[-1], tuple(nums[:n]), tuple(nums[n : 2 * n]), tuple(nums[2 * n : 3 * n]))
         raw = _validated(raw)
@@ -226,7 +235,7 @@ def _unstable(where: str, alpha: Curve[N], beta: Curve[N]) -> UnstableSystemErro
 # --------------------------------------------------------------------------- constructors
 
 
-def token_bucket(rate: N, burst: N) -> Curve[N]:
+def token_bucket(rate: N | int, burst: N | int) -> Curve[N]:
     r"""Token-bucket (affine) arrival curve :math:`\gamma_{r,b}`.
 
     Parameters
@@ -271,7 +280,7 @@ def token_bucket(rate: N, burst: N) -> Curve[N]:
     return Curve((r - r,), (b,), (r,), r - r)
 
 
-def concave_arrival(buckets: Iterable[tuple[N, N]]) -> Curve[N]:
+def concave_arrival(buckets: Iterable[tuple[N | int, N | int]]) -> Curve[N]:
     r"""Concave piecewise-linear arrival curve :math:`\min_i \gamma_{r_i, b_i}`.
 
     Parameters
@@ -314,7 +323,7 @@ def concave_arrival(buckets: Iterable[tuple[N, N]]) -> Curve[N]:
     return pointwise_min(*curves)
 
 
-def rate_latency(rate: N, latency: N) -> Curve[N]:
+def rate_latency(rate: N | int, latency: N | int) -> Curve[N]:
     r"""Rate-latency service curve :math:`\beta_{R,T}(t) = R [t - T]^+`.
 
     Parameters
@@ -359,7 +368,7 @@ def rate_latency(rate: N, latency: N) -> Curve[N]:
     return Curve((zero, t), (zero, zero), (zero, r), zero)
 
 
-def convex_service(pairs: Iterable[tuple[N, N]]) -> Curve[N]:
+def convex_service(pairs: Iterable[tuple[N | int, N | int]]) -> Curve[N]:
     r"""Convex piecewise-linear service curve :math:`\max_i \beta_{R_i, T_i}`.
 
     Parameters
@@ -882,7 +891,7 @@ def leftover_blind(beta: Curve[N], cross: Curve[N]) -> Curve[N]:
     return _increasing_or_raise("leftover_blind", raw)
 
 
-def leftover_fifo(beta: Curve[N], cross: Curve[N], theta: N) -> Curve[N]:
+def leftover_fifo(beta: Curve[N], cross: Curve[N], theta: N | int) -> Curve[N]:
     r"""FIFO left-over service curve :math:`[\beta(t) - \alpha_c(t - \theta)]^+ 1_{t > \theta}`.
 
     Parameters

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic
 
@@ -24,7 +24,7 @@ from edgescale.analysis._netcalc_pl import N
 from edgescale.errors import ModelAssumptionError, UnstableSystemError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CrossFlow(Generic[N]):
     """A token-bucket cross flow that crosses servers ``first`` to ``last`` of a tandem.
 
@@ -47,8 +47,15 @@ class CrossFlow(Generic[N]):
     first: int
     last: int
 
+    def __init__(self, rate: N | int, burst: N | int, first: int, last: int) -> None:
+        r, b = as_numbers("CrossFlow", [rate, burst])
+        object.__setattr__(self, "rate", r)
+        object.__setattr__(self, "burst", b)
+        object.__setattr__(self, "first", first)
+        object.__setattr__(self, "last", last)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Tandem(Generic[N]):
     """A line of rate-latency servers, a flow of interest through all of them, cross flows.
 
@@ -81,13 +88,18 @@ class Tandem(Generic[N]):
 
     servers: tuple[tuple[N, N], ...]
     foi: tuple[N, N]
-    cross: tuple[CrossFlow[N], ...] = ()
+    cross: tuple[CrossFlow[N], ...]
 
-    def __post_init__(self) -> None:
-        servers, cross = list(self.servers), list(self.cross)
+    def __init__(
+        self,
+        servers: Iterable[tuple[N | int, N | int]],
+        foi: tuple[N | int, N | int],
+        cross: Iterable[CrossFlow[N]] = (),
+    ) -> None:
+        servers, cross = list(servers), list(cross)
         if not servers:
             raise ModelAssumptionError("Tandem.servers: must not be empty (got 0 servers)")
-        flat: list[Any] = [x for s in servers for x in s] + list(self.foi)
+        flat: list[Any] = [x for s in servers for x in s] + list(foi)
         flat += [x for c in cross for x in (c.rate, c.burst)]
         nums = as_numbers("Tandem", flat)
         n = len(servers)
