@@ -221,6 +221,12 @@ def test_fifo_leftover_rate_latency_case() -> None:
     assert leftover_fifo(rate_latency(R, T), token_bucket(r, b), theta) == rate_latency(R - r, theta)
 
 
+def test_fifo_leftover_takes_a_float_theta_exactly() -> None:
+    beta, cross = rate_latency(5, 1), token_bucket(2, 3)
+    lo = leftover_fifo(beta, cross, 1.6)
+    assert lo.is_exact and lo == leftover_fifo(beta, cross, F(1.6))
+
+
 def test_fifo_leftover_best_theta_gives_aggregate_bound() -> None:
     """Independent derivation: min over theta of h(gamma1, beta_theta) = T + (b1 + b2)/R.
 
@@ -600,6 +606,10 @@ def test_bad_input_raises_model_assumption_error(build: object, match: str) -> N
             r"busy_period_bound: .*unbounded",
         ),
         (
+            lambda: horizontal_deviation(token_bucket(0, 5), token_bucket(0, 3)),
+            r"horizontal_deviation: the service curve must eventually reach the arrival curve",
+        ),
+        (
             lambda: tfa_delay(Tandem(servers=[(5, 1), (3, 1)], foi=(1, 1), cross=[CrossFlow(2, 1, 1, 1)])),
             r"tfa_delay: servers\[1\]: bound is infinite \(got total rate 3 for server rate 3\)",
         ),
@@ -612,7 +622,7 @@ def test_bad_input_raises_model_assumption_error(build: object, match: str) -> N
             r"pmoo_service_curve: servers\[1\]: cross traffic must leave a positive rate \(got residual rate 0\)",
         ),
     ],
-    ids=["hdev", "vdev", "deconv", "busy-period", "tfa", "sfa", "pmoo"],
+    ids=["hdev", "vdev", "deconv", "busy-period", "bounded-service", "tfa", "sfa", "pmoo"],
 )
 def test_overload_raises_unstable_system_error(build: object, match: str) -> None:
     with pytest.raises(UnstableSystemError, match=match):

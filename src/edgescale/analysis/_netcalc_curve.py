@@ -57,22 +57,40 @@ class Curve(Generic[N]):
     neither slope nor value changes are dropped, so two exact curves are equal if and only
     if they are the same function.
 
+    Parameters
+    ----------
+    breakpoints : iterable of numbers
+        ``0 = t_0 < t_1 < ...``.
+    values : iterable of numbers
+        Right limits ``f(t_i+)``, one per breakpoint.
+    slopes : iterable of numbers
+        Slope after each breakpoint; ``slopes[-1]`` is the final (long-term) slope.
+    value_at_zero : number
+        ``f(0) <= values[0]``.
+
     Attributes
     ----------
-    breakpoints : tuple
-        ``0 = t_0 < t_1 < ...``.
-    values : tuple
-        Right limits ``f(t_i+)``, one per breakpoint.
-    slopes : tuple
-        Slope after each breakpoint; ``slopes[-1]`` is the final (long-term) slope.
+    breakpoints, values, slopes : tuple
+        The canonical form of the parameters (all ``Fraction`` or all ``float``).
     value_at_zero : Fraction or float
-        ``f(0) <= values[0]``.
+        ``f(0)``.
 
     Raises
     ------
     ModelAssumptionError
         If the arrays disagree in length, the breakpoints do not start at 0 or do not
         increase, a slope is negative, the curve jumps down, or a number is not finite.
+
+    Notes
+    -----
+    This is the class of functions of [LT01]_ (wide-sense increasing, ``f(t) = 0`` for
+    ``t < 0``) restricted to finitely many affine pieces and finite values. In float mode,
+    jumps and negative slopes no larger than ``FLOAT_TOLERANCE`` (relative) are taken as
+    rounding and removed.
+
+    References
+    ----------
+    .. [LT01] Le Boudec & Thiran, *Network Calculus*, Sections 1.1 and 3.1.
 
     Examples
     --------
@@ -151,14 +169,41 @@ class Curve(Generic[N]):
         return continuous and all(a <= b for a, b in pairwise(s))
 
     def __call__(self, t: N | int) -> N:
-        """Exact value at ``t >= 0`` (the left limit at a breakpoint)."""
+        """Value at ``t >= 0`` (the left limit at a breakpoint), exact in exact mode.
+
+        A float ``t`` on an exact curve is converted exactly (``Fraction(t)``).
+        Raises ModelAssumptionError for a negative or non-finite ``t``.
+        """
         (x,) = as_numbers("Curve(t)", [t])
         arg = cast(N, Fraction(x) if self.is_exact else float(x))
         check_nonnegative("Curve(t): t", arg)
         return pl.value(self._raw, arg)
 
     def evaluate(self, t: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Vectorised float evaluation at every ``t >= 0`` of an array."""
+        """Vectorised float evaluation.
+
+        Parameters
+        ----------
+        t : array_like
+            Times, all finite and ``>= 0``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``f(t)`` as float64, same shape as ``t`` (left limits at breakpoints).
+
+        Raises
+        ------
+        ModelAssumptionError
+            If a time is negative or not finite.
+
+        Examples
+        --------
+        >>> from edgescale.analysis.netcalc import rate_latency
+        >>> rate_latency(2, 1).evaluate([[0.0, 1.0], [2.0, 3.5]])
+        array([[0., 0.],
+               [2., 5.]])
+        """
         ts = np.asarray(t, dtype=np.float64)
         if np.any(ts < 0) or not np.all(np.isfinite(ts)):
             raise ModelAssumptionError("Curve.evaluate: t must be finite and >= 0 (got a bad entry)")
@@ -170,7 +215,19 @@ class Curve(Generic[N]):
         return np.where(ts == 0, float(self.value_at_zero), out)
 
     def to_float(self) -> Curve[float]:
-        """The same curve in float mode."""
+        """The same curve in float mode.
+
+        Returns
+        -------
+        Curve
+            Every number converted with ``float``.
+
+        Examples
+        --------
+        >>> from edgescale.analysis.netcalc import token_bucket
+        >>> token_bucket(1, 2).to_float().values
+        (2.0,)
+        """
         conv = [float(v) for v in (*self.breakpoints, *self.values, *self.slopes)]
         n = len(self.breakpoints)
         return Curve(tuple(conv[:n]), tuple(conv[n : 2 * n]), tuple(conv[2 * n :]), float(self.value_at_zero))
@@ -226,10 +283,17 @@ def aligned(*curves: Curve[N]) -> list[Curve[N]]:
 
 def _unstable(where: str, alpha: Curve[N], beta: Curve[N]) -> UnstableSystemError:
     """The error for a long-term arrival rate above the service rate."""
-    return UnstableSystemError(
-        f"{where}: long-term arrival rate must not exceed the service rate "
-        f"(got {alpha.final_slope} > {beta.final_slope}); the bound is infinite",
-    )
+    if alpha.final_slope > beta.final_slope:
+        rule, got = (
+            "long-term arrival rate must not exceed the service rate",
+            f"{alpha.final_slope} > {beta.final_slope}",
+        )
+    else:
+        rule, got = (
+            "the service curve must eventually reach the arrival curve",
+            f"bounded service {beta.values[-1]}",
+        )
+    return UnstableSystemError(f"{where}: {rule} (got {got}); the bound is infinite")
 
 
 # --------------------------------------------------------------------------- constructors
@@ -933,11 +997,10 @@ def leftover_fifo(beta: Curve[N], cross: Curve[N], theta: N | int) -> Curve[N]:
     >>> lo == rate_latency(2, Fraction(14, 3))
     True
     """
-    beta, cross = aligned(beta, cross)
     (th,) = as_numbers("leftover_fifo: theta", [theta])
     check_nonnegative("leftover_fifo: theta", th)
-    if isinstance(beta.value_at_zero, float):
-        th = float(th)
+    beta, cross = aligned(beta, cross)
+    th = Fraction(th) if beta.is_exact else float(th)  # a float theta is taken exactly, as in Curve(t)
     raw = pl.clip(pl.delayed_difference(beta._raw, cross._raw, th))
     return _increasing_or_raise("leftover_fifo", raw)
 

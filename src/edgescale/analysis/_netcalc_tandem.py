@@ -35,6 +35,10 @@ class CrossFlow(Generic[N]):
     first, last : int
         Indices of the first and last server it crosses (inclusive, ``first <= last``).
 
+    Notes
+    -----
+    ``first`` and ``last`` are checked against the tandem by :class:`Tandem`.
+
     Examples
     --------
     >>> from edgescale.analysis.netcalc import CrossFlow
@@ -77,6 +81,16 @@ class Tandem(Generic[N]):
     ModelAssumptionError
         If there is no server, a number is negative (or a rate is 0), or a cross flow's
         ``first``/``last`` do not satisfy ``0 <= first <= last < len(servers)``.
+
+    Notes
+    -----
+    Stability is not checked here but by each analysis, which raises
+    ``UnstableSystemError`` naming the server where its bound becomes infinite.
+
+    References
+    ----------
+    .. [SZM08] J. Schmitt, F. Zdarsky, I. Martinovic, "Improving performance bounds in
+       feed-forward networks by paying multiplexing only once", MMB 2008 (the tandem model).
 
     Examples
     --------

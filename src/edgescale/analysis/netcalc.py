@@ -18,10 +18,10 @@ last digit) or as floats. On them:
 Every operation is exact for any pair of piecewise-linear curves, not only for the
 concave-arrival / convex-service case (which takes faster paths where one exists).
 
-The code is written here, not wrapped: no maintained Python network-calculus library
-offers exact rational piecewise-linear curves with these operations (the reference tools,
-the DiscoDNC/NCorg DNC and RTaW-Pegase, are Java or closed; the Python packages found were
-either unmaintained or limited to token-bucket/rate-latency pairs in floats).
+The code is written here, not wrapped: no maintained Python network-calculus library fits.
+The PyPI index has none under that name; ``minplus-algebra`` samples functions on a float
+grid (no exact curves, deviations or tandem analyses); the reference tools (the Java
+DiscoDNC / NCorg DNC, the commercial RTaW-Pegase) are not Python.
 
 Errors
 ------
