@@ -4,8 +4,9 @@ Pure functions over a graph given as arrays, with no dependency on the scenario 
 points ``src`` and ``dst`` (integer arrays of length E), edge ``latency_ms`` and optionally
 ``bandwidth_mbps``. Graphs are undirected; parallel edges are allowed (the smallest latency counts for
 distances) and self-loops are ignored. Internally the graph is a :mod:`scipy.sparse` CSR matrix
-(:func:`adjacency`) for the linear-time work and a :mod:`networkx` graph where networkx has the algorithm
-(articulation points, flows, Yen's k shortest paths, Kernighan-Lin).
+(:func:`adjacency`): breadth-first searches, Dijkstra and components run in scipy's C code, and cut
+vertices, bridges and betweenness are vectorised or linear-time here; :mod:`networkx` is used where it has
+the algorithm (maximum flows for k-connectivity, Yen's k shortest paths, Kernighan-Lin).
 
 Large graphs are estimated, never silently: above ``exact_limit`` nodes the distance metrics come from a
 seeded sample of sources and the result says ``sampled=True`` with the sample size; connectivity above
@@ -40,6 +41,7 @@ __all__ = [
     "ResilienceCurve",
     "Route",
     "adjacency",
+    "betweenness",
     "component_labels",
     "connectivity",
     "distances",
@@ -492,10 +494,14 @@ def connectivity(
     Notes
     -----
     Edge connectivity :math:`\\lambda` and node connectivity :math:`\\kappa` satisfy
-    :math:`\\kappa \\le \\lambda \\le \\delta` (minimum degree). Above the limit they are exact when the
-    component has a cut vertex (:math:`\\kappa = 1`) or a bridge (:math:`\\lambda = \\kappa = 1`); otherwise
-    the minimum over :math:`\\delta` and sampled pairs from a minimum-degree node is reported, an upper bound.
-    Both are computed on the largest component, which is 0-connected only if it is a single node.
+    :math:`\\kappa \\le \\lambda \\le \\delta` (minimum degree). Above the limit a bridge makes both exact
+    (:math:`\\lambda = \\kappa = 1`) and a cut vertex makes :math:`\\kappa = 1` exact; otherwise the minimum of
+    :math:`\\delta` and the local connectivity between a minimum-degree node and sampled other nodes is
+    reported, an upper bound. Both are computed on the largest component (0 if it is a single node).
+
+    Parallel links between two nodes count as one link here, for bridges and edge connectivity too: the
+    conservative view that they share a route, as parallel links in real topologies often do. Cut vertices
+    and bridges come from one iterative Hopcroft-Tarjan depth-first search, O(n + E).
 
     Examples
     --------
