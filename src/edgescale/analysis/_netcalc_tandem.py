@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from typing import Any, Generic
 
 from edgescale.analysis import _netcalc_pl as pl
-from edgescale.analysis._netcalc_curve import (
-    Curve,
-    as_numbers,
+from edgescale.analysis._netcalc_bounds import (
     busy_period_bound,
-    check_nonnegative,
     concatenate,
     horizontal_deviation,
     leftover_blind,
     output_arrival_curve,
+)
+from edgescale.analysis._netcalc_curve import (
+    Curve,
+    as_numbers,
+    check_nonnegative,
     pointwise_sum,
     rate_latency,
     token_bucket,

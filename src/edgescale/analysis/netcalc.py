@@ -49,12 +49,9 @@ Fraction(14, 3)
 
 from __future__ import annotations
 
-from edgescale.analysis._netcalc_curve import (
-    Curve,
+from edgescale.analysis._netcalc_bounds import (
     busy_period_bound,
     concatenate,
-    concave_arrival,
-    convex_service,
     convolve,
     deconvolve,
     greedy_shaper,
@@ -62,12 +59,17 @@ from edgescale.analysis._netcalc_curve import (
     leftover_blind,
     leftover_fifo,
     output_arrival_curve,
+    vertical_deviation,
+)
+from edgescale.analysis._netcalc_curve import (
+    Curve,
+    concave_arrival,
+    convex_service,
     pointwise_max,
     pointwise_min,
     pointwise_sum,
     rate_latency,
     token_bucket,
-    vertical_deviation,
 )
 from edgescale.analysis._netcalc_tandem import (
     CrossFlow,
