@@ -197,6 +197,84 @@ def _describe_text(d: dict[str, Any]) -> str:
 
 
 @app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    plan: Annotated[
+        Path | None, typer.Option("--plan", help="Plan file (default: the default plan).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the results JSON here.")
+    ] = None,
+    graph: Annotated[bool, typer.Option("--graph", help="Add graph metrics and a resilience curve.")] = False,
+    set_: SetOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Latency, utilization, availability and SLO verdicts from queueing models, in milliseconds."""
+    try:
+        from edgescale.analysis.scenario import analyze_scenario
+        from edgescale.analysis.topology import graph_report
+        from edgescale.model.arrays import compile_scenario
+        from edgescale.model.io import write_atomic
+        from edgescale.model.plan import load_plan
+
+        t0 = time.perf_counter()
+        s = _load(file, set_)
+        p = load_plan(plan) if plan is not None else None
+        with _spinner("analysing"):
+            arrays = compile_scenario(s, devices=False)
+            data: dict[str, Any] = {}
+            if len(arrays.demand_group):
+                data = analyze_scenario(s, plan=p, arrays=arrays).to_dict()
+            else:
+                data = {
+                    "scenario": s.name,
+                    "applications": [],
+                    "verdict": "no workloads: graph analysis only",
+                }
+            if graph or not len(arrays.demand_group):
+                data["graph"] = graph_report(arrays)
+        data["wall_seconds"] = round(time.perf_counter() - t0, 3)
+        if output is not None:
+            write_atomic(output, json.dumps(data, indent=1, default=_json_default) + "\n")
+    except (EdgescaleError, OSError) as e:
+        _fail(e, fmt)
+        return
+    _emit(fmt, data, _analysis_text(data))
+
+
+def _ms(x: float | None) -> str:
+    return "inf" if x is None else f"{x:,.2f}"
+
+
+def _analysis_text(d: dict[str, Any]) -> str:
+    lines = [f"[bold]{escape(d['scenario'])}[/]: {escape(d['verdict'])}"]
+    apps = d.get("applications", [])
+    if apps:
+        lines.append("  application       mean ms     p95 ms  SLO (ms @ pct)        availability  verdict")
+        for x in apps:
+            slo = f"{x['slo_latency_ms']:g} @ p{x['slo_percentile']:g}" if x["slo_latency_ms"] else "-"
+            ok = [x["meets_latency_slo"], x["meets_availability_slo"]]
+            verdict = "fails" if False in ok else ("meets" if True in ok else "-")
+            lines.append(
+                f"  {escape(x['application'])[:16]:16} {_ms(x['mean_ms']):>10} {_ms(x['p95_ms']):>10}  "
+                f"{slo:20} {x['availability']:.5%}    {verdict}"
+            )
+    for b in d.get("bottlenecks", [])[:5]:
+        lines.append(
+            escape(
+                f"  bottleneck: {b['service']} at {b['site']}: {b['utilization']:.1%} of {b['servers']} servers"
+            )
+        )
+    g = d.get("graph")
+    if g:
+        lines.append(
+            f"  graph: {g['sites']} sites, {g['links']} links, {g['components']} component(s), "
+            f"{g['articulation_point_count']} articulation points, {g['bridge_count']} bridges"
+        )
+    return "\n".join(lines)
+
+
+@app.command()
 def schema(
     kind: Annotated[str, typer.Argument(help="'scenario' or 'plan'.")] = "scenario",
 ) -> None:

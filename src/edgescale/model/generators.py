@@ -344,15 +344,15 @@ def metro(
     apps = [
         {
             "id": "ar",
-            "stages": [{"service": "ar-render", "request_kb": 300}],
-            "response_kb": 200,
-            "slo": {"latency_ms": 30, "percentile": 95, "availability": 0.999},
+            "stages": [{"service": "ar-render", "request_kb": 30}],
+            "response_kb": 20,
+            "slo": {"latency_ms": 50, "percentile": 95, "availability": 0.999},
         },
         {
             "id": "video",
-            "stages": [{"service": "video-analytics", "request_kb": 500}],
+            "stages": [{"service": "video-analytics", "request_kb": 200}],
             "response_kb": 2,
-            "slo": {"latency_ms": 80, "percentile": 95, "availability": 0.999},
+            "slo": {"latency_ms": 150, "percentile": 95, "availability": 0.999},
         },
         {
             "id": "nav",
@@ -373,7 +373,7 @@ def metro(
                 "access": {
                     "tier": "edge",
                     "base_latency_ms": 1.0,
-                    "bandwidth_mbps": 100,
+                    "bandwidth_mbps": 500,
                     "medium": "wireless",
                 },
             }
@@ -452,7 +452,7 @@ def metro(
         "device_groups": groups,
         "failures": {
             "classes": [
-                {"tier": "edge", "mtbf_h": 4380, "mttr_h": 4},
+                {"tier": "edge", "mtbf_h": 4380, "mttr_h": 2},
                 {"tier": "aggregation", "mtbf_h": 8760, "mttr_h": 2},
             ],
             "correlated": [

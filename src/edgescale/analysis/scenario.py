@@ -1,0 +1,576 @@
+"""End-to-end analysis of a scenario under a plan: latency, utilization, availability, SLO verdicts.
+
+Model (assumptions, stated so results can be checked):
+
+- Each (service, site) pair with replicas is one queue: ``servers = replicas * max(1, floor(cpu_cores))``
+  FCFS servers, each serving at ``site.cpu_speed * min(1, cpu_cores)`` reference cores. Arrivals are
+  the Poisson superposition of the demand routed there (exact for Poisson groups; the mean rate is
+  used for other processes). Exponential work gives M/M/c (Erlang C); other work distributions use
+  the Allen–Cunneen correction of the mean wait, with a conditionally exponential wait.
+- A request crosses: the access link (both ways, with transmission at the access bandwidth), the
+  minimum-latency path from the access site to the first stage's site, from each stage's site to the
+  next (from its first predecessor; DAG stages are summed, which overestimates parallel branches),
+  and from the last stage back to the access site with the response. Transmission is store-and-
+  forward: message size over each link's bandwidth.
+- Per demand point (group x access site), the end-to-end latency is its fixed delays plus a gamma
+  distribution matched to the mean and variance of the queueing and service times (exact for one
+  M/M/1 stage); the application's distribution is the rate-weighted mixture over its demand points.
+- Availability: a stage is up when some site hosting its service is up (failover to any replica
+  host); sites fail independently by their failure classes, and together by region or failure
+  domain; the access site and the links of the access path must be up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import gammainc
+
+from edgescale.analysis._paths import PathMetrics
+from edgescale.errors import Issue
+from edgescale.model.arrays import TIER_INDEX, SystemArrays, compile_scenario
+from edgescale.model.default_plan import default_plan
+from edgescale.model.io import scenario_sha256
+from edgescale.model.plan import Plan, PlanArrays, check_plan_matches, plan_to_arrays
+from edgescale.model.schema import TIERS, Scenario
+
+__all__ = ["AnalysisResult", "AppAnalysis", "analyze_scenario"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class QueueTable:
+    """Per (service, site) queue: load, servers and the moments of its wait and service times (s)."""
+
+    service: I64
+    site: I64
+    rate_per_s: F64
+    servers: I64
+    service_s: F64
+    service_var_s2: F64
+    utilization: F64
+    prob_wait: F64
+    wait_mean_s: F64
+    wait_var_s2: F64
+    stable: NDArray[np.bool_]
+
+
+@dataclass
+class AppAnalysis:
+    """One application's results (times in ms)."""
+
+    application: str
+    rate_per_s: float
+    mean_ms: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    slo_percentile: float | None
+    slo_latency_ms: float | None
+    latency_at_slo_percentile_ms: float | None
+    latency_margin_ms: float | None
+    meets_latency_slo: bool | None
+    availability: float
+    slo_availability: float | None
+    meets_availability_slo: bool | None
+    decomposition_ms: dict[str, float]
+    by_tier_ms: dict[str, float]
+    unstable_stations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AnalysisResult:
+    """Everything ``edgescale analyze`` reports; :meth:`to_dict` is the results-file form."""
+
+    scenario: str
+    scenario_sha256: str
+    plan: str
+    applications: list[AppAnalysis]
+    sites: dict[str, Any]
+    bottlenecks: list[dict[str, Any]]
+    capacity_plan: list[dict[str, Any]]
+    warnings: list[Issue]
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["warnings"] = [w.to_dict() for w in self.warnings]
+        clean: dict[str, Any] = _finite(d)
+        return clean
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    return x
+
+
+def _queues(a: SystemArrays, pa: PlanArrays) -> tuple[QueueTable, dict[tuple[int, int], int]]:
+    rate = np.zeros((len(a.service_ids), a.n_sites))
+    np.add.at(
+        rate, (pa.route_service, pa.route_site), a.demand_rate_per_s[pa.route_demand] * pa.route_fraction
+    )
+    svc, site = np.nonzero((pa.replicas > 0) & (rate > 0))
+    lam = rate[svc, site]
+    cores = a.service_cpu_cores[svc]
+    servers = (pa.replicas[svc, site] * np.maximum(1, np.floor(cores))).astype(np.int64)
+    speed = a.site_cpu_speed[site] * np.minimum(1.0, cores)
+    s = a.service_work_ms[svc] / 1000.0 / speed
+    scv = a.service_work_scv[svc]
+    util = lam * s / servers
+    stable = util < 1.0
+    pw = np.ones(len(svc))
+    wm = np.full(len(svc), np.inf)
+    wv = np.full(len(svc), np.inf)
+    ok = np.flatnonzero(stable)
+    C = _erlang_c_vec(servers[ok], lam[ok] * s[ok])
+    theta = servers[ok] / s[ok] - lam[ok]
+    mean = C / theta * (1.0 + scv[ok]) / 2.0  # Allen–Cunneen factor (c_a^2 = 1): 1 for M/M/c
+    pw[ok] = C
+    wm[ok] = mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wv[ok] = np.where(C > 0, 2.0 * mean * mean / C, 0.0) - mean * mean
+    table = QueueTable(svc, site, lam, servers, s, scv * s * s, util, pw, wm, wv, stable)
+    index = {(int(i), int(j)): k for k, (i, j) in enumerate(zip(svc, site, strict=True))}
+    return table, index
+
+
+def _join(left: I64, right: I64) -> tuple[I64, I64]:
+    """All index pairs (i, j) with left[i] == right[j]."""
+    order = np.argsort(right, kind="stable")
+    rs = right[order]
+    lo = np.searchsorted(rs, left, "left")
+    hi = np.searchsorted(rs, left, "right")
+    counts = hi - lo
+    li = np.repeat(np.arange(len(left)), counts)
+    offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return li, order[np.repeat(lo, counts) + offs]
+
+
+def _mixture_quantile(p: float, weight: F64, shift: F64, mean: F64, var: F64) -> float:
+    """Quantile of a weighted mixture of shifted gammas (point masses where the variance is 0)."""
+    if not len(weight) or not np.all(np.isfinite(mean)):
+        return math.inf
+    w = weight / weight.sum()
+    rnd = np.maximum(mean - shift, 0.0)
+    pos = (var > 1e-18) & (rnd > 0)
+    shape = np.where(pos, rnd**2 / np.where(pos, var, 1.0), 1.0)
+    scale = np.where(pos, var / np.where(rnd > 0, rnd, 1.0), 1.0)
+
+    def cdf(t: float) -> float:
+        g = gammainc(shape, np.maximum(t - shift, 0.0) / scale)
+        return float(np.sum(w * np.where(pos, g, (t >= mean).astype(float))))
+
+    lo = float(shift.min())
+    hi = float((mean + 12.0 * np.sqrt(np.maximum(var, 0.0))).max()) + 1e-9
+    while cdf(hi) < p:
+        hi *= 2.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if cdf(mid) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-9 * max(1.0, hi):
+            break
+    return hi
+
+
+def _site_availability(s: Scenario, a: SystemArrays) -> tuple[F64, F64]:
+    """Independent availability of each site and the availability of each failure domain."""
+    site_av = np.ones(a.n_sites)
+    pos = {n: i for i, n in enumerate(a.site_ids)}
+    for fc in s.failures.classes:
+        av = fc.mtbf_h / (fc.mtbf_h + fc.mttr_h)
+        if fc.tier is not None:
+            site_av[a.site_tier == TIER_INDEX[fc.tier]] *= av
+        else:
+            site_av[[pos[x] for x in fc.sites or ()]] *= av
+    dom_av = np.ones(len(a.domain_ids))
+    for cf in s.failures.correlated:
+        av = cf.mtbf_h / (cf.mtbf_h + cf.mttr_h)
+        if cf.region is not None and cf.region in a.region_ids:
+            r = a.region_ids.index(cf.region)
+            for d in np.unique(a.site_domain[a.site_region == r]):
+                dom_av[d] *= av
+        elif cf.failure_domain is not None and cf.failure_domain in a.domain_ids:
+            dom_av[a.domain_ids.index(cf.failure_domain)] *= av
+    return site_av, dom_av
+
+
+def _service_availability(a: SystemArrays, pa: PlanArrays, site_av: F64, dom_av: F64) -> F64:
+    """Probability that some host of each service is up (domains fail together, sites independently)."""
+    out = np.zeros(len(a.service_ids))
+    for svc in range(len(a.service_ids)):
+        hosts = np.flatnonzero(pa.replicas[svc] > 0)
+        down = 1.0
+        for d in np.unique(a.site_domain[hosts]):
+            in_d = hosts[a.site_domain[hosts] == d]
+            down *= 1.0 - dom_av[d] * (1.0 - np.prod(1.0 - site_av[in_d]))
+        out[svc] = 1.0 - down if len(hosts) else 0.0
+    return out
+
+
+def _stage_entries(pa: PlanArrays, dem: I64, service: int) -> I64:
+    return np.flatnonzero((pa.route_service == service) & np.isin(pa.route_demand, dem))
+
+
+def _analyze_app(
+    app: int,
+    a: SystemArrays,
+    pa: PlanArrays,
+    q: QueueTable,
+    qindex: dict[tuple[int, int], int],
+    paths: PathMetrics,
+    site_av: F64,
+    dom_av: F64,
+    svc_av: F64,
+) -> tuple[AppAnalysis, dict[str, Any]]:
+    dem = np.flatnonzero(a.group_app[a.demand_group] == app).astype(np.int64)
+    n_d = len(a.demand_group)
+    lo, hi = int(a.app_stage_ptr[app]), int(a.app_stage_ptr[app + 1])
+    mean = np.zeros(n_d)
+    var = np.zeros(n_d)
+    fixed = np.zeros(n_d)
+    parts = {k: np.zeros(n_d) for k in ("access", "propagation", "transmission", "queueing", "processing")}
+    by_tier = {t: np.zeros(n_d) for t in TIERS}
+    unstable: set[str] = set()
+    # access link: both ways, transmission of the first request and of the response at the access bandwidth
+    bw = a.demand_access_bandwidth_mbps
+    first_kb = a.stage_request_kb[lo]
+    resp_kb = a.app_response_kb[app]
+    access = 2.0 * a.demand_access_latency_ms + (first_kb + resp_kb) * 8.0 / bw
+    parts["access"][dem] = access[dem]
+    fixed[dem] = access[dem]
+    mean[dem] = access[dem]
+    ent_by_stage: dict[int, I64] = {}
+    for st in range(lo, hi):
+        svc = int(a.stage_service[st])
+        ent = _stage_entries(pa, dem, svc)
+        ent_by_stage[st] = ent
+        p0, p1 = a.stage_parent_ptr[st], a.stage_parent_ptr[st + 1]
+        if p0 == p1:  # entry stage: from the access site
+            pi = np.arange(len(ent))
+            origin = a.demand_site[pa.route_demand[ent]].astype(np.int64)
+            f_parent = np.ones(len(ent))
+            ej = np.arange(len(ent))
+        else:
+            parent = ent_by_stage[int(a.stage_parents[p0])]
+            pi, ej = _join(pa.route_demand[parent], pa.route_demand[ent])
+            origin = pa.route_site[parent][pi].astype(np.int64)
+            f_parent = pa.route_fraction[parent][pi]
+        target = pa.route_site[ent][ej].astype(np.int64)
+        d = pa.route_demand[ent][ej]
+        w = f_parent * pa.route_fraction[ent][ej]
+        lat, tx, _ = paths.pairs(origin, target)
+        kb = a.stage_request_kb[st]
+        qk = np.array([qindex.get((svc, int(t)), -1) for t in target], dtype=np.int64)
+        missing = qk < 0
+        qk = np.where(missing, 0, qk)
+        wait_m = np.where(missing, np.inf, q.wait_mean_s[qk] * 1000.0)
+        serv_m = np.where(missing, np.inf, q.service_s[qk] * 1000.0)
+        rnd_var = np.where(missing, np.inf, (q.wait_var_s2[qk] + q.service_var_s2[qk]) * 1e6)
+        fix = lat + kb * tx
+        for k in np.flatnonzero(~q.stable[qk] & ~missing):
+            unstable.add(f"{a.service_ids[svc]}@{a.site_ids[int(target[k])]}")
+        x_mean = fix + wait_m + serv_m
+        with np.errstate(invalid="ignore"):
+            e1 = np.bincount(d, weights=w * x_mean, minlength=n_d)
+            e2 = np.bincount(d, weights=w * (rnd_var + x_mean**2), minlength=n_d)
+            spread = np.where(np.isfinite(e1), np.maximum(e2 - e1**2, 0.0), np.inf)
+        mean += e1
+        var += spread
+        fixed += np.bincount(d, weights=w * fix, minlength=n_d)
+        parts["propagation"] += np.bincount(d, weights=w * lat, minlength=n_d)
+        parts["transmission"] += np.bincount(d, weights=w * kb * tx, minlength=n_d)
+        parts["queueing"] += np.bincount(d, weights=w * wait_m, minlength=n_d)
+        parts["processing"] += np.bincount(d, weights=w * serv_m, minlength=n_d)
+        tier_of = a.site_tier[target]
+        for ti, t in enumerate(TIERS):
+            sel = tier_of == ti
+            if sel.any():
+                by_tier[t] += np.bincount(d[sel], weights=(w * (wait_m + serv_m))[sel], minlength=n_d)
+    # the response from the last stage back to the access site
+    last = ent_by_stage[hi - 1]
+    origin = pa.route_site[last].astype(np.int64)
+    target = a.demand_site[pa.route_demand[last]].astype(np.int64)
+    lat, tx, logav = paths.pairs(origin, target)
+    d = pa.route_demand[last]
+    w = pa.route_fraction[last]
+    back = lat + resp_kb * tx
+    mean += np.bincount(d, weights=w * back, minlength=n_d)
+    fixed += np.bincount(d, weights=w * back, minlength=n_d)
+    parts["propagation"] += np.bincount(d, weights=w * lat, minlength=n_d)
+    parts["transmission"] += np.bincount(d, weights=w * resp_kb * tx, minlength=n_d)
+    path_av = np.bincount(d, weights=w * np.exp(logav), minlength=n_d)
+    # availability per demand point
+    acc = a.demand_site[dem]
+    stage_av = float(np.prod([svc_av[int(a.stage_service[st])] for st in range(lo, hi)]))
+    av_d = site_av[acc] * dom_av[a.site_domain[acc]] * path_av[dem] * stage_av
+    rate = a.demand_rate_per_s[dem]
+    total = float(rate.sum())
+    wts = rate / total if total > 0 else np.full(len(dem), 1.0 / max(len(dem), 1))
+    m, v, f = mean[dem], var[dem], fixed[dem]
+    slo_p = float(a.app_slo_percentile[app])
+    slo_l = float(a.app_slo_latency_ms[app])
+    quant = {p: _mixture_quantile(p / 100.0, wts, f, m, v) for p in (50.0, 95.0, 99.0)}
+    at_slo = _mixture_quantile(slo_p / 100.0, wts, f, m, v) if math.isfinite(slo_p) else None
+    meets_l = None if not math.isfinite(slo_l) or at_slo is None else bool(at_slo <= slo_l)
+    availability = float(np.sum(wts * av_d))
+    slo_a = float(a.app_slo_availability[app])
+    result = AppAnalysis(
+        application=a.app_ids[app],
+        rate_per_s=total,
+        mean_ms=float(np.sum(wts * m)),
+        p50_ms=quant[50.0],
+        p95_ms=quant[95.0],
+        p99_ms=quant[99.0],
+        slo_percentile=slo_p if math.isfinite(slo_p) else None,
+        slo_latency_ms=slo_l if math.isfinite(slo_l) else None,
+        latency_at_slo_percentile_ms=at_slo,
+        latency_margin_ms=(slo_l - at_slo) if meets_l is not None and at_slo is not None else None,
+        meets_latency_slo=meets_l,
+        availability=availability,
+        slo_availability=slo_a if math.isfinite(slo_a) else None,
+        meets_availability_slo=bool(availability >= slo_a) if math.isfinite(slo_a) else None,
+        decomposition_ms={k: float(np.sum(wts * v_[dem])) for k, v_ in parts.items()},
+        by_tier_ms={t: float(np.sum(wts * v_[dem])) for t, v_ in by_tier.items() if np.any(v_[dem])},
+        unstable_stations=sorted(unstable),
+    )
+    worst = {"fixed_ms": f, "demand": dem}
+    return result, worst
+
+
+def _erlang_c_vec(servers: I64, load: F64) -> F64:
+    """Erlang C for many queues at once (the stable Erlang B recursion, vectorised over queues)."""
+    b = np.ones(len(servers))
+    for k in range(1, int(servers.max(initial=0)) + 1):
+        on = k <= servers
+        b = np.where(on, load * b / (k + load * b), b)
+    rho = load / servers
+    return b / (1.0 - rho * (1.0 - b))
+
+
+def _mmc_response_quantile_vec(lam: F64, mu: F64, servers: I64, p: float) -> F64:
+    """p-quantile of the M/M/c FCFS response time, vectorised (inf where unstable).
+
+    ``P(R > t) = (1 - C) e^{-mu t} + C P(E_theta + E_mu > t)`` with ``theta = c mu - lam``.
+    """
+    out = np.full(len(lam), np.inf)
+    ok = lam < servers * mu
+    if not ok.any():
+        return out
+    lam, mu, c = lam[ok], mu[ok], servers[ok]
+    C = _erlang_c_vec(c, lam / mu)
+    theta = c * mu - lam
+    same = np.isclose(theta, mu)
+    denom = np.where(same, 1.0, theta - mu)
+
+    def sf(t: F64) -> F64:
+        hypo = np.where(
+            same,
+            (1.0 + mu * t) * np.exp(-mu * t),
+            (theta * np.exp(-mu * t) - mu * np.exp(-theta * t)) / denom,
+        )
+        return (1.0 - C) * np.exp(-mu * t) + C * hypo
+
+    lo = np.zeros(len(lam))
+    hi = -np.log(1.0 - p) * (1.0 / mu + 1.0 / theta) * 2.0 + 1e-12
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        above = sf(mid) > 1.0 - p
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    out[ok] = hi
+    return out
+
+
+def _min_servers_vec(lam: F64, mu: F64, p: float, budget_s: F64, limit: int = 100_000) -> I64:
+    """Smallest c with the M/M/c response-time p-quantile <= budget, per queue (-1 when none can)."""
+    n = len(lam)
+    lo = np.floor(lam / mu).astype(np.int64)  # unstable at or below this
+    feasible = budget_s > -np.log(1.0 - p) / mu  # an idle server's own service time must fit
+    hi = np.maximum(lo + 1, 1)
+    good = np.zeros(n, bool)
+    for _ in range(40):  # grow until the quantile fits
+        todo = feasible & ~good & (hi <= limit)
+        if not todo.any():
+            break
+        q = _mmc_response_quantile_vec(lam[todo], mu[todo], hi[todo], p)
+        fits = q <= budget_s[todo]
+        idx = np.flatnonzero(todo)
+        good[idx[fits]] = True
+        grow = idx[~fits]
+        lo[grow] = hi[grow]
+        hi[grow] = hi[grow] * 2
+    while True:  # binary search in (lo, hi]
+        todo = good & (hi - lo > 1)
+        if not todo.any():
+            break
+        idx = np.flatnonzero(todo)
+        mid = (lo[idx] + hi[idx]) // 2
+        fits = _mmc_response_quantile_vec(lam[idx], mu[idx], mid, p) <= budget_s[idx]
+        hi[idx[fits]] = mid[fits]
+        lo[idx[~fits]] = mid[~fits]
+    return np.where(good, hi, -1)
+
+
+def _capacity_plan(
+    a: SystemArrays,
+    q: QueueTable,
+    apps: list[AppAnalysis],
+    fixed_by_app: dict[int, F64],
+    app_index: list[int],
+) -> list[dict[str, Any]]:
+    """Fewest servers per queue so each stage meets an even share of its application's SLO budget.
+
+    The budget of an application is its latency target minus the largest fixed delay (links,
+    transmission) of its demand points, split evenly over its stages; each queue is then inverted
+    as M/M/c at the SLO percentile (exponential service assumed here).
+    """
+    rows: list[dict[str, Any]] = []
+    for pos, res in enumerate(apps):
+        if res.slo_latency_ms is None or res.slo_percentile is None:
+            continue
+        app = app_index[pos]
+        lo, hi = int(a.app_stage_ptr[app]), int(a.app_stage_ptr[app + 1])
+        fixed = fixed_by_app[pos]
+        budget_ms = (res.slo_latency_ms - float(np.max(fixed))) / (hi - lo) if len(fixed) else 0.0
+        for st in range(lo, hi):
+            svc = int(a.stage_service[st])
+            ks = np.flatnonzero(q.service == svc)
+            if not len(ks):
+                continue
+            need = _min_servers_vec(
+                q.rate_per_s[ks],
+                1.0 / q.service_s[ks],
+                res.slo_percentile / 100.0,
+                np.full(len(ks), budget_ms / 1000.0),
+            )
+            per_replica = max(1, math.floor(a.service_cpu_cores[svc]))
+            extra = (need - q.servers[ks]) / per_replica * a.service_cpu_cores[svc]
+            cost = extra * a.site_cost_per_core_hour[q.site[ks]]
+            for j, k in enumerate(ks):
+                row: dict[str, Any] = {
+                    "application": res.application,
+                    "service": a.service_ids[svc],
+                    "site": a.site_ids[int(q.site[k])],
+                    "servers_now": int(q.servers[k]),
+                    "budget_ms": budget_ms,
+                    "servers_needed": int(need[j]) if need[j] >= 0 else None,
+                }
+                if need[j] >= 0:
+                    row["extra_cost_per_hour"] = float(cost[j])
+                else:
+                    row["note"] = "cannot meet: fixed delays or service time alone exceed the budget"
+                rows.append(row)
+    return rows
+
+
+def analyze_scenario(
+    scenario: Scenario, *, plan: Plan | None = None, arrays: SystemArrays | None = None
+) -> AnalysisResult:
+    """Analyse a scenario under a plan (the default plan when none is given).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    plan : Plan, optional
+        A plan made for this scenario; rejected when made for another one.
+    arrays : SystemArrays, optional
+        The compiled scenario, if already at hand.
+
+    Returns
+    -------
+    AnalysisResult
+        Per application latency (mean, p50/p95/p99, at the SLO percentile) and its decomposition,
+        availability and SLO verdicts; per-site utilization and the bottlenecks; a capacity plan.
+    """
+    a = arrays if arrays is not None else compile_scenario(scenario, devices=False)
+    warnings: list[Issue] = []
+    if plan is None:
+        plan, warnings = default_plan(scenario, a)
+    else:
+        check_plan_matches(plan, scenario_sha256(scenario), source="plan")
+    pa = plan_to_arrays(plan, a, source="plan")
+    q, qindex = _queues(a, pa)
+    paths = PathMetrics(a)
+    site_av, dom_av = _site_availability(scenario, a)
+    svc_av = _service_availability(a, pa, site_av, dom_av)
+    apps: list[AppAnalysis] = []
+    app_index: list[int] = []
+    fixed_by_app: dict[int, F64] = {}
+    for app in range(len(a.app_ids)):
+        if not np.any(a.group_app[a.demand_group] == app):
+            continue
+        res, worst = _analyze_app(app, a, pa, q, qindex, paths, site_av, dom_av, svc_av)
+        fixed_by_app[len(apps)] = worst["fixed_ms"]
+        apps.append(res)
+        app_index.append(app)
+    busy = np.zeros(a.n_sites)
+    np.add.at(busy, q.site, q.rate_per_s * q.service_s * np.minimum(1.0, a.service_cpu_cores[q.service]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = np.where(a.site_cpu_cores > 0, busy / a.site_cpu_cores, 0.0)
+    order = np.argsort(-q.utilization, kind="stable")[:10]
+    bottlenecks = [
+        {
+            "service": a.service_ids[int(q.service[k])],
+            "site": a.site_ids[int(q.site[k])],
+            "utilization": float(q.utilization[k]),
+            "servers": int(q.servers[k]),
+            "rate_per_s": float(q.rate_per_s[k]),
+            "stable": bool(q.stable[k]),
+        }
+        for k in order
+    ]
+    used = np.flatnonzero(busy > 0)
+    sites = {
+        "utilization": {a.site_ids[i]: float(util[i]) for i in used[np.argsort(-util[used])][:50]},
+        "max_utilization": float(util.max()) if a.n_sites else 0.0,
+        "mean_utilization_used": float(util[used].mean()) if len(used) else 0.0,
+        "sites_used": len(used),
+        "busy_cores_by_tier": {t: float(busy[a.site_tier == i].sum()) for i, t in enumerate(TIERS)},
+    }
+    cap = _capacity_plan(a, q, apps, fixed_by_app, app_index)
+    return AnalysisResult(
+        scenario=scenario.name,
+        scenario_sha256=scenario_sha256(scenario),
+        plan=plan.created_by,
+        applications=apps,
+        sites=sites,
+        bottlenecks=bottlenecks,
+        capacity_plan=cap,
+        warnings=warnings,
+        verdict=_verdict(apps, bottlenecks),
+    )
+
+
+def _verdict(apps: list[AppAnalysis], bottlenecks: list[dict[str, Any]]) -> str:
+    with_slo = [x for x in apps if x.meets_latency_slo is not None or x.meets_availability_slo is not None]
+    ok = [x for x in with_slo if x.meets_latency_slo is not False and x.meets_availability_slo is not False]
+    parts = [f"{len(ok)} of {len(with_slo)} applications meet their SLOs"]
+    if bottlenecks:
+        b = bottlenecks[0]
+        parts.append(f"bottleneck: {b['service']} at {b['site']} ({b['utilization']:.0%} utilization)")
+    for x in with_slo:
+        if x.meets_availability_slo is False and x.slo_availability is not None:
+            parts.append(
+                f"availability of {x.application} {x.availability:.4%} against a {x.slo_availability:.4%} target"
+            )
+        if x.meets_latency_slo is False and x.latency_at_slo_percentile_ms is not None:
+            parts.append(
+                f"p{x.slo_percentile:g} latency of {x.application} {x.latency_at_slo_percentile_ms:.1f} ms "
+                f"against {x.slo_latency_ms:g} ms"
+            )
+    return "; ".join(parts)
