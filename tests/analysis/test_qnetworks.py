@@ -409,6 +409,10 @@ BAD_CLOSED = [
     (lambda: qn.mva([1.0], 0), r"population must be an integer >= 1 \(got 0\)"),
     (lambda: qn.mva([1.0], 2, servers=[0]), r"servers\[0\] must be an integer >= 1 or math.inf"),
     (lambda: qn.mva([0.0], 2), r"think_time_s or some demand must be > 0"),
+    (
+        lambda: qn.mva([1.0], 2, method="fast"),
+        r"method must be one of 'auto', 'stable', 'direct' \(got 'fast'\)",
+    ),
     (lambda: qn.buzen_convolution([1.0], 2, think_time_s=-1), r"think_time_s must be finite and >= 0"),
     (lambda: qn.mva_multiclass([[1.0, 1.0]], [1, 1], servers=[2]), r"servers must be 1 or math.inf"),
     (lambda: qn.mva_multiclass([[1.0, 1.0]], [1]), r"population must be 2 integers >= 0"),

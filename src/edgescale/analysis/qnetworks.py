@@ -127,6 +127,14 @@ class JacksonMetrics:
     names: tuple[str, ...] | None = None
 
 
+def _choice(where: str, name: str, value: str, allowed: tuple[str, ...]) -> None:
+    """Raise unless *value* is one of *allowed*."""
+    if value not in allowed:
+        raise ModelAssumptionError(
+            f"{where}: {name} must be one of {', '.join(map(repr, allowed))} (got {value!r})"
+        )
+
+
 def _station_label(index: int, names: Sequence[str] | None) -> str:
     """``3`` or ``3 ('edge-3')``."""
     return f"{index} ({names[index]!r})" if names is not None else str(index)
@@ -293,6 +301,7 @@ def jackson_network(
     0.5
     """
     where = "jackson_network"
+    _choice(where, "method", method, ("auto", "direct", "iterative"))
     gamma = _per_station(where, "external_arrival_rate_per_s", external_arrival_rate_per_s, _n(routing))
     n = gamma.size
     if names is not None and len(names) != n:
@@ -573,6 +582,7 @@ def mva(
     z = _think(where, think_time_s)
     if z + d.sum() <= 0:
         raise ModelAssumptionError(f"{where}: think_time_s or some demand must be > 0 (got all zero)")
+    _choice(where, "method", method, ("auto", "stable", "direct"))
     multi = np.flatnonzero(np.isfinite(c) & (c > 1) & (d > 0))
     stable = method == "stable" or (method == "auto" and multi.size <= MVA_STABLE_MAX_MULTISERVER)
     x, r = _mva_recursion(d, c, z, n_total, multi, stable)
