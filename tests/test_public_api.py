@@ -14,6 +14,7 @@ def test_all_is_pinned() -> None:
         "SystemArrays",
         "UnstableSystemError",
         "__version__",
+        "analyze",
         "compile_scenario",
         "default_plan",
         "describe",

@@ -25,6 +25,7 @@ from edgescale.errors import (
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from edgescale.analysis.scenario import analyze_scenario as analyze
     from edgescale.model.arrays import SystemArrays, compile_scenario
     from edgescale.model.default_plan import default_plan
     from edgescale.model.describe import describe
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from edgescale.model.schema import Scenario
 
 _LAZY = {
+    "analyze": "edgescale.analysis.scenario:analyze_scenario",
     "SystemArrays": "edgescale.model.arrays",
     "compile_scenario": "edgescale.model.arrays",
     "default_plan": "edgescale.model.default_plan",
@@ -48,7 +50,8 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        module, _, attr = _LAZY[name].partition(":")
+        value = getattr(importlib.import_module(module), attr or name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'edgescale' has no attribute {name!r}")
@@ -64,6 +67,7 @@ __all__ = [
     "SystemArrays",
     "UnstableSystemError",
     "__version__",
+    "analyze",
     "compile_scenario",
     "default_plan",
     "describe",

@@ -172,3 +172,13 @@ def test_min_servers_matches_brute_force(lam: float, mu: float, p: float, slack:
         c += 1
     assert got in (c, c - 1, c + 1)  # equal up to bisection tolerance at the boundary
     assert mmc_response_time_percentile(lam, mu, got, p) <= budget * (1 + 1e-6)
+
+
+def test_public_api_and_frames() -> None:
+    import edgescale
+
+    r = edgescale.analyze(scenario_from_dict(one_site()))
+    frames = r.to_frames()
+    assert frames["applications"].loc[0, "application"] == "app"
+    assert frames["applications"].loc[0, "mean_ms"] == pytest.approx(410.0)
+    assert list(frames["bottlenecks"]["site"]) == ["e1"]

@@ -98,6 +98,23 @@ class AnalysisResult:
     warnings: list[Issue]
     verdict: str
 
+    def to_frames(self) -> dict[str, Any]:
+        """The tables as pandas DataFrames: ``applications``, ``bottlenecks``, ``capacity_plan``.
+
+        Needs pandas (``pip install 'edgescale[data]'``).
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise ImportError("to_frames needs pandas: pip install 'edgescale[data]'") from e
+        d = self.to_dict()
+        apps = pd.json_normalize(d["applications"])
+        return {
+            "applications": apps,
+            "bottlenecks": pd.DataFrame(d["bottlenecks"]),
+            "capacity_plan": pd.DataFrame(d["capacity_plan"]),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["warnings"] = [w.to_dict() for w in self.warnings]
