@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,7 @@ def test_describe_json_has_required_keys() -> None:
     data = json.loads(result.stdout)
     for key in ("sites_by_tier", "devices", "links", "services", "applications"):
         assert key in data
-    assert data["devices"] == 64
+    assert data["devices"] == 65
 
 
 def test_describe_with_set_override() -> None:
@@ -153,3 +154,51 @@ def test_console_script_runs() -> None:
 @pytest.mark.parametrize("name", ["factory-cell", "melbourne-metro", "national-fleet"])
 def test_examples_validate(name: str) -> None:
     assert runner.invoke(app, ["validate", str(EXAMPLES / f"{name}.yaml")]).exit_code == 0
+
+
+def test_queue_mm1_matches_closed_form() -> None:
+    result = runner.invoke(
+        app, ["queue", "mm1", "-l", "10", "-m", "12.5", "--percentile", "95", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["mean_response_time_s"] == pytest.approx(0.4)
+    assert data["response_time_p95_s"] == pytest.approx(math.log(20) / 2.5)
+
+
+def test_queue_unstable_is_a_clear_error() -> None:
+    result = runner.invoke(app, ["queue", "mmc", "-l", "30", "-m", "12.5", "-c", "2"])
+    assert result.exit_code == 1
+    assert "utilization must be < 1 (got 1.2)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_analyze_examples_and_imported_topology(tmp_path: Path) -> None:
+    for name in ("factory-cell", "melbourne-metro"):
+        out = tmp_path / f"{name}.json"
+        result = runner.invoke(app, ["analyze", str(EXAMPLES / f"{name}.yaml"), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        data = json.loads(out.read_text())
+        assert data["applications"]
+        assert "applications meet their SLOs" in data["verdict"]
+
+
+def test_analyze_imported_topology(tmp_path: Path) -> None:
+    zoo = (
+        Path(__file__).resolve().parents[3]
+        / "shared"
+        / "data"
+        / "topology-zoo"
+        / "graphml"
+        / "Abilene.graphml"
+    )
+    if not zoo.is_file():
+        pytest.skip("../shared/data (Topology Zoo) is absent on this machine")
+    out = tmp_path / "abilene.yaml"
+    assert runner.invoke(app, ["import", "graphml", str(zoo), "-o", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["analyze", str(out), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    g = json.loads(result.stdout)["graph"]
+    assert g["sites"] == 11
+    assert g["links"] == 14
+    assert g["connected"] is True

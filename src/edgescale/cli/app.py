@@ -274,6 +274,78 @@ def _analysis_text(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+class QueueModel(StrEnum):
+    mm1 = "mm1"
+    mmc = "mmc"
+    mmck = "mmck"
+    md1 = "md1"
+    mg1 = "mg1"
+    gg1 = "gg1"
+    ggc = "ggc"
+
+
+@app.command()
+def queue(
+    model: Annotated[QueueModel, typer.Argument(help="Queueing model.")],
+    arrival_rate_per_s: Annotated[float, typer.Option("--arrival-rate-per-s", "-l", help="Arrival rate.")],
+    service_rate_per_s: Annotated[
+        float, typer.Option("--service-rate-per-s", "-m", help="Rate of one server.")
+    ],
+    servers: Annotated[int, typer.Option("--servers", "-c", min=1)] = 1,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", "-k", min=1, help="Places in the system (mmck).")
+    ] = None,
+    scv_service: Annotated[float, typer.Option(help="Squared coefficient of variation of service.")] = 1.0,
+    scv_arrival: Annotated[
+        float, typer.Option(help="Squared coefficient of variation of interarrivals.")
+    ] = 1.0,
+    percentile: Annotated[
+        float | None, typer.Option(min=0.0, max=100.0, help="Response-time percentile.")
+    ] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Evaluate one queueing model from the shell (times in seconds)."""
+    from dataclasses import asdict
+
+    from edgescale.analysis import queueing as q
+
+    lam, mu, s = (
+        arrival_rate_per_s,
+        service_rate_per_s,
+        1.0 / service_rate_per_s if service_rate_per_s else 0.0,
+    )
+    try:
+        if model is QueueModel.mmck and capacity is None:
+            raise EdgescaleError("mmck: --capacity is required")
+        metrics = {
+            QueueModel.mm1: lambda: q.mm1(lam, mu),
+            QueueModel.mmc: lambda: q.mmc(lam, mu, servers),
+            QueueModel.mmck: lambda: q.mmck(lam, mu, servers, capacity or servers),
+            QueueModel.md1: lambda: q.md1(lam, s),
+            QueueModel.mg1: lambda: q.mg1(lam, s, scv_service=scv_service),
+            QueueModel.gg1: lambda: q.gg1_kingman(lam, s, scv_arrival=scv_arrival, scv_service=scv_service),
+            QueueModel.ggc: lambda: q.ggc_allen_cunneen(
+                lam, s, servers, scv_arrival=scv_arrival, scv_service=scv_service
+            ),
+        }[model]()
+        data: dict[str, Any] = {"model": model.value, **asdict(metrics)}
+        if percentile is not None:
+            p = percentile / 100.0
+            pct = {
+                QueueModel.mm1: lambda: q.mm1_response_time_percentile(lam, mu, p),
+                QueueModel.mmc: lambda: q.mmc_response_time_percentile(lam, mu, servers, p),
+                QueueModel.md1: lambda: q.md1_response_time_percentile(lam, s, p),
+            }.get(model)
+            if pct is None:
+                raise EdgescaleError(f"{model.value}: percentiles need mm1, mmc or md1 (no closed form here)")
+            data[f"response_time_p{percentile:g}_s"] = pct()
+    except (EdgescaleError, ValueError) as e:
+        _fail(e, fmt)
+        return
+    text = "\n".join(f"{k:24} {v:.6g}" if isinstance(v, float) else f"{k:24} {v}" for k, v in data.items())
+    _emit(fmt, data, escape(text))
+
+
 @app.command()
 def schema(
     kind: Annotated[str, typer.Argument(help="'scenario' or 'plan'.")] = "scenario",
