@@ -182,3 +182,31 @@ def test_public_api_and_frames() -> None:
     assert frames["applications"].loc[0, "application"] == "app"
     assert frames["applications"].loc[0, "mean_ms"] == pytest.approx(410.0)
     assert list(frames["bottlenecks"]["site"]) == ["e1"]
+
+
+def test_holt_winters_follows_a_seasonal_trace() -> None:
+    from edgescale.analysis.forecast import forecast_rate
+
+    rng = np.random.default_rng(7)
+    period_s, bins = 3600.0, 24
+    # Poisson requests with a sinusoidal rate, 4 periods of history
+    grid = np.arange(0.0, 4 * period_s, 1.0)
+    rate = 20.0 + 10.0 * np.sin(2 * np.pi * grid / period_s)
+    times = np.sort(np.concatenate([g + rng.random(n) for g, n in zip(grid, rng.poisson(rate), strict=True)]))
+    f = forecast_rate(times, bin_s=period_s / bins, horizon_s=period_s, season_bins=bins)
+    centers = (np.arange(bins) + 0.5) * period_s / bins
+    truth = 20.0 + 10.0 * np.sin(2 * np.pi * centers / period_s)
+    assert "season" in f.method
+    assert np.max(np.abs(f.forecast_rate_per_s - truth)) < 2.0  # ~ 1.5 req/s bin noise at 150 s bins
+
+
+def test_analysis_forecasts_trace_groups() -> None:
+    from pathlib import Path
+
+    from edgescale.model.io import load
+
+    s = load(Path(__file__).resolve().parents[2] / "examples" / "factory-cell.yaml")
+    r = analyze_scenario(s)
+    (fc,) = r.forecasts
+    assert fc["group"] == "mes-gateway"
+    assert fc["history_mean_rate_per_s"] == pytest.approx(1714 / 600, rel=0.05)

@@ -97,6 +97,7 @@ class AnalysisResult:
     capacity_plan: list[dict[str, Any]]
     warnings: list[Issue]
     verdict: str
+    forecasts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_frames(self) -> dict[str, Any]:
         """The tables as pandas DataFrames: ``applications``, ``bottlenecks``, ``capacity_plan``.
@@ -560,6 +561,7 @@ def analyze_scenario(
         "busy_cores_by_tier": {t: float(busy[a.site_tier == i].sum()) for i, t in enumerate(TIERS)},
     }
     cap = _capacity_plan(a, q, apps, fixed_by_app, app_index)
+    forecasts = _trace_forecasts(scenario, warnings)
     return AnalysisResult(
         scenario=scenario.name,
         scenario_sha256=scenario_sha256(scenario),
@@ -570,7 +572,55 @@ def analyze_scenario(
         capacity_plan=cap,
         warnings=warnings,
         verdict=_verdict(apps, bottlenecks),
+        forecasts=forecasts,
     )
+
+
+def _trace_forecasts(scenario: Scenario, warnings: list[Issue]) -> list[dict[str, Any]]:
+    """Holt–Winters forecast of each trace-driven group's rate over one trace span (needs statsmodels)."""
+    out: list[dict[str, Any]] = []
+    groups = [g for g in scenario.device_groups if g.arrival is not None and g.arrival.process == "trace"]
+    if not groups:
+        return out
+    try:
+        from edgescale.analysis.forecast import forecast_rate
+    except ImportError:  # pragma: no cover - depends on the install
+        warnings.append(
+            Issue(
+                "device_groups",
+                "forecasting needs statsmodels",
+                "",
+                "pip install 'edgescale[forecast]'",
+                severity="warning",
+            )
+        )
+        return out
+    from edgescale.model.traces import read_trace
+
+    for g in groups:
+        times = read_trace(scenario.base_dir / g.arrival.file, f"device_groups[{g.id}].arrival.file")  # type: ignore[union-attr]
+        span = float(times[-1] - times[0]) if len(times) > 1 else 0.0
+        bin_s = max(span / 48.0, 1e-3)
+        try:
+            f = forecast_rate(times, bin_s=bin_s, horizon_s=span)
+        except Exception as e:  # a forecast failure is a warning, not a failed analysis
+            warnings.append(
+                Issue(
+                    f"device_groups[{g.id}]", f"no forecast: {e}", None, has_value=False, severity="warning"
+                )
+            )
+            continue
+        out.append(
+            {
+                "group": g.id,
+                "method": f.method,
+                "bin_s": bin_s,
+                "history_mean_rate_per_s": float(f.history_rate_per_s.mean()),
+                "forecast_mean_rate_per_s": float(f.forecast_rate_per_s.mean()),
+                "forecast_peak_rate_per_s": f.peak_rate_per_s,
+            }
+        )
+    return out
 
 
 def _verdict(apps: list[AppAnalysis], bottlenecks: list[dict[str, Any]]) -> str:
