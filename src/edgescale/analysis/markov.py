@@ -382,7 +382,7 @@ def dtmc_transient(P: MatrixLike, p0: ArrayLike, steps: int) -> FloatArray:
     return p
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Uniformized:
     """Result of :func:`uniformization`.
 
@@ -576,7 +576,7 @@ def ctmc_transient(
 # --------------------------------------------------------------------------------------------- absorption
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AbsorbingChain:
     """Absorption behaviour of a Markov chain; returned by :func:`dtmc_absorbing` and :func:`ctmc_absorbing`.
 
@@ -656,16 +656,17 @@ def _split_states(m: Any, absorbing: ArrayLike | None, where: str) -> tuple[IntA
     return transient, absorb
 
 
-def _absorb(a: Any, to_absorbing: Any, transient: IntArray, absorb: IntArray, kind: str) -> AbsorbingChain:
+def _absorb(
+    a: Any, to_absorbing: Any, transient: IntArray, absorb: IntArray, kind: Literal["dtmc", "ctmc"]
+) -> AbsorbingChain:
     """Solve the absorbing-chain equations given A = I - P_TT or -Q_TT and the T->A block."""
     lu = spla.splu(sp.csc_array(a))
     t = lu.solve(np.ones(transient.size))
     n_t = lu.solve(t)
     second = 2.0 * n_t - t if kind == "dtmc" else 2.0 * n_t
     absorption = lu.solve(to_absorbing.toarray())
-    kind_lit: Literal["dtmc", "ctmc"] = "dtmc" if kind == "dtmc" else "ctmc"
     return AbsorbingChain(
-        transient, absorb, t, np.clip(second - t * t, 0.0, None), np.clip(absorption, 0.0, 1.0), kind_lit, lu
+        transient, absorb, t, np.clip(second - t * t, 0.0, None), np.clip(absorption, 0.0, 1.0), kind, lu
     )
 
 

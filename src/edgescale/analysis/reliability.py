@@ -160,7 +160,7 @@ def availability(mtbf_h: float, mttr_h: float) -> float:
     References
     ----------
     .. [1] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-       Applications*, 2nd ed., Wiley, 2002, ch. 8 (availability).
+       Applications*, 2nd ed., Wiley, 2002 (availability).
 
     Examples
     --------
@@ -198,7 +198,7 @@ def downtime_minutes_per_year(a: float, *, minutes_per_year: float = MINUTES_PER
 
     References
     ----------
-    .. [1] E. Bauer, *Design for Reliability*, Wiley, 2010 (the "nines" table).
+    .. [1] E. Bauer, *Design for Reliability: Information and Computer-Based Systems*, Wiley-IEEE, 2010.
 
     Examples
     --------
@@ -232,7 +232,7 @@ def nines(a: float) -> float:
 
     References
     ----------
-    .. [1] E. Bauer, *Design for Reliability*, Wiley, 2010.
+    .. [1] E. Bauer, *Design for Reliability: Information and Computer-Based Systems*, Wiley-IEEE, 2010.
 
     Examples
     --------
@@ -270,7 +270,7 @@ def exponential_reliability(failure_rate_per_h: float, t_h: float) -> float:
     References
     ----------
     .. [1] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-       Applications*, 2nd ed., Wiley, 2002, ch. 3.
+       Applications*, 2nd ed., Wiley, 2002.
 
     Examples
     --------
@@ -309,7 +309,7 @@ def series(probabilities: ArrayLike) -> float:
     References
     ----------
     .. [1] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-       Applications*, 2nd ed., Wiley, 2002, ch. 3 (series systems).
+       Applications*, 2nd ed., Wiley, 2002 (series systems).
 
     Examples
     --------
@@ -345,7 +345,7 @@ def parallel(probabilities: ArrayLike) -> float:
     References
     ----------
     .. [1] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-       Applications*, 2nd ed., Wiley, 2002, ch. 3 (parallel systems).
+       Applications*, 2nd ed., Wiley, 2002 (parallel systems).
 
     Examples
     --------
@@ -470,7 +470,7 @@ def k_of_n_identical(k: int, n: int, p: float) -> float:
     References
     ----------
     .. [1] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-       Applications*, 2nd ed., Wiley, 2002, ch. 3 (k-out-of-n systems).
+       Applications*, 2nd ed., Wiley, 2002 (k-out-of-n systems).
 
     Examples
     --------
@@ -513,7 +513,7 @@ def mttf_series(failure_rates_per_h: ArrayLike) -> float:
     References
     ----------
     .. [1] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-       Applications*, 2nd ed., Wiley, 2002, ch. 3.
+       Applications*, 2nd ed., Wiley, 2002.
 
     Examples
     --------
@@ -552,7 +552,7 @@ def mttf_parallel(failure_rates_per_h: ArrayLike) -> float:
     References
     ----------
     .. [1] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-       Applications*, 2nd ed., Wiley, 2002, ch. 3.
+       Applications*, 2nd ed., Wiley, 2002.
 
     Examples
     --------
@@ -593,7 +593,7 @@ def mttf_k_of_n_identical(k: int, n: int, failure_rate_per_h: float) -> float:
     References
     ----------
     .. [1] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-       Applications*, 2nd ed., Wiley, 2002, ch. 4 (expectation).
+       Applications*, 2nd ed., Wiley, 2002 (expectation).
 
     Examples
     --------
@@ -735,7 +735,7 @@ class Block(ABC):
         References
         ----------
         .. [1] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-           Applications*, 2nd ed., Wiley, 2002, ch. 3 (factoring, non-series-parallel systems).
+           Applications*, 2nd ed., Wiley, 2002 (factoring, non-series-parallel systems).
 
         Examples
         --------
@@ -1171,8 +1171,8 @@ def minimal_cuts_from_paths(paths: Iterable[Collection[H]]) -> list[frozenset[H]
 
     Raises
     ------
-    ModelAssumptionError
-        Never for valid input; listed for symmetry with the other functions.
+    TypeError
+        If an element is not hashable (nothing is checked beyond that).
 
     Notes
     -----
@@ -1182,7 +1182,7 @@ def minimal_cuts_from_paths(paths: Iterable[Collection[H]]) -> list[frozenset[H]
 
     References
     ----------
-    .. [1] C. Berge, *Hypergraphs*, North-Holland, 1989, ch. 2 (transversals).
+    .. [1] C. Berge, *Hypergraphs*, North-Holland, 1989 (transversals).
 
     Examples
     --------
@@ -1295,7 +1295,7 @@ def reliability_from_path_sets(
     .. [1] J. A. Abraham, "An improved algorithm for network reliability", *IEEE Trans. Reliability* R-28(1),
        1979.
     .. [2] K. S. Trivedi, *Probability and Statistics with Reliability, Queuing, and Computer Science
-       Applications*, 2nd ed., Wiley, 2002, ch. 1 (inclusion-exclusion).
+       Applications*, 2nd ed., Wiley, 2002 (inclusion-exclusion).
 
     Examples
     --------
@@ -1415,7 +1415,7 @@ def reliability_bounds(
     .. [1] J. D. Esary and F. Proschan, "Coherent structures of non-identical components", *Technometrics*
        5(2), 1963.
     .. [2] R. E. Barlow and F. Proschan, *Statistical Theory of Reliability and Life Testing*, Holt,
-       Rinehart and Winston, 1975, ch. 2.
+       Rinehart and Winston, 1975.
 
     Examples
     --------
@@ -1449,7 +1449,7 @@ def _set_product(s: frozenset[H], p: Mapping[H, float], failed: bool) -> float:
 # --------------------------------------------------------------------------------------------- Markov models
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RedundancyModel:
     """A CTMC of a redundant system with repair; built by :func:`k_of_n_ctmc` or :func:`two_unit_ctmc`.
 
@@ -1656,7 +1656,7 @@ def k_of_n_ctmc(
     >>> round(m.availability(), 6), round(m.mttf_h())
     (0.999412, 17500)
     """
-    lam, lam_s, mu, c, delta = _redundancy_rates(
+    r = _redundancy_rates(
         n,
         k,
         failure_rate_per_h,
@@ -1668,23 +1668,36 @@ def k_of_n_ctmc(
     if repair not in ("shared", "independent"):
         raise ModelAssumptionError(f"k_of_n_ctmc(repair): must be 'shared' or 'independent' (got {repair!r})")
     repairers = 1 if repair == "shared" else n
-    spare = n - k
-    n_unc = spare if c < 1.0 else 0
+    n_unc = n - k if r.coverage < 1.0 else 0
+    labels = [f"{i} failed" for i in range(n + 1)] + [f"{j} failed, uncovered" for j in range(1, n_unc + 1)]
+    up = np.array([i <= n - k for i in range(n + 1)] + [False] * n_unc)
+    edges = _redundancy_edges(n, k, n_unc, repairers, r)
+    return RedundancyModel(_coo_generator(len(labels), edges), tuple(labels), up)
+
+
+@dataclass(frozen=True)
+class _Rates:
+    """Checked rates of a redundancy model (per hour)."""
+
+    failure: float
+    spare_failure: float
+    repair: float
+    coverage: float
+    reconfiguration: float
+
+
+def _redundancy_edges(n: int, k: int, n_unc: int, repairers: int, r: _Rates) -> list[tuple[int, int, float]]:
+    """Transitions (from, to, rate) of the k-of-n model; uncovered state j sits at index n + j."""
     edges: list[tuple[int, int, float]] = []
     for i in range(n + 1):
-        f = lam * min(n - i, k) + lam_s * max(n - i - k, 0)
-        if i < spare and n_unc:
-            edges += [(i, i + 1, f * c), (i, n + 1 + i, f * (1.0 - c))]
+        f = r.failure * min(n - i, k) + r.spare_failure * max(n - i - k, 0)
+        if i < n_unc:
+            edges += [(i, i + 1, f * r.coverage), (i, n + 1 + i, f * (1.0 - r.coverage))]
         elif i < n:
             edges.append((i, i + 1, f))
         if i > 0:
-            edges.append((i, i - 1, mu * min(i, repairers)))
-    edges += [(n + j, j, delta) for j in range(1, n_unc + 1)]
-    labels = tuple(f"{i} failed" for i in range(n + 1)) + tuple(
-        f"{j} failed, uncovered" for j in range(1, n_unc + 1)
-    )
-    up = np.array([i <= spare for i in range(n + 1)] + [False] * n_unc)
-    return RedundancyModel(_coo_generator(n + 1 + n_unc, edges), labels, up)
+            edges.append((i, i - 1, r.repair * min(i, repairers)))
+    return edges + [(n + j, j, r.reconfiguration) for j in range(1, n_unc + 1)]
 
 
 def _redundancy_rates(
@@ -1695,16 +1708,19 @@ def _redundancy_rates(
     c: float,
     lam_s: float | None,
     delta: float | None,
-) -> tuple[float, float, float, float, float]:
-    """Checked (lambda, lambda_spare, mu, coverage, delta); delta 0.0 when not given."""
+) -> _Rates:
+    """Checked rates; reconfiguration 0.0 when not given."""
     if n < 1:
         raise ModelAssumptionError(f"k_of_n_ctmc(n): must be >= 1 (got {n})")
     _k_in_range(k, n, "k_of_n_ctmc(k)")
     lam = _positive(lam, "k_of_n_ctmc(failure_rate_per_h)")
-    lam_s = lam if lam_s is None else _non_negative(lam_s, "k_of_n_ctmc(spare_failure_rate_per_h)")
-    mu = _non_negative(mu, "k_of_n_ctmc(repair_rate_per_h)")
-    delta = 0.0 if delta is None else _positive(delta, "k_of_n_ctmc(reconfiguration_rate_per_h)")
-    return lam, lam_s, mu, _probability(c, "k_of_n_ctmc(coverage)"), delta
+    return _Rates(
+        failure=lam,
+        spare_failure=lam if lam_s is None else _non_negative(lam_s, "k_of_n_ctmc(spare_failure_rate_per_h)"),
+        repair=_non_negative(mu, "k_of_n_ctmc(repair_rate_per_h)"),
+        coverage=_probability(c, "k_of_n_ctmc(coverage)"),
+        reconfiguration=0.0 if delta is None else _positive(delta, "k_of_n_ctmc(reconfiguration_rate_per_h)"),
+    )
 
 
 def two_unit_ctmc(
