@@ -31,9 +31,10 @@ EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 def test_round_trip_load_save_load(path: Path, tmp_path: Path) -> None:
     first = load(path)
     out = tmp_path / path.name
-    # CSV paths are relative to the file: save next to a copy of the data
-    if (EXAMPLES / "data").is_dir():
-        (tmp_path / "data").symlink_to(EXAMPLES / "data")
+    # CSV and trace paths are relative to the file: save next to links to the example's folders
+    for sub in EXAMPLES.iterdir():
+        if sub.is_dir():
+            (tmp_path / sub.name).symlink_to(sub)
     save(first, out)
     second = load(out)
     assert second == first
