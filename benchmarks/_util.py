@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import tempfile
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -12,13 +13,16 @@ from typing import Any
 
 def run_process(cmd: list[str]) -> dict[str, Any]:
     """Run *cmd* as a whole process; wall seconds, peak RSS (MiB) and exit code."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    code = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:  # files: no pipe can fill up
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=fout, stderr=ferr)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        fout.seek(0)
+        ferr.seek(0)
+        out, err = fout.read().decode(), ferr.read().decode()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    code = proc.returncode
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {err[-2000:]}")
     return {"wall_s": round(wall, 3), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "stdout": out}

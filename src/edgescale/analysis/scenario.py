@@ -452,6 +452,8 @@ def _capacity_plan(
 ) -> list[dict[str, Any]]:
     """Fewest servers per queue so each stage meets an even share of its application's SLO budget.
 
+    Only queues whose server count should change (or that cannot meet the budget) are listed.
+
     The budget of an application is its latency target minus the largest fixed delay (links,
     transmission) of its demand points, split evenly over its stages; each queue is then inverted
     as M/M/c at the SLO percentile (exponential service assumed here).
@@ -479,6 +481,8 @@ def _capacity_plan(
             extra = (need - q.servers[ks]) / per_replica * a.service_cpu_cores[svc]
             cost = extra * a.site_cost_per_core_hour[q.site[ks]]
             for j, k in enumerate(ks):
+                if need[j] == q.servers[k]:
+                    continue  # only changes are listed
                 row: dict[str, Any] = {
                     "application": res.application,
                     "service": a.service_ids[svc],
