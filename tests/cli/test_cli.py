@@ -202,3 +202,32 @@ def test_analyze_imported_topology(tmp_path: Path) -> None:
     assert g["sites"] == 11
     assert g["links"] == 14
     assert g["connected"] is True
+
+
+def _orlib(name: str) -> Path:
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "orlib-gap" / name
+    if not path.is_file():
+        pytest.skip("../shared/data (OR-Library GAP) is absent on this machine")
+    return path
+
+
+def test_optimize_gap_reproduces_orlib_optima() -> None:
+    result = runner.invoke(
+        app, ["optimize", "gap", str(_orlib("gap1.txt")), "--time-limit", "20", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["objective"] for r in rows] == [336, 327, 339, 341, 326]  # OR-Library gap1 optima (maximised)
+    assert all(r["status"] == "optimal" and r["gap"] == 0 for r in rows)
+
+
+def test_optimize_gap_bad_instance_and_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["optimize", "gap", str(_orlib("gap1.txt")), "--instance", "9"])
+    assert result.exit_code == 1
+    assert "instance: must be between 1 and 5 (got 9)" in result.output
+    assert runner.invoke(app, ["optimize", "gap"]).exit_code == 2
+    bad = tmp_path / "gapx.txt"
+    bad.write_text("1\n2 3\n1 2\n")
+    result = runner.invoke(app, ["optimize", "gap", str(bad)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output

@@ -11,7 +11,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 
 import typer
 from rich.console import Console
@@ -344,6 +344,137 @@ def queue(
         return
     text = "\n".join(f"{k:24} {v:.6g}" if isinstance(v, float) else f"{k:24} {v}" for k, v in data.items())
     _emit(fmt, data, escape(text))
+
+
+class Solver(StrEnum):
+    auto = "auto"
+    milp = "milp"
+    heuristic = "heuristic"
+    pareto = "pareto"
+
+
+@app.command()
+def optimize(
+    target: Annotated[str, typer.Argument(help="A scenario file, or 'gap' to solve an OR-Library GAP file.")],
+    gap_file: Annotated[Path | None, typer.Argument(help="With 'gap': the OR-Library file.")] = None,
+    objective: Annotated[
+        str, typer.Option(help="latency, cost, energy, or weights like latency=1,cost=0.1.")
+    ] = ("latency"),
+    solver: Annotated[Solver, typer.Option(help="auto, milp, heuristic or pareto.")] = Solver.auto,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per solve.")] = 60.0,
+    instance: Annotated[
+        list[int] | None, typer.Option(help="With 'gap': 1-based instance number(s).")
+    ] = None,
+    sense: Annotated[
+        str | None, typer.Option(help="With 'gap': min or max (default from the file name).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Plan (or results) file to write.")
+    ] = None,
+    set_: SetOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Decide placement and assignment (writes a plan), or solve standard GAP instances."""
+    if target == "gap":
+        _optimize_gap(gap_file, instance, sense, time_limit, solver, output, fmt)
+        return
+    _optimize_scenario(Path(target), objective, solver, time_limit, output, set_, fmt)
+
+
+def _optimize_gap(
+    file: Path | None,
+    instance: list[int] | None,
+    sense: str | None,
+    time_limit: float,
+    solver: Solver,
+    output: Path | None,
+    fmt: Format,
+) -> None:
+    if file is None:
+        err.print("error: 'edgescale optimize gap' needs the OR-Library file, e.g. gapc.txt")
+        raise typer.Exit(2)
+    if sense not in (None, "min", "max"):
+        err.print(f"error: --sense must be min or max (got {sense!r})")
+        raise typer.Exit(2)
+    if solver is Solver.pareto:
+        err.print("error: --solver pareto does not apply to GAP (one objective)")
+        raise typer.Exit(2)
+    try:
+        from edgescale.model.io import write_atomic
+        from edgescale.optimize.gap import solve_gap_file
+
+        with _spinner(f"solving {file.name}"):
+            results = solve_gap_file(
+                file,
+                instance=instance,
+                sense=cast(Literal["min", "max"] | None, sense),
+                time_limit_s=time_limit,
+                method=cast(Literal["auto", "milp", "heuristic"], solver.value),
+            )
+        rows = [r.to_dict() for r in results]
+        if output is not None:
+            write_atomic(output, json.dumps(rows, indent=1) + "\n")
+    except (EdgescaleError, OSError) as e:
+        _fail(e, fmt)
+        return
+    brief = [{k: v for k, v in r.items() if k not in ("assignment", "stats")} for r in rows]
+    lines = ["instance  sense  objective      bound        gap  status      seconds"]
+    for k, r in zip(instance or range(1, len(rows) + 1), brief, strict=False):
+        gap = "-" if r["gap"] is None else f"{r['gap']:.4%}"
+        lines.append(
+            f"{k:>8}  {r['sense']:5}  {r['objective']!s:>9}  {r['bound']!s:>9}  {gap:>9}  {r['status']:10}"
+            f"  {r['solve_seconds']:7.2f}"
+        )
+    _emit(fmt, brief if len(brief) > 1 else brief[0], "\n".join(lines))
+
+
+def _optimize_scenario(
+    file: Path,
+    objective: str,
+    solver: Solver,
+    time_limit: float,
+    output: Path | None,
+    set_: list[str] | None,
+    fmt: Format,
+) -> None:
+    try:
+        import importlib
+
+        placement = importlib.import_module("edgescale.optimize.placement")
+    except ImportError:
+        _fail(EdgescaleError("scenario placement is not available in this build yet; 'optimize gap' is"), fmt)
+        return
+    try:
+        from edgescale.model.plan import save_plan
+
+        s = _load(file, set_)
+        weights = None
+        if "=" in objective:
+            weights = {k.strip(): float(v) for k, v in (p.split("=") for p in objective.split(","))}
+            objective = "weighted"
+        with _spinner("optimizing"):
+            plan = placement.optimize_placement(
+                s, objective=objective, weights=weights, method=solver.value, time_limit_s=time_limit
+            )
+        if output is not None:
+            save_plan(plan, output)
+    except (EdgescaleError, OSError, ValueError) as e:
+        _fail(e, fmt)
+        return
+    data = {
+        "status": plan.status,
+        "objectives": plan.objectives,
+        "bound": plan.bound,
+        "gap": plan.gap,
+        "solve_seconds": plan.solve_seconds,
+        "created_by": plan.created_by,
+        "output": str(output) if output else None,
+    }
+    text = escape(
+        f"{plan.created_by}: {plan.status}; objectives {plan.objectives}; bound {plan.bound}; gap {plan.gap}"
+        + (f"; wrote {output}" if output else "")
+    )
+    _emit(fmt, data, text)
 
 
 @app.command()
