@@ -258,6 +258,48 @@ def test_same_seed_same_numbers_however_split() -> None:
     assert a.arrivals[0] != c.arrivals[0] or a.latency[0].sum != c.latency[0].sum
 
 
+def mixed() -> KernelModel:
+    """Every feature at once: FIFO c=2, PS, a bounded FIFO; Poisson, MMPP and periodic sources; timeouts."""
+    return make_model(
+        servers=[2, 1, 1],
+        discipline=[core.FIFO, core.PS, core.FIFO],
+        capacity=[-1, -1, 4],
+        speed=[1.0, 2.0, 1.0],
+        rate_per_s=[0.6, 0.3, 0.5],
+        arrival_kind=[core.POISSON, core.MMPP2, core.PERIODIC],
+        mmpp_rate1_per_s=[0.0, 2.0, 0.0],
+        mmpp_switch01_per_s=[0.0, 0.1, 0.0],
+        mmpp_switch10_per_s=[0.0, 0.4, 0.0],
+        route_ptr=[0, 2, 4, 5],
+        stage_station=[0, 1, 1, 2, 2],
+        stage_work_mean_s=[1.0, 0.5, 0.4, 1.0, 1.2],
+        stage_work_dist=[core.WORK_EXP, core.WORK_GAMMA, core.WORK_LOGNORMAL, core.WORK_EXP, core.WORK_DET],
+        stage_work_scv=[1.0, 3.0, 0.5, 1.0, 0.0],
+        stage_delay_s=[0.01, 0.0, 0.02, 0.03, 0.0],
+        return_delay_s=[0.01, 0.02, 0.0],
+        app_of_source=[0, 1, 1],
+        timeout_s=[20.0, np.inf, 2.5],
+        max_retries=[1, 0, 1],
+    )
+
+
+def test_every_feature_same_seed_same_numbers_however_split() -> None:
+    model = mixed()
+    a = run_epochs(model, 31, [20_000.0])
+    b = run_epochs(model, 31, [0.5, 1_000.0, 1_000.0, 7_777.7, 20_000.0])
+    ma, mb = read_metrics(a), read_metrics(b)
+    for h, k in zip(ma.latency, mb.latency, strict=True):
+        np.testing.assert_array_equal(h.counts, k.counts)
+    for name in ("arrivals", "retries", "completions", "drops_full", "timeouts", "failed", "orphans_done"):
+        np.testing.assert_array_equal(getattr(ma, name), getattr(mb, name))
+    np.testing.assert_array_equal(ma.station_departures, mb.station_departures)
+    np.testing.assert_allclose(ma.station_busy_s, mb.station_busy_s, rtol=1e-9)
+    assert ma.timeouts.sum() > 0 and ma.drops_full.sum() > 0 and ma.retries.sum() > 0
+    conservation(ma, a)
+    check_little(ma, 0.05)
+    assert (ma.utilization <= 1.0).all()
+
+
 def test_seed_from_generator() -> None:
     model = queue(0.5, 1.0)
     states = [init_state(model, np.random.default_rng(4)) for _ in range(2)]

@@ -159,6 +159,7 @@ S_PS_GEN = 17
 S_N_START = 18  # requests inside at the window start
 S_AREA_SERVERS = 19
 S_AREA_UP = 20
+S_RESYNC = 21  # set by Python when servers or speed changed: reschedule the PS completion
 N_ST = 24
 
 # ---- sources: 16 slots; line 1 = what an arrival needs, line 2 = first stage and MMPP ----
@@ -678,8 +679,9 @@ def _sync(S: Tup, t: float) -> None:
             st_i[s, S_PS_GEN] += 1
             for k in range(max(st_w[s, W_SERVERS], 1)):
                 srv[st_w[s, W_SRV0] + k] = t if st_w[s, W_SERVERS] > 0 else math.inf
-        elif st_w[s, W_DISC] == PS and st_w[s, W_N] > 0:
+        elif st_i[s, S_RESYNC] and st_w[s, W_DISC] == PS and st_w[s, W_N] > 0:
             _ps_reschedule(S, s, t)
+        st_i[s, S_RESYNC] = 0
     for c in range(src_w.shape[0]):
         if src_w[c, W_CHANGED]:
             src_w[c, W_CHANGED] = 0

@@ -1,0 +1,240 @@
+"""Working memory of the event kernel: :class:`KernelState`, its creation and growth (public via ``kernel``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgescale.errors import SimulationError
+from edgescale.sim import _kernel_core as core
+from edgescale.sim._kernel_model import KernelModel
+from edgescale.sim.histogram import DEFAULT_HI_S, DEFAULT_LO_S, DEFAULT_RESOLUTION, LogHistogram
+
+__all__ = ["DEFAULT_MAX_LIVE_REQUESTS", "KernelState", "init_state"]
+
+DEFAULT_MAX_LIVE_REQUESTS = 1 << 24
+"""Default bound on requests alive at once (128 bytes each): beyond it the system is taken as unstable."""
+
+
+def _zeros_rows(rows: int, cols: int) -> NDArray[np.int64]:
+    """A zeroed (rows, cols) int64 array whose first row starts on a 64-byte boundary."""
+    buf = np.zeros(rows * cols + 8, dtype=np.int64)
+    off = (-buf.ctypes.data % 64) // 8
+    return buf[off : off + rows * cols].reshape(rows, cols)
+
+
+_F64 = np.float64
+_I32 = np.int32
+
+
+@dataclass(eq=False)
+class KernelState:
+    """Mutable simulation state; create it with :func:`init_state`, read it with :func:`read_metrics`.
+
+    The arrays are the kernel's working memory (row layouts in :mod:`edgescale.sim._kernel_core`): a 4-ary
+    event heap, a request pool with a free list, rows per station, source, stage and application, the
+    latency histograms, the RNG state, the scalars and the FIFO servers' free times. The ``seen_*`` arrays
+    remember the model of the last call, to find what the control plane changed. The heap and the pool grow
+    by doubling only when full, so memory follows the number of requests alive at once, not the simulated
+    duration.
+    """
+
+    heap: NDArray[np.int64]
+    req: NDArray[np.int64]
+    st: NDArray[np.int64]
+    src: NDArray[np.int64]
+    stg: NDArray[np.int64]
+    app: NDArray[np.int64]
+    app_hist: NDArray[np.int64]
+    rng: NDArray[np.uint64]
+    sc: NDArray[np.int64]
+    srv: NDArray[np.float64]
+    seen_arrival: NDArray[np.float64]
+    seen_route_ptr: NDArray[np.int64]
+    seen_servers: NDArray[np.int32]
+    seen_speed: NDArray[np.float64]
+    discipline: NDArray[np.int8]
+    histogram_lo_s: float = DEFAULT_LO_S
+    histogram_hi_s: float = DEFAULT_HI_S
+    histogram_resolution: float = DEFAULT_RESOLUTION
+    max_live_requests: int = DEFAULT_MAX_LIVE_REQUESTS
+
+    def arrays(self) -> tuple[NDArray[Any], ...]:
+        """The views the compiled kernel takes, in the order of ``STATE_ARRAYS``."""
+        req, st, src, stg = self.req, self.st, self.src, self.stg
+        return (self.heap, self.heap.view(_F64), req.view(_I32), req.view(_F64), st.view(_I32), st.view(_F64),
+                st, src.view(_I32), src.view(_F64), stg.view(_I32), stg.view(_F64), self.app,
+                self.app.view(_F64), self.app_hist, self.rng, self.sc, self.sc.view(_F64), self.srv)  # fmt: skip
+
+    @property
+    def now(self) -> float:
+        """Simulated time reached."""
+        return float(self.sc.view(_F64)[core.T_NOW])
+
+    @property
+    def metrics_start(self) -> float:
+        """Start of the measurement window (time of the last :func:`reset_metrics`, else 0)."""
+        return float(self.sc.view(_F64)[core.T_METRICS])
+
+    @property
+    def live_requests(self) -> int:
+        """Requests alive now (on links, at stations, returning late, or orphans)."""
+        return int(self.sc[core.I_N_LIVE])
+
+    @property
+    def outstanding(self) -> NDArray[np.int64]:
+        """Per application, requests whose outcome is still open (live and not orphaned).
+
+        Since the last :func:`reset_metrics`, ``arrivals == completions + drops_full + drops_down + failed
+        + (outstanding now - outstanding at the reset)``.
+        """
+        rw = self.req.view(_I32)
+        state = rw[:, core.R_STATE]
+        open_ = (state & core.FL_LIVE != 0) & (state & core.FL_ORPHAN == 0)
+        return np.bincount(rw[open_, core.R_APP], minlength=self.app.shape[0]).astype(np.int64)
+
+    @property
+    def pool_capacity(self) -> int:
+        """Rows allocated in the request pool."""
+        return int(self.req.shape[0])
+
+    @property
+    def heap_capacity(self) -> int:
+        """Entries the event heap can hold before it grows."""
+        return int(self.heap.shape[0]) - core.HEAP_OFFSET
+
+    @property
+    def pending_events(self) -> int:
+        """Events in the heap (including stale ones that will be skipped)."""
+        return int(self.sc[core.I_HEAP_N])
+
+    @property
+    def in_station(self) -> NDArray[np.int32]:
+        """Requests inside each station now (queued or in service)."""
+        return self.st.view(_I32)[:, core.W_N].copy()
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the state's arrays, in bytes."""
+        parts = (self.heap, self.req, self.st, self.src, self.stg, self.app, self.app_hist, self.rng, self.sc,
+                 self.srv, self.seen_arrival, self.seen_route_ptr, self.seen_servers, self.seen_speed)  # fmt: skip
+        return sum(a.nbytes for a in parts)
+
+
+def _seed_words(seed: int | np.random.Generator | None) -> NDArray[np.uint64]:
+    words: NDArray[np.uint64]
+    if isinstance(seed, np.random.Generator):
+        words = seed.integers(0, np.iinfo(np.uint64).max, size=4, dtype=np.uint64, endpoint=True)
+    else:
+        words = np.random.SeedSequence(seed).generate_state(4, dtype=np.uint64).astype(np.uint64)
+    if not words.any():  # xoshiro's one forbidden state
+        words[0] = np.uint64(1)
+    return np.ascontiguousarray(words, dtype=np.uint64)
+
+
+def _free_rows(first: int, stop: int, then: int) -> NDArray[np.int64]:
+    """Request rows ``first..stop-1``, chained as a free list ending in *then*."""
+    rows = _zeros_rows(stop - first, core.N_REQ)
+    w = rows.view(_I32)
+    w[:, core.R_NEXT] = np.arange(first + 1, stop + 1)
+    w[-1, core.R_NEXT] = then
+    w[:, core.R_LOC] = -1
+    return rows
+
+
+def init_state(
+    model: KernelModel,
+    seed: int | np.random.Generator | None = None,
+    *,
+    pool_capacity: int = 1024,
+    max_live_requests: int = DEFAULT_MAX_LIVE_REQUESTS,
+    histogram_lo_s: float = DEFAULT_LO_S,
+    histogram_hi_s: float = DEFAULT_HI_S,
+    histogram_resolution: float = DEFAULT_RESOLUTION,
+) -> KernelState:
+    """Create an empty system at time 0 for *model*.
+
+    Parameters
+    ----------
+    model : KernelModel
+        Fixes the numbers of stations, sources and applications, and each station's discipline, for the life
+        of the state.
+    seed : int, numpy.random.Generator or None
+        Fixes every random draw of the run; None takes fresh entropy.
+    pool_capacity : int, optional
+        Initial request-pool rows (it doubles when full).
+    max_live_requests : int, optional
+        Bound on requests alive at once, at most 2**31 - 1; :func:`run_until` raises beyond it (an unstable
+        system).
+    histogram_lo_s, histogram_hi_s, histogram_resolution : float, optional
+        Layout of the latency histograms (see :class:`~edgescale.sim.histogram.LogHistogram`).
+    """
+    layout = LogHistogram(lo=histogram_lo_s, hi=histogram_hi_s, resolution=histogram_resolution)
+    n_st, n_src, n_app = model.n_stations, model.n_sources, model.n_apps
+    cap = max(int(pool_capacity), core.POOL_SLACK)
+    st = _zeros_rows(n_st, core.N_ST)
+    st.view(_I32)[:, [core.W_QHEAD, core.W_QTAIL]] = -1
+    st[:, core.S_WAS_UP] = 1
+    sc = np.zeros(core.N_SC, dtype=np.int64)
+    sc[core.I_N_FREE] = cap
+    sc[core.H_N_LOG] = layout.n_log_buckets
+    sc.view(_F64)[[core.H_INV_LO, core.H_INV_LOG_G]] = (1 / layout.lo, 1 / math.log1p(layout.resolution))
+    state = KernelState(
+        heap=_zeros_rows(max(1024, 2 * (n_src + n_st)) + core.HEAP_OFFSET, core.N_HEAP_COLS),
+        req=_free_rows(0, cap, -1),
+        st=st,
+        src=_zeros_rows(n_src, core.N_SRC),
+        stg=_zeros_rows(0, core.N_STG),
+        app=_zeros_rows(n_app, core.N_APP),
+        app_hist=np.zeros((n_app, layout.n_buckets), dtype=np.int64),
+        rng=_seed_words(seed),
+        sc=sc,
+        srv=np.zeros(0),
+        seen_arrival=np.full((n_src, 5), np.nan),
+        seen_route_ptr=np.full(n_src + 1, -1, dtype=np.int64),
+        seen_servers=np.full(n_st, -1, dtype=np.int32),
+        seen_speed=np.full(n_st, np.nan),
+        discipline=model.discipline.copy(),
+        histogram_lo_s=layout.lo,
+        histogram_hi_s=layout.hi,
+        histogram_resolution=layout.resolution,
+        max_live_requests=min(int(max_live_requests), 2**31 - 1),
+    )
+    _clear_app_metrics(state)
+    return state
+
+
+def _grow_heap(state: KernelState, needed: int) -> None:
+    cap = state.heap_capacity
+    if needed > cap:
+        heap = _zeros_rows(max(2 * cap, needed) + core.HEAP_OFFSET, core.N_HEAP_COLS)
+        heap[: state.heap.shape[0]] = state.heap
+        state.heap = heap
+
+
+def _grow_pool(state: KernelState) -> None:
+    cap = state.pool_capacity
+    if 2 * cap > state.max_live_requests:
+        raise SimulationError(
+            f"run_until: more than max_live_requests={state.max_live_requests} requests alive at "
+            f"t={state.now:g} (got {state.live_requests}); the system is probably unstable (utilization >= 1 "
+            "with unbounded capacity); bound station capacity or raise max_live_requests"
+        )
+    req = _zeros_rows(2 * cap, core.N_REQ)
+    req[:cap] = state.req
+    req[cap:] = _free_rows(cap, 2 * cap, int(state.sc[core.I_FREE_HEAD]))
+    state.req = req
+    state.sc[core.I_FREE_HEAD] = cap
+    state.sc[core.I_N_FREE] += cap
+
+
+def _clear_app_metrics(state: KernelState) -> None:
+    state.app[:] = 0
+    appf = state.app.view(_F64)
+    appf[:, core.A_LAT_MIN] = math.inf
+    appf[:, core.A_LAT_MAX] = -math.inf
+    state.app_hist[:] = 0

@@ -1,0 +1,163 @@
+"""Between epochs: copy the model into the kernel's rows and act on what the control plane changed."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgescale.errors import Issue, ScenarioError
+from edgescale.sim import _kernel_core as core
+from edgescale.sim._kernel_model import KernelModel
+from edgescale.sim._kernel_state import _F64, _I32, KernelState, _grow_heap, _zeros_rows
+
+
+def _load_model(m: KernelModel, state: KernelState) -> None:
+    """Copy the model into the model fields of the state's rows, and act on what changed since last time."""
+    stw, stf = state.st.view(_I32), state.st.view(_F64)
+    stw[:, core.W_SERVERS], stw[:, core.W_DISC], stw[:, core.W_UP], stw[:, core.W_CAP] = (
+        m.servers,
+        m.discipline,
+        m.up,
+        m.capacity,
+    )
+    _load_sources(m, state)
+    if state.stg.shape[0] != m.n_stages:
+        state.stg = _zeros_rows(m.n_stages, core.N_STG)
+    gw, gf = state.stg.view(_I32), state.stg.view(_F64)
+    gw[:, core.W_STATION], gw[:, core.W_DIST] = m.stage_station, m.stage_work_dist
+    gf[:, core.G_DELAY], gf[:, core.G_MEAN], gf[:, core.G_SCV] = (
+        m.stage_delay_s,
+        m.stage_work_mean_s,
+        m.stage_work_scv,
+    )
+    if not np.array_equal(m.route_ptr, state.seen_route_ptr):  # in-flight requests keep their stage number
+        rw = state.req.view(_I32)
+        live = (rw[:, core.R_STATE] & core.FL_LIVE) != 0
+        owner = rw[live, core.R_SRC]
+        stage = rw[live, core.R_G] - state.seen_route_ptr[owner]
+        rw[live, core.R_G] = m.route_ptr[owner] + stage
+        rw[live, core.R_G_END] = m.route_ptr[owner + 1]
+        state.seen_route_ptr = m.route_ptr.copy()
+    changed = (m.servers != state.seen_servers) | (m.speed != state.seen_speed)
+    stf[:, core.M_SPEED] = m.speed
+    state.st[:, core.S_RESYNC] = changed  # PS completions are rescheduled by the kernel
+    if changed.any():
+        _reschedule_fifo(m, state, changed)
+        state.seen_servers = m.servers.copy()
+        state.seen_speed = m.speed.copy()
+
+
+def _load_sources(m: KernelModel, state: KernelState) -> None:
+    cw, cf = state.src.view(_I32), state.src.view(_F64)
+    cw[:, core.W_KIND], cw[:, core.W_APP], cw[:, core.W_RETRIES] = (
+        m.arrival_kind,
+        m.app_of_source,
+        m.max_retries,
+    )
+    cw[:, core.W_R0], cw[:, core.W_R1] = m.route_ptr[:-1], m.route_ptr[1:]
+    cf[:, core.M_RATE], cf[:, core.M_RATE1] = m.rate_per_s, m.mmpp_rate1_per_s
+    cf[:, core.M_S01], cf[:, core.M_S10] = m.mmpp_switch01_per_s, m.mmpp_switch10_per_s
+    cf[:, core.M_RETURN], cf[:, core.M_TIMEOUT] = m.return_delay_s, m.timeout_s
+    routed = np.flatnonzero(m.route_ptr[1:] > m.route_ptr[:-1])
+    g0 = m.route_ptr[routed]
+    cw[routed, core.W_ST0], cw[routed, core.W_DIST0] = m.stage_station[g0], m.stage_work_dist[g0]
+    cf[routed, core.M_DELAY0], cf[routed, core.M_MEAN0] = m.stage_delay_s[g0], m.stage_work_mean_s[g0]
+    cf[routed, core.M_SCV0] = m.stage_work_scv[g0]
+    seen = state.seen_arrival
+    changed = np.zeros(m.n_sources, dtype=bool)
+    params: tuple[NDArray[Any], ...] = (m.arrival_kind, m.rate_per_s, m.mmpp_rate1_per_s,
+                                        m.mmpp_switch01_per_s, m.mmpp_switch10_per_s)  # fmt: skip
+    for j, values in enumerate(params):
+        changed |= values != seen[:, j]  # NaN (never seen) counts as changed
+        seen[:, j] = values
+    cw[:, core.W_CHANGED] = changed
+
+
+def _reschedule_fifo(m: KernelModel, state: KernelState, changed: NDArray[np.bool_]) -> None:
+    """Rebuild the FIFO servers' free times after servers or speeds changed; reschedule waiting requests.
+
+    Requests in service keep their departure; with fewer servers than requests in service, a server frees
+    only when enough of them have left. Waiting requests (service start after now) are given new start and
+    departure times in arrival order.
+    """
+    now = state.now
+    stw = state.st.view(_I32)
+    sizes = np.maximum(m.servers.astype(np.int64), 1)
+    new_off = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    srv = np.where(np.repeat(m.servers, sizes) > 0, now, math.inf)
+    keep = np.flatnonzero(~changed & (m.servers == state.seen_servers))
+    if keep.size:  # copy the free times of unchanged stations
+        lens = sizes[keep]
+        ramp = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+        srv[np.repeat(new_off[keep], lens) + ramp] = state.srv[np.repeat(stw[keep, core.W_SRV0], lens) + ramp]
+    rw, rf = state.req.view(_I32), state.req.view(_F64)
+    loc = rw[:, core.R_LOC]
+    inside = ((rw[:, core.R_STATE] & core.FL_LIVE) != 0) & (loc >= 0)
+    fifo_changed = changed & (m.discipline == core.FIFO)
+    rows = np.flatnonzero(inside & fifo_changed[np.where(loc >= 0, loc, 0)])
+    rows = rows[np.lexsort((rows, rf[rows, core.F_ARRIVE], loc[rows]))]
+    times: list[float] = []
+    payloads: list[int] = []
+    for s_rows in np.split(rows, np.flatnonzero(np.diff(loc[rows])) + 1) if rows.size else []:
+        s = int(loc[s_rows[0]])
+        free = _lindley(rf, s_rows, int(m.servers[s]), float(m.speed[s]), now, times, payloads, rw)
+        srv[new_off[s] : new_off[s] + sizes[s]] = free
+    stw[:, core.W_SRV0] = new_off
+    state.srv = srv
+    if times:
+        _grow_heap(state, state.pending_events + len(times) + 16)
+        core.push_events(state.arrays(), np.array(times), np.array(payloads, dtype=np.int64))
+
+
+def _lindley(
+    rf: NDArray[np.float64],
+    rows: NDArray[np.intp],
+    servers: int,
+    speed: float,
+    now: float,
+    times: list[float],
+    payloads: list[int],
+    rw: NDArray[np.int32],
+) -> list[float]:
+    """Re-run the FIFO schedule of one station from *now*; return its servers' free times (a min-heap)."""
+    started = rf[rows, core.F_START] <= now
+    ends = np.sort(rf[rows[started], core.F_DEPART])
+    if servers == 0:
+        free = [math.inf]
+    else:
+        free = list(ends[-servers:]) + [now] * max(0, servers - ends.size)
+        heapq.heapify(free)
+    for r in rows[~started]:
+        start = max(now, free[0])
+        end = start + rf[r, core.F_WORK] / speed
+        heapq.heapreplace(free, end)
+        rf[r, core.F_START] = start
+        if end != rf[r, core.F_DEPART]:
+            rf[r, core.F_DEPART] = end
+            if end < math.inf:
+                times.append(end)
+                payloads.append((int(rw[r, core.R_GEN]) << 40) | (int(r) << 3) | core.EV_DEPART)
+    return free if servers > 0 else [math.inf]
+
+
+def _check_fits(model: KernelModel, state: KernelState) -> None:
+    issues = []
+    for what, m, s in (
+        ("n_stations", model.n_stations, state.st.shape[0]),
+        ("n_sources", model.n_sources, state.src.shape[0]),
+    ):
+        if m != s:
+            issues.append(Issue(what, f"must equal the state's {s}", m))
+    if model.n_apps > state.app.shape[0]:
+        issues.append(
+            Issue("app_of_source", f"must be < the state's n_apps {state.app.shape[0]}", model.n_apps - 1)
+        )
+    if not issues and not np.array_equal(model.discipline, state.discipline):
+        bad = int(np.flatnonzero(model.discipline != state.discipline)[0])
+        issues.append(Issue(f"discipline[{bad}]", "cannot change during a run", int(model.discipline[bad])))
+    if issues:
+        raise ScenarioError(issues, source="run_until")
