@@ -308,13 +308,16 @@ def test_seed_from_generator() -> None:
     assert read_metrics(states[0]).latency[0].sum == read_metrics(states[1]).latency[0].sum
 
 
-def test_memory_does_not_grow_with_duration() -> None:
+def test_memory_does_not_grow_with_duration_or_epochs() -> None:
     model = queue(0.5, 1.0)
     state = init_state(model, 1, pool_capacity=256)
     run_until(model, state, 1_000.0)
     size = (state.nbytes, state.pool_capacity, state.heap_capacity)
     run_until(model, state, 50_000.0)
-    assert read_metrics(state).completions[0] > 20_000
+    for t in range(50_100, 60_001, 100):  # a hundred control epochs, changing the rate in each
+        model.rate_per_s[0] = 0.5 if t % 200 else 0.4
+        run_until(model, state, float(t))
+    assert read_metrics(state).completions[0] > 25_000
     assert (state.nbytes, state.pool_capacity, state.heap_capacity) == size
 
 

@@ -170,7 +170,6 @@ W_R0 = 3  # route: stages R0 .. R1 - 1
 W_R1 = 4
 W_RETRIES = 5
 W_PHASE = 6
-W_CHANGED = 7  # set by Python when the arrival parameters changed
 M_RATE = 4  # float slots
 M_TIMEOUT = 5
 M_RETURN = 6
@@ -641,12 +640,12 @@ def _timeout(S: Tup, r: int, t: float) -> None:
 
 # ======================================================================= epochs
 @_jit
-def _sync(S: Tup, t: float) -> None:
+def _sync(S: Tup, t: float, changed: Any) -> None:
     """Apply control-plane changes made between epochs: failures, PS servers and speeds, arrival rates.
 
-    A station that went down loses every request inside it (crash) and its servers are free. A source whose
-    arrival parameters changed (flagged by the caller) draws its next arrival afresh from *t*. FIFO
-    schedules after a change of servers or speed are recomputed by the caller.
+    A station that went down loses every request inside it (crash) and its servers are free. Each source in
+    *changed* (its arrival parameters changed) draws its next arrival afresh from *t*. FIFO schedules after a
+    change of servers or speed are recomputed by the caller.
     """
     req_w, req_f, st_w, st_f, st_i, src_w, sc_f, srv = (
         S[_RW],
@@ -682,16 +681,19 @@ def _sync(S: Tup, t: float) -> None:
         elif st_i[s, S_RESYNC] and st_w[s, W_DISC] == PS and st_w[s, W_N] > 0:
             _ps_reschedule(S, s, t)
         st_i[s, S_RESYNC] = 0
-    for c in range(src_w.shape[0]):
-        if src_w[c, W_CHANGED]:
-            src_w[c, W_CHANGED] = 0
-            src_w[c, W_GEN] = (src_w[c, W_GEN] + 1) & GEN_MASK
-            _schedule_arrival(S, c, t, np.int64(1))
+    for k in range(changed.shape[0]):
+        c = changed[k]
+        src_w[c, W_GEN] = (src_w[c, W_GEN] + 1) & GEN_MASK
+        _schedule_arrival(S, c, t, np.int64(1))
 
 
 @_entry
-def run(S: Tup, t_stop: float, sync: bool) -> int:
-    """Process events up to and including *t_stop*; return OK, or HEAP_FULL / POOL_FULL to be grown."""
+def run(S: Tup, t_stop: float, sync: bool, changed: Any) -> int:
+    """Process events up to and including *t_stop*; return OK, or HEAP_FULL / POOL_FULL to be grown.
+
+    With *sync* (the first call of an epoch), first apply the control plane's changes (*changed*: the
+    sources whose arrival parameters changed).
+    """
     heap_i, heap_f, req_w, req_f, st_w, st_f, src_w, src_f = (
         S[_HI],
         S[_HF],
@@ -705,7 +707,7 @@ def run(S: Tup, t_stop: float, sync: bool) -> int:
     st_i, app_i, sc_i, sc_f = S[_SI], S[_AI], S[_SCI], S[_SCF]
     if sync:
         sc_f[T_EPOCH] = sc_f[T_NOW]
-        _sync(S, sc_f[T_NOW])
+        _sync(S, sc_f[T_NOW], changed)
     capacity = heap_i.shape[0] - HEAP_OFFSET
     while sc_i[I_HEAP_N] > 0:
         t = heap_f[HEAP_OFFSET, H_TIME]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,8 +37,8 @@ class KernelState:
 
     The arrays are the kernel's working memory (row layouts in :mod:`edgescale.sim._kernel_core`): a 4-ary
     event heap, a request pool with a free list, rows per station, source, stage and application, the
-    latency histograms, the RNG state, the scalars and the FIFO servers' free times. The ``seen_*`` arrays
-    remember the model of the last call, to find what the control plane changed. The heap and the pool grow
+    latency histograms, the RNG state, the scalars and the FIFO servers' free times. ``seen`` keeps a copy of
+    the model of the last call, to find what the control plane changed. The heap and the pool grow
     by doubling only when full, so memory follows the number of requests alive at once, not the simulated
     duration.
     """
@@ -53,11 +53,8 @@ class KernelState:
     rng: NDArray[np.uint64]
     sc: NDArray[np.int64]
     srv: NDArray[np.float64]
-    seen_arrival: NDArray[np.float64]
-    seen_route_ptr: NDArray[np.int64]
-    seen_servers: NDArray[np.int32]
-    seen_speed: NDArray[np.float64]
     discipline: NDArray[np.int8]
+    seen: dict[str, NDArray[Any]] = field(default_factory=dict)
     histogram_lo_s: float = DEFAULT_LO_S
     histogram_hi_s: float = DEFAULT_HI_S
     histogram_resolution: float = DEFAULT_RESOLUTION
@@ -121,7 +118,7 @@ class KernelState:
     def nbytes(self) -> int:
         """Memory held by the state's arrays, in bytes."""
         parts = (self.heap, self.req, self.st, self.src, self.stg, self.app, self.app_hist, self.rng, self.sc,
-                 self.srv, self.seen_arrival, self.seen_route_ptr, self.seen_servers, self.seen_speed)  # fmt: skip
+                 self.srv, *self.seen.values())  # fmt: skip
         return sum(a.nbytes for a in parts)
 
 
@@ -194,10 +191,6 @@ def init_state(
         rng=_seed_words(seed),
         sc=sc,
         srv=np.zeros(0),
-        seen_arrival=np.full((n_src, 5), np.nan),
-        seen_route_ptr=np.full(n_src + 1, -1, dtype=np.int64),
-        seen_servers=np.full(n_st, -1, dtype=np.int32),
-        seen_speed=np.full(n_st, np.nan),
         discipline=model.discipline.copy(),
         histogram_lo_s=layout.lo,
         histogram_hi_s=layout.hi,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,67 +13,103 @@ from edgescale.sim import _kernel_core as core
 from edgescale.sim._kernel_model import KernelModel
 from edgescale.sim._kernel_state import _F64, _I32, KernelState, _grow_heap, _zeros_rows
 
+Rows = NDArray[np.intp] | slice
+_ALL = slice(None)
 
-def _load_model(m: KernelModel, state: KernelState) -> None:
-    """Copy the model into the model fields of the state's rows, and act on what changed since last time."""
+
+def _diff(m: KernelModel, state: KernelState, name: str) -> Rows:
+    """Rows where the model's array *name* changed since the last call (all rows the first time)."""
+    new = getattr(m, name)
+    old = state.seen.get(name)
+    if old is None or old.shape != new.shape:
+        state.seen[name] = new.copy()
+        return _ALL
+    rows = np.flatnonzero(new != old)
+    old[rows] = new[rows]
+    return rows
+
+
+def _any(rows: Rows) -> bool:
+    return isinstance(rows, slice) or rows.size > 0
+
+
+def _load_model(m: KernelModel, state: KernelState) -> NDArray[np.int64]:
+    """Copy what changed in the model into the state's rows; return the sources whose arrivals changed.
+
+    The cost is O(model size) numpy comparisons plus O(changes) writes, so an epoch that changes little is
+    cheap even with a million sources.
+    """
     stw, stf = state.st.view(_I32), state.st.view(_F64)
-    stw[:, core.W_SERVERS], stw[:, core.W_DISC], stw[:, core.W_UP], stw[:, core.W_CAP] = (
-        m.servers,
-        m.discipline,
-        m.up,
-        m.capacity,
-    )
-    _load_sources(m, state)
+    changed = np.zeros(m.n_stations, dtype=bool)  # servers or speed
+    for name, col in (("servers", core.W_SERVERS), ("discipline", core.W_DISC), ("up", core.W_UP),
+                      ("capacity", core.W_CAP)):  # fmt: skip
+        rows = _diff(m, state, name)
+        stw[rows, col] = getattr(m, name)[rows]
+        if name == "servers":
+            changed[rows] = True
+    rows = _diff(m, state, "speed")
+    stf[rows, core.M_SPEED] = m.speed[rows]
+    changed[rows] = True
+    state.st[:, core.S_RESYNC] = changed  # the kernel reschedules PS completions of these stations
+    old_ptr = state.seen.get("route_ptr")
+    route_rows = _diff(m, state, "route_ptr")
+    stage_changed = False
     if state.stg.shape[0] != m.n_stages:
         state.stg = _zeros_rows(m.n_stages, core.N_STG)
     gw, gf = state.stg.view(_I32), state.stg.view(_F64)
-    gw[:, core.W_STATION], gw[:, core.W_DIST] = m.stage_station, m.stage_work_dist
-    gf[:, core.G_DELAY], gf[:, core.G_MEAN], gf[:, core.G_SCV] = (
-        m.stage_delay_s,
-        m.stage_work_mean_s,
-        m.stage_work_scv,
-    )
-    if not np.array_equal(m.route_ptr, state.seen_route_ptr):  # in-flight requests keep their stage number
-        rw = state.req.view(_I32)
-        live = (rw[:, core.R_STATE] & core.FL_LIVE) != 0
-        owner = rw[live, core.R_SRC]
-        stage = rw[live, core.R_G] - state.seen_route_ptr[owner]
-        rw[live, core.R_G] = m.route_ptr[owner] + stage
-        rw[live, core.R_G_END] = m.route_ptr[owner + 1]
-        state.seen_route_ptr = m.route_ptr.copy()
-    changed = (m.servers != state.seen_servers) | (m.speed != state.seen_speed)
-    stf[:, core.M_SPEED] = m.speed
-    state.st[:, core.S_RESYNC] = changed  # PS completions are rescheduled by the kernel
+    for name, view, col in (("stage_station", gw, core.W_STATION), ("stage_work_dist", gw, core.W_DIST),
+                            ("stage_delay_s", gf, core.G_DELAY), ("stage_work_mean_s", gf, core.G_MEAN),
+                            ("stage_work_scv", gf, core.G_SCV)):  # fmt: skip
+        rows = _diff(m, state, name)
+        view[rows, col] = getattr(m, name)[rows]
+        stage_changed |= _any(rows)
+    if old_ptr is not None and _any(route_rows):
+        _remap_routes(m, state, old_ptr)
+    arrivals = _load_sources(m, state, first_stages=stage_changed or _any(route_rows))
     if changed.any():
         _reschedule_fifo(m, state, changed)
-        state.seen_servers = m.servers.copy()
-        state.seen_speed = m.speed.copy()
+    return arrivals
 
 
-def _load_sources(m: KernelModel, state: KernelState) -> None:
+def _remap_routes(m: KernelModel, state: KernelState, old_ptr: NDArray[np.int64]) -> None:
+    """Requests in flight keep their stage number on their source's new route."""
+    rw = state.req.view(_I32)
+    live = (rw[:, core.R_STATE] & core.FL_LIVE) != 0
+    owner = rw[live, core.R_SRC]
+    stage = rw[live, core.R_G] - old_ptr[owner]
+    rw[live, core.R_G] = m.route_ptr[owner] + stage
+    rw[live, core.R_G_END] = m.route_ptr[owner + 1]
+
+
+_SOURCE_INTS = (("arrival_kind", core.W_KIND), ("app_of_source", core.W_APP), ("max_retries", core.W_RETRIES))
+_SOURCE_FLOATS = (("rate_per_s", core.M_RATE), ("mmpp_rate1_per_s", core.M_RATE1),
+                  ("mmpp_switch01_per_s", core.M_S01), ("mmpp_switch10_per_s", core.M_S10),
+                  ("return_delay_s", core.M_RETURN), ("timeout_s", core.M_TIMEOUT))  # fmt: skip
+_ARRIVAL_PARAMS = {
+    "arrival_kind",
+    "rate_per_s",
+    "mmpp_rate1_per_s",
+    "mmpp_switch01_per_s",
+    "mmpp_switch10_per_s",
+}
+
+
+def _load_sources(m: KernelModel, state: KernelState, *, first_stages: bool) -> NDArray[np.int64]:
     cw, cf = state.src.view(_I32), state.src.view(_F64)
-    cw[:, core.W_KIND], cw[:, core.W_APP], cw[:, core.W_RETRIES] = (
-        m.arrival_kind,
-        m.app_of_source,
-        m.max_retries,
-    )
-    cw[:, core.W_R0], cw[:, core.W_R1] = m.route_ptr[:-1], m.route_ptr[1:]
-    cf[:, core.M_RATE], cf[:, core.M_RATE1] = m.rate_per_s, m.mmpp_rate1_per_s
-    cf[:, core.M_S01], cf[:, core.M_S10] = m.mmpp_switch01_per_s, m.mmpp_switch10_per_s
-    cf[:, core.M_RETURN], cf[:, core.M_TIMEOUT] = m.return_delay_s, m.timeout_s
-    routed = np.flatnonzero(m.route_ptr[1:] > m.route_ptr[:-1])
-    g0 = m.route_ptr[routed]
-    cw[routed, core.W_ST0], cw[routed, core.W_DIST0] = m.stage_station[g0], m.stage_work_dist[g0]
-    cf[routed, core.M_DELAY0], cf[routed, core.M_MEAN0] = m.stage_delay_s[g0], m.stage_work_mean_s[g0]
-    cf[routed, core.M_SCV0] = m.stage_work_scv[g0]
-    seen = state.seen_arrival
-    changed = np.zeros(m.n_sources, dtype=bool)
-    params: tuple[NDArray[Any], ...] = (m.arrival_kind, m.rate_per_s, m.mmpp_rate1_per_s,
-                                        m.mmpp_switch01_per_s, m.mmpp_switch10_per_s)  # fmt: skip
-    for j, values in enumerate(params):
-        changed |= values != seen[:, j]  # NaN (never seen) counts as changed
-        seen[:, j] = values
-    cw[:, core.W_CHANGED] = changed
+    arrivals = np.zeros(m.n_sources, dtype=bool)
+    for name, view, col in [(n, cw, c) for n, c in _SOURCE_INTS] + [(n, cf, c) for n, c in _SOURCE_FLOATS]:
+        rows = _diff(m, state, name)
+        view[rows, col] = getattr(m, name)[rows]
+        if name in _ARRIVAL_PARAMS:
+            arrivals[rows] = True
+    if first_stages:  # copy each route's first stage into its source's row
+        cw[:, core.W_R0], cw[:, core.W_R1] = m.route_ptr[:-1], m.route_ptr[1:]
+        routed = np.flatnonzero(m.route_ptr[1:] > m.route_ptr[:-1])
+        g0 = m.route_ptr[routed]
+        cw[routed, core.W_ST0], cw[routed, core.W_DIST0] = m.stage_station[g0], m.stage_work_dist[g0]
+        cf[routed, core.M_DELAY0], cf[routed, core.M_MEAN0] = m.stage_delay_s[g0], m.stage_work_mean_s[g0]
+        cf[routed, core.M_SCV0] = m.stage_work_scv[g0]
+    return np.flatnonzero(arrivals).astype(np.int64)
 
 
 def _reschedule_fifo(m: KernelModel, state: KernelState, changed: NDArray[np.bool_]) -> None:
@@ -89,7 +124,7 @@ def _reschedule_fifo(m: KernelModel, state: KernelState, changed: NDArray[np.boo
     sizes = np.maximum(m.servers.astype(np.int64), 1)
     new_off = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
     srv = np.where(np.repeat(m.servers, sizes) > 0, now, math.inf)
-    keep = np.flatnonzero(~changed & (m.servers == state.seen_servers))
+    keep = np.flatnonzero(~changed)
     if keep.size:  # copy the free times of unchanged stations
         lens = sizes[keep]
         ramp = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)

@@ -109,13 +109,13 @@ def run_until(model: KernelModel, state: KernelState, t_stop: float, *, validate
     if validate:
         model.validate()
     _check_fits(model, state)
+    changed = _load_model(model, state)
     _grow_heap(
-        state, state.pending_events + model.n_sources + 2 * model.n_stations + 2 * state.live_requests + 16
-    )
-    _load_model(model, state)
+        state, state.pending_events + changed.size + model.n_stations + core.HEAP_SLACK
+    )  # for the sync
     sync = True
     while True:
-        status = core.run(state.arrays(), float(t_stop), sync)
+        status = core.run(state.arrays(), float(t_stop), sync, changed)
         sync = False
         if status == core.OK:
             return
