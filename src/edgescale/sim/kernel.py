@@ -40,6 +40,38 @@ Semantics
 * Events with equal times are processed in an unspecified but deterministic order. Everything is fixed by
   the seed: the same seed and the same sequence of calls give identical numbers, however the run is split
   into epochs.
+
+Design
+------
+The compiled part (numba, in ``_kernel_core``) is one event loop over preallocated arrays, with no Python
+objects and no allocation. Events sit in a 4-ary min-heap of (time, payload) pairs laid out so that a node's
+children share a cache line; stale events (a source whose rate changed, a PS completion superseded) are
+skipped by a generation number in the payload. Requests live in a pool of fixed 128-byte rows with a free
+list, so memory follows the number of requests alive, not the duration; the heap and the pool double only
+when full. FIFO stations keep no queue: the Lindley recursion gives each request its start and departure
+on arrival from a min-heap of server free times, so a request costs two events (arrival at the first
+station and departure) plus one per further stage. Latencies stream into per-application
+:class:`~edgescale.sim.histogram.LogHistogram` buckets (bounded memory, about 1 % relative error on
+quantiles) with exact sums for means. A source may stand for a group of devices: merged Poisson sources
+(:func:`merged_poisson_rates`) are exact and much cheaper than one source per device.
+
+Examples
+--------
+An M/M/1 queue (arrival rate 0.5, mean service 1 s) with a warm-up, then a second server added at an epoch:
+
+>>> model = make_model(servers=[1], rate_per_s=[0.5], route_ptr=[0, 1], stage_station=[0],
+...                    stage_work_mean_s=[1.0])
+>>> state = init_state(model, seed=1)
+>>> run_until(model, state, 1_000.0)
+>>> reset_metrics(state)
+>>> run_until(model, state, 50_000.0)
+>>> m = read_metrics(state)
+>>> round(float(m.mean_latency_s[0]), 1)  # theory: 1 / (1 - 0.5) = 2
+2.0
+>>> model.servers[0] = 2
+>>> run_until(model, state, 60_000.0)
+>>> int(state.in_station[0]) < 20
+True
 """
 
 from __future__ import annotations
@@ -94,8 +126,14 @@ def run_until(model: KernelModel, state: KernelState, t_stop: float, *, validate
     t_stop : float
         Time to stop at, >= ``state.now``.
     validate : bool, optional
-        Re-check the model's arrays first (default True; costs O(size) numpy work). An invalid index that
-        reaches the compiled code is not caught there.
+        Re-check the model's arrays first (default True). An invalid index that reaches the compiled code is
+        not caught there.
+
+    Notes
+    -----
+    Each call costs O(model size) numpy comparisons to find what changed (about 1 ms for 10,000 sources and
+    stations, 25 ms for a million, twice that with ``validate``) plus the work of the events, so control
+    epochs should not be much shorter than needed.
 
     Raises
     ------
@@ -110,9 +148,8 @@ def run_until(model: KernelModel, state: KernelState, t_stop: float, *, validate
         model.validate()
     _check_fits(model, state)
     changed = _load_model(model, state)
-    _grow_heap(
-        state, state.pending_events + changed.size + model.n_stations + core.HEAP_SLACK
-    )  # for the sync
+    room = changed.size + model.n_stations + core.HEAP_SLACK  # what the kernel's sync may push
+    _grow_heap(state, state.pending_events + room)
     sync = True
     while True:
         status = core.run(state.arrays(), float(t_stop), sync, changed)
@@ -125,8 +162,19 @@ def run_until(model: KernelModel, state: KernelState, t_stop: float, *, validate
             _grow_pool(state)
 
 
-_STATION_STATS = [core.S_AREA_N, core.S_AREA_BUSY, core.S_SOJOURN_SUM, core.S_WAIT_SUM, core.S_DEPARTURES, core.S_RES_ADJ,
-                  core.S_DROP_FULL, core.S_DROP_DOWN, core.S_LOST, core.S_AREA_SERVERS, core.S_AREA_UP]  # fmt: skip
+_STATION_STATS = [
+    core.S_AREA_N,
+    core.S_AREA_BUSY,
+    core.S_SOJOURN_SUM,
+    core.S_WAIT_SUM,
+    core.S_DEPARTURES,
+    core.S_RES_ADJ,
+    core.S_DROP_FULL,
+    core.S_DROP_DOWN,
+    core.S_LOST,
+    core.S_AREA_SERVERS,
+    core.S_AREA_UP,
+]
 
 
 def reset_metrics(state: KernelState, t: float | None = None) -> None:
