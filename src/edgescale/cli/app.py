@@ -477,6 +477,81 @@ def _optimize_scenario(
     _emit(fmt, data, text)
 
 
+def _duration(text: str | None, what: str) -> float | None:
+    """Seconds from '90', '90s', '5m', '1h', '1.5h', '2d'."""
+    if text is None:
+        return None
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    t = text.strip().lower()
+    try:
+        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        err.print(f"error: {what}: must be a duration like 90, 90s, 5m, 1h (got {text!r})")
+        raise typer.Exit(2)
+    return value
+
+
+@app.command()
+def simulate(
+    file: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    plan: Annotated[
+        Path | None, typer.Option("--plan", help="Plan file (default: the default plan).")
+    ] = None,
+    duration: Annotated[str | None, typer.Option(help="Measured time, e.g. 1h, 30m, 100 (s).")] = None,
+    warmup: Annotated[str | None, typer.Option(help="Discarded warm-up, e.g. 5m.")] = None,
+    replications: Annotated[int | None, typer.Option(min=1, help="Independent replications.")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same numbers.")] = 0,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the results JSON here.")
+    ] = None,
+    set_: SetOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Run the digital twin: latency distributions with confidence intervals, utilization, energy."""
+    dur, warm = _duration(duration, "--duration"), _duration(warmup, "--warmup")
+    try:
+        from edgescale.model.io import write_atomic
+        from edgescale.model.plan import load_plan
+        from edgescale.sim.runner import simulate_scenario
+
+        s = _load(file, set_)
+        p = load_plan(plan) if plan is not None else None
+        with _spinner("simulating"):
+            result = simulate_scenario(
+                s, plan=p, duration_s=dur, warmup_s=warm, replications=replications, seed=seed
+            )
+        data = result.to_dict()
+        if output is not None:
+            write_atomic(output, json.dumps(data, indent=1, default=_json_default) + "\n")
+    except (EdgescaleError, OSError) as e:
+        _fail(e, fmt)
+        return
+    _emit(fmt, data, _simulation_text(data))
+
+
+def _simulation_text(d: dict[str, Any]) -> str:
+    lines = [
+        f"[bold]{escape(d['scenario'])}[/]: {d['requests']:,} requests in {d['replications']} replication(s) of "
+        f"{d['duration_s']:g} s (after {d['warmup_s']:g} s warm-up); kernel {d['kernel_seconds']:.2f} s, "
+        f"wall {d['wall_seconds']:.2f} s",
+        "  application       mean ms (99% CI)        p95 ms      p99 ms   drops",
+    ]
+    for x in d["applications"]:
+        lat = x["latency_ms"]
+        hw = lat["mean_ci99_half_width"]
+        ci = f"± {hw:.2f}" if hw is not None else ""
+        lines.append(
+            f"  {escape(x['application'])[:16]:16} {_ms(lat['mean']):>9} {ci:12} {_ms(lat['p95']):>10} "
+            f"{_ms(lat['p99']):>10} {x['drops']:>7}"
+        )
+    lines.append(
+        f"  energy {d['energy_j'] / 3.6e6:,.3f} kWh; busiest site utilization {d['utilization']['mean_by_site_max']:.1%}"
+    )
+    return "\n".join(lines)
+
+
 @app.command()
 def schema(
     kind: Annotated[str, typer.Argument(help="'scenario' or 'plan'.")] = "scenario",

@@ -1,0 +1,271 @@
+"""Compile a scenario and a plan into the kernel's arrays: stations, sources and routes.
+
+- One **station** per (service, site) with replicas: ``replicas * max(1, floor(cpu_cores))`` FIFO
+  servers at ``site.cpu_speed * min(1, cpu_cores)`` (the same queues ``analyze`` models).
+- One **source** per demand point (device group x access site) and route combination. Devices of a
+  Poisson group that does not move are merged into one Poisson source per demand point, which is
+  exact (superposition); routes split by the plan's fractions are independent thinnings, also exact.
+  Groups with MMPP arrivals keep one source per device (each device has its own phase); diurnal
+  groups are merged and their rate is set by the control plane at every epoch (piecewise-constant
+  Poisson).
+- A **route** is the application's stages in topological order (a DAG runs its stages one after the
+  other, as ``analyze`` assumes). Before each stage the request crosses a pure delay: the access link
+  and the minimum-latency path from the access site for the entry stage, the path from the previous
+  stage's site after that, each with store-and-forward transmission of the message. After the last
+  stage the response returns over the path to the access site and the access link.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgescale.analysis._paths import PathMetrics
+from edgescale.errors import Issue, ScenarioError
+from edgescale.model.arrays import ARRIVAL_KINDS, SystemArrays
+from edgescale.model.plan import PlanArrays
+from edgescale.model.schema import Scenario
+from edgescale.sim.kernel import KernelModel, make_model
+
+__all__ = ["World", "build_world"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+MAX_SOURCES = 5_000_000
+DIST_CODE = {"exponential": 0, "deterministic": 1, "general": 2}
+
+
+@dataclass
+class World:
+    """The kernel model plus what the control plane and the results need to map back to the system."""
+
+    model: KernelModel
+    station_service: I64
+    station_site: I64
+    source_demand: I64
+    source_group: I64
+    source_base_rate_per_s: F64
+    diurnal_groups: dict[int, tuple[F64, float]] = field(default_factory=dict)
+    merged: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_stations(self) -> int:
+        return len(self.station_service)
+
+
+def _stations(
+    a: SystemArrays, pa: PlanArrays
+) -> tuple[I64, I64, NDArray[np.int32], F64, dict[tuple[int, int], int]]:
+    svc, site = np.nonzero(pa.replicas > 0)
+    cores = a.service_cpu_cores[svc]
+    servers = (pa.replicas[svc, site] * np.maximum(1, np.floor(cores))).astype(np.int32)
+    speed = a.site_cpu_speed[site] * np.minimum(1.0, cores)
+    index = {(int(i), int(j)): k for k, (i, j) in enumerate(zip(svc, site, strict=True))}
+    return svc.astype(np.int64), site.astype(np.int64), servers, speed, index
+
+
+def _combinations(pa: PlanArrays, dem: int, services: list[int]) -> list[tuple[list[int], float]]:
+    """Every way to route one request of demand point *dem* through its stages, with its probability."""
+    combos: list[tuple[list[int], float]] = [([], 1.0)]
+    mask = pa.route_demand == dem
+    for svc in services:
+        ent = np.flatnonzero(mask & (pa.route_service == svc))
+        if not len(ent):
+            return []
+        combos = [
+            ([*sites, int(pa.route_site[e])], p * float(pa.route_fraction[e]))
+            for sites, p in combos
+            for e in ent
+        ]
+    return combos
+
+
+def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
+    """Compile *scenario* under a plan into a :class:`World` (see the module docstring)."""
+    issues: list[Issue] = []
+    notes: list[str] = []
+    svc_of, site_of, servers, speed, sindex = _stations(a, pa)
+    paths = PathMetrics(a)
+    groups = scenario.device_groups
+    n_app = len(a.app_ids)
+    # per application: services of its stages in topological order, message sizes
+    app_services = [
+        [int(a.stage_service[st]) for st in range(int(a.app_stage_ptr[k]), int(a.app_stage_ptr[k + 1]))]
+        for k in range(n_app)
+    ]
+    app_kb = [a.stage_request_kb[int(a.app_stage_ptr[k]) : int(a.app_stage_ptr[k + 1])] for k in range(n_app)]
+    src_rate: list[float] = []
+    src_kind: list[int] = []
+    src_mmpp: list[tuple[float, float, float]] = []
+    src_demand: list[int] = []
+    src_group: list[int] = []
+    src_app: list[int] = []
+    src_return: list[float] = []
+    route_ptr = [0]
+    st_station: list[int] = []
+    st_delay: list[float] = []
+    st_work: list[float] = []
+    st_dist: list[int] = []
+    st_scv: list[float] = []
+    diurnal: dict[int, tuple[F64, float]] = {}
+    # all (origin, target) pairs first, so path metrics are computed in one batch
+    plans: list[tuple[int, list[int], float]] = []
+    for d in range(len(a.demand_group)):
+        g = int(a.demand_group[d])
+        app = int(a.group_app[g])
+        if app < 0:
+            continue
+        for sites, p in _combinations(pa, d, app_services[app]):
+            plans.append((d, sites, p))
+    origins: list[int] = []
+    targets: list[int] = []
+    for d, sites, _ in plans:
+        hops = [int(a.demand_site[d]), *sites, int(a.demand_site[d])]
+        origins += hops[:-1]
+        targets += hops[1:]
+    lat, tx, _ = paths.pairs(np.array(origins, dtype=np.int64), np.array(targets, dtype=np.int64))
+    pos = 0
+    for d, sites, p in plans:
+        g = int(a.demand_group[d])
+        app = int(a.group_app[g])
+        group = groups[g]
+        kind = ARRIVAL_KINDS[int(a.group_arrival[g])]
+        access_ms = float(a.demand_access_latency_ms[d])
+        bw = float(a.demand_access_bandwidth_mbps[d])
+        kbs = app_kb[app]
+        resp_kb = float(a.app_response_kb[app])
+        n_hops = len(sites) + 1
+        hop_lat = lat[pos : pos + n_hops]
+        hop_tx = tx[pos : pos + n_hops]
+        pos += n_hops
+        if not np.all(np.isfinite(hop_lat)):
+            issues.append(
+                Issue(
+                    f"device_groups[{group.id}]",
+                    "a route crosses no path (disconnected sites)",
+                    a.site_ids[a.demand_site[d]],
+                )
+            )
+            continue
+        delays: list[float] = []
+        stations: list[int] = []
+        for k, site in enumerate(sites):
+            ms = hop_lat[k] + kbs[k] * hop_tx[k]
+            if k == 0:
+                ms += access_ms + kbs[0] * 8.0 / bw
+            delays.append(ms / 1000.0)
+            station = sindex.get((app_services[app][k], site))
+            if station is None:
+                issues.append(
+                    Issue(
+                        "plan",
+                        f"route to '{a.site_ids[site]}' where no replica of '{a.service_ids[app_services[app][k]]}' runs",
+                        a.site_ids[site],
+                    )
+                )
+                station = 0
+            stations.append(station)
+        back_ms = hop_lat[-1] + resp_kb * hop_tx[-1] + access_ms + resp_kb * 8.0 / bw
+        works = [float(a.service_work_ms[s]) / 1000.0 for s in app_services[app]]
+        dists = [DIST_CODE[scenario.services[s].work_distribution] for s in app_services[app]]
+        scvs = [float(a.service_work_scv[s]) for s in app_services[app]]
+        devices = int(a.demand_devices[d])
+        per_device = float(a.group_rate_per_s[g])
+        if kind == "mmpp":
+            arr = group.arrival
+            assert arr is not None
+            assert arr.process == "mmpp"
+            if len(arr.rates_per_s) != 2:
+                issues.append(
+                    Issue(
+                        f"device_groups[{group.id}].arrival.rates_per_s",
+                        "the simulator runs two-phase MMPP",
+                        list(arr.rates_per_s),
+                    )
+                )
+                continue
+            copies = devices
+            rate0, rate1 = arr.rates_per_s[0] * p, arr.rates_per_s[1] * p
+            sw01, sw10 = 1.0 / arr.mean_sojourn_s[0], 1.0 / arr.mean_sojourn_s[1]
+        else:
+            copies = 1
+            rate0 = devices * per_device * p
+            rate1 = sw01 = sw10 = 0.0
+            if kind == "diurnal":
+                arr = group.arrival
+                assert arr is not None
+                assert arr.process == "diurnal"
+                prof = np.asarray(arr.profile, dtype=np.float64)
+                diurnal[g] = (prof / prof.mean(), float(arr.period_s))
+            elif kind in ("token_bucket", "trace"):
+                notes.append(
+                    f"device_groups[{group.id}]: '{kind}' arrivals simulated as Poisson at the mean rate"
+                )
+        if len(src_rate) + copies > MAX_SOURCES:
+            raise ScenarioError(
+                [
+                    Issue(
+                        f"device_groups[{group.id}]",
+                        f"more than {MAX_SOURCES:,} sources",
+                        copies,
+                        "use Poisson arrivals (merged per site) for large groups",
+                    )
+                ]
+            )
+        for _ in range(copies):
+            src_rate.append(rate0)
+            src_kind.append(2 if kind == "mmpp" else 0)
+            src_mmpp.append((rate1, sw01, sw10))
+            src_demand.append(d)
+            src_group.append(g)
+            src_app.append(app)
+            src_return.append(back_ms / 1000.0)
+            start = len(st_delay)
+            st_station.extend(stations)
+            st_delay.extend(delays)
+            st_work.extend(works)
+            st_dist.extend(dists)
+            st_scv.extend(scvs)
+            route_ptr.append(start + len(delays))
+    if issues:
+        raise ScenarioError(issues, scenario.source)
+    mmpp = np.array(src_mmpp, dtype=np.float64).reshape(-1, 3)
+    model = make_model(
+        servers=servers,
+        speed=speed,
+        rate_per_s=np.array(src_rate),
+        arrival_kind=np.array(src_kind, dtype=np.int8),
+        mmpp_rate1_per_s=mmpp[:, 0],
+        mmpp_switch01_per_s=mmpp[:, 1],
+        mmpp_switch10_per_s=mmpp[:, 2],
+        route_ptr=np.array(route_ptr, dtype=np.int64),
+        stage_station=np.array(st_station, dtype=np.int32),
+        stage_delay_s=np.array(st_delay),
+        stage_work_mean_s=np.array(st_work),
+        stage_work_dist=np.array(st_dist, dtype=np.int8),
+        stage_work_scv=np.array(st_scv),
+        return_delay_s=np.array(src_return),
+        app_of_source=np.array(src_app, dtype=np.int32),
+    )
+    return World(
+        model=model,
+        station_service=svc_of,
+        station_site=site_of,
+        source_demand=np.array(src_demand, dtype=np.int64),
+        source_group=np.array(src_group, dtype=np.int64),
+        source_base_rate_per_s=np.array(src_rate),
+        diurnal_groups=diurnal,
+        merged=not any(k == 2 for k in src_kind),
+        notes=notes,
+    )
+
+
+def diurnal_factor(profile: F64, period_s: float, t: float) -> float:
+    """Rate multiplier of a diurnal profile at time *t* (slot of the period, piecewise constant)."""
+    slot = math.floor((t % period_s) / period_s * len(profile)) % len(profile)
+    return float(profile[slot])
