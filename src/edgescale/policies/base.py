@@ -1,0 +1,547 @@
+"""The read-only cluster view and the abstract policies: the framework owns the loop, a policy the decision.
+
+The same policy object runs in the digital twin (``sim``) and in the real control plane (``operate``).
+Both show it the system through a :class:`ClusterView`; neither lets it change anything: a policy
+returns a decision and the framework applies it.
+
+Each abstract base has a public method (``place``, ``choose``, ``desired_replicas`` ...) that calls a
+private hook (``_place``, ``_choose`` ...) which subclasses implement. The public method turns any
+unexpected exception into :class:`~edgescale.errors.PolicyError` (chained, naming the policy and the
+time) and checks the shape of the answer, so callers handle one error type.
+
+Feedback arrives through :meth:`Policy.observe` (failures passed in as data); the default ignores it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal, ParamSpec, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from edgescale.errors import EdgescaleError, PolicyError
+from edgescale.policies._checks import describe, frozen
+
+__all__ = [
+    "Autoscaler",
+    "CachePolicy",
+    "ClusterView",
+    "Demand",
+    "DeviceState",
+    "Failure",
+    "FailureDetector",
+    "LoadBalancer",
+    "OffloadTarget",
+    "OffloadingPolicy",
+    "Outcome",
+    "Placement",
+    "PlacementPolicy",
+    "Policy",
+    "TaskClass",
+]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+P = ParamSpec("P")
+T = TypeVar("T")
+OffloadTarget = Literal["device", "edge", "cloud"]
+OFFLOAD_TARGETS: tuple[OffloadTarget, ...] = ("device", "edge", "cloud")
+
+
+@runtime_checkable
+class ClusterView(Protocol):
+    """What a policy may read about the running system; implementations never let it write.
+
+    Sites are indexed ``0 .. n_sites-1`` and services ``0 .. n_services-1`` as in
+    :class:`~edgescale.model.arrays.SystemArrays`. Per-(service, site) arrays have shape
+    ``(n_services, n_sites)``. Implemented by :class:`~edgescale.policies.ArrayClusterView`
+    (numpy arrays), the twin's cluster and the live controller's cluster.
+    """
+
+    @property
+    def now(self) -> float:
+        """Current time, seconds."""
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites."""
+
+    @property
+    def n_services(self) -> int:
+        """Number of services."""
+
+    @property
+    def site_ids(self) -> Sequence[str]:
+        """Site names."""
+
+    @property
+    def site_tier(self) -> NDArray[np.int8]:
+        """Tier index per site (into :data:`edgescale.model.schema.TIERS`)."""
+
+    @property
+    def site_cpu_cores(self) -> F64:
+        """Cores available to services per site."""
+
+    @property
+    def site_cpu_speed(self) -> F64:
+        """Core speed per site, relative to the reference core."""
+
+    @property
+    def site_up(self) -> NDArray[np.bool_]:
+        """Whether each site is up (as far as the control plane knows)."""
+
+    @property
+    def site_load(self) -> F64:
+        """Utilization per site: busy cores over cores, over the last control epoch."""
+
+    @property
+    def site_region(self) -> NDArray[np.int32]:
+        """Region index per site (-1 when none)."""
+
+    @property
+    def site_domain(self) -> NDArray[np.int32]:
+        """Failure-domain index per site (-1 when none)."""
+
+    @property
+    def service_ids(self) -> Sequence[str]:
+        """Service names."""
+
+    @property
+    def service_cpu_cores(self) -> F64:
+        """Cores one replica of each service reserves."""
+
+    @property
+    def service_tier_mask(self) -> NDArray[np.uint8]:
+        """Bit ``1 << tier`` set for each tier a service may run on."""
+
+    @property
+    def replicas(self) -> I64:
+        """Running replicas per (service, site)."""
+
+    @property
+    def queue_len(self) -> F64:
+        """Requests waiting or in service per (service, site)."""
+
+    @property
+    def utilization(self) -> F64:
+        """Busy fraction of the replicas per (service, site) over the last epoch (0 without replicas)."""
+
+    def latency_ms(self, src: int, dst: int) -> float:
+        """One-way minimum-path latency between two sites (``inf`` when unreachable)."""
+
+    def latencies(self, src: ArrayLike, dst: ArrayLike) -> F64:
+        """Block of latencies, shape ``(len(src), len(dst))``."""
+
+
+@dataclass(frozen=True, eq=False)
+class Demand:
+    """What placement is asked to serve: replicas wanted and offered load per service.
+
+    Attributes
+    ----------
+    replicas : ndarray of int64, shape (n_services,), or None
+        Total replicas wanted per service (for example from an autoscaler).
+    rate_per_s : ndarray of float64, shape (n_services,), or None
+        Offered load per service, requests per second.
+    """
+
+    replicas: I64 | None = None
+    rate_per_s: F64 | None = None
+
+    def __post_init__(self) -> None:
+        if self.replicas is not None:
+            object.__setattr__(self, "replicas", frozen(np.asarray(self.replicas, np.int64)))
+        if self.rate_per_s is not None:
+            object.__setattr__(self, "rate_per_s", frozen(np.asarray(self.rate_per_s, np.float64)))
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """A placement decision: replicas per (service, site) and replicas that found no site.
+
+    Attributes
+    ----------
+    replicas : ndarray of int64, shape (n_services, n_sites)
+        Desired replicas (read-only).
+    unplaced : ndarray of int64, shape (n_services,)
+        Replicas wanted that no allowed, up site with capacity could take (zeros by default).
+    """
+
+    replicas: I64
+    unplaced: I64 | None = None
+
+    def __post_init__(self) -> None:
+        rep = np.array(self.replicas, np.int64, ndmin=2)
+        if rep.ndim != 2 or (rep < 0).any():
+            raise ValueError(f"replicas: must be a 2-D array of counts >= 0 (got shape {rep.shape})")
+        un = np.zeros(rep.shape[0], np.int64) if self.unplaced is None else np.array(self.unplaced, np.int64)
+        if un.shape != (rep.shape[0],) or (un < 0).any():
+            raise ValueError(f"unplaced: must be counts >= 0, one per service (got shape {un.shape})")
+        object.__setattr__(self, "replicas", frozen(rep))
+        object.__setattr__(self, "unplaced", frozen(un))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One finished request, reported to :meth:`Policy.observe`."""
+
+    t: float
+    service: int
+    site: int
+    latency_ms: float
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failure (or repair) event, reported to :meth:`Policy.observe`; ``kind`` is e.g. ``"down"``."""
+
+    t: float
+    site: int
+    kind: str = "down"
+
+
+@dataclass(frozen=True)
+class TaskClass:
+    """A kind of task a device may offload.
+
+    Attributes
+    ----------
+    work_ms : float
+        CPU time on one reference (speed 1) core, milliseconds.
+    input_kb, output_kb : float
+        Data sent to and returned from the executing site, kilobytes.
+    deadline_ms : float
+        Latency the task should meet (``inf``: none).
+    """
+
+    work_ms: float
+    input_kb: float = 0.0
+    output_kb: float = 0.0
+    deadline_ms: float = float("inf")
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """The device asking where to run a task.
+
+    Attributes
+    ----------
+    access_site : int
+        Site index the device is attached to.
+    cpu_speed : float
+        Device core speed relative to the reference core.
+    compute_w, tx_w, rx_w, idle_w : float
+        Device power while computing, transmitting, receiving, and waiting, watts.
+    uplink_mbps, downlink_mbps : float
+        Radio rates.
+    access_latency_ms : float
+        One-way latency from the device to its access site.
+    """
+
+    access_site: int
+    cpu_speed: float = 0.25
+    compute_w: float = 2.0
+    tx_w: float = 1.0
+    rx_w: float = 0.5
+    idle_w: float = 0.05
+    uplink_mbps: float = 20.0
+    downlink_mbps: float = 50.0
+    access_latency_ms: float = 0.0
+
+
+class Policy:
+    """Common base of every policy: config ``__repr__``, error wrapping and the feedback hook.
+
+    Constructors take keyword-only arguments and store each under its own name; ``__repr__`` shows
+    them. ``ENGINE_PARAMS`` names constructor arguments an engine fills in (from the plan or the
+    compiled system) rather than the scenario file.
+    """
+
+    ENGINE_PARAMS: ClassVar[frozenset[str]] = frozenset()
+
+    def __repr__(self) -> str:
+        sig = inspect.signature(type(self).__init__)
+        parts = [
+            f"{name}={describe(getattr(self, name, None))}"
+            for name, p in sig.parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def observe(self, now: float, outcomes: Sequence[Outcome] = (), failures: Sequence[Failure] = ()) -> None:
+        """Feedback since the last call: finished requests and failures, as data."""
+        self._guarded(f"in observe at t={now:g}", self._observe, now, outcomes, failures)
+
+    def _observe(self, now: float, outcomes: Sequence[Outcome], failures: Sequence[Failure]) -> None:
+        """Take feedback into account. The default ignores it."""
+
+    def _guarded(self, when: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call *fn*; wrap unexpected exceptions in PolicyError naming this policy and *when*."""
+        try:
+            return fn(*args, **kwargs)
+        except EdgescaleError:
+            raise
+        except Exception as e:  # one error type for callers
+            raise PolicyError(f"{self!r} failed {when}: {type(e).__name__}: {e}") from e
+
+
+class PlacementPolicy(Policy, ABC):
+    """Decide where service replicas run."""
+
+    @abstractmethod
+    def _place(self, view: ClusterView, demand: Demand | None) -> Placement:
+        """Return the desired placement. Must not mutate *view*."""
+
+    def place(self, view: ClusterView, demand: Demand | None = None) -> Placement:
+        """Desired replicas per (service, site).
+
+        Raises
+        ------
+        PolicyError
+            The policy raised, or returned something other than a :class:`Placement` of shape
+            ``(view.n_services, view.n_sites)``.
+        """
+        out = self._guarded(f"at t={view.now:g}", self._place, view, demand)
+        shape = (view.n_services, view.n_sites)
+        if not isinstance(out, Placement) or out.replicas.shape != shape:
+            got = out.replicas.shape if isinstance(out, Placement) else type(out).__name__
+            raise PolicyError(
+                f"{self!r} at t={view.now:g}: must return a Placement of shape {shape} (got {got})"
+            )
+        return out
+
+
+class LoadBalancer(Policy, ABC):
+    """Pick the site that serves a request among candidate sites hosting the service.
+
+    Only *usable* candidates count: sites that are up and run a replica of the service. When none is
+    usable, :meth:`choose` returns -1 and the row of :meth:`weights` is all zero.
+    """
+
+    @abstractmethod
+    def _choose(
+        self, view: ClusterView, service: int, origin_site: int, candidates: I64, rng: np.random.Generator
+    ) -> int:
+        """Return one of *candidates*, or -1 when none is usable."""
+
+    def _weights(self, view: ClusterView, service: int, origin_sites: I64, candidates: I64) -> F64:
+        """Routing fractions; the default puts weight 1 on what :meth:`_choose` returns (seed 0)."""
+        out = np.zeros((len(origin_sites), len(candidates)))
+        pos = {int(c): k for k, c in enumerate(candidates)}
+        for row, origin in enumerate(origin_sites):
+            c = self._choose(view, service, int(origin), candidates, np.random.default_rng(0))
+            if c >= 0:
+                out[row, pos[int(c)]] = 1.0
+        return out
+
+    def choose(
+        self,
+        view: ClusterView,
+        service: int,
+        origin_site: int,
+        candidates: ArrayLike,
+        rng: np.random.Generator | None = None,
+    ) -> int:
+        """The site index that serves one request of *service* arriving at *origin_site*, or -1.
+
+        Raises
+        ------
+        PolicyError
+            The policy raised or returned a site that is not a candidate.
+        """
+        cand = np.asarray(candidates, np.int64)
+        gen = rng if rng is not None else np.random.default_rng()
+        c = int(self._guarded(f"at t={view.now:g}", self._choose, view, service, origin_site, cand, gen))
+        if c != -1 and not (cand == c).any():
+            raise PolicyError(f"{self!r} at t={view.now:g}: chose site {c}, which is not a candidate")
+        return c
+
+    def weights(self, view: ClusterView, service: int, origin_sites: ArrayLike, candidates: ArrayLike) -> F64:
+        """Routing fractions, shape ``(len(origin_sites), len(candidates))``; rows sum to 1 (or 0).
+
+        Entry ``[r, k]`` is the probability that :meth:`choose` sends a request from
+        ``origin_sites[r]`` to ``candidates[k]`` given the current view: what the twin's control plane
+        writes into routing tables for one epoch.
+        """
+        origins = np.atleast_1d(np.asarray(origin_sites, np.int64))
+        cand = np.asarray(candidates, np.int64)
+        w = np.asarray(self._guarded(f"at t={view.now:g}", self._weights, view, service, origins, cand))
+        sums = w.sum(axis=1) if w.ndim == 2 else None
+        if w.shape != (len(origins), len(cand)) or sums is None or (w < 0).any():
+            raise PolicyError(
+                f"{self!r} at t={view.now:g}: weights must be >= 0 of shape ({len(origins)}, {len(cand)})"
+            )
+        if not np.all((np.abs(sums - 1.0) < 1e-9) | (sums == 0.0)):
+            raise PolicyError(f"{self!r} at t={view.now:g}: weight rows must sum to 1 or 0")
+        return w
+
+
+class Autoscaler(Policy, ABC):
+    """Decide how many replicas a service should have."""
+
+    @abstractmethod
+    def _desired_replicas(self, view: ClusterView, service: int, current: int) -> int:
+        """Return the replica count wanted for *service* (currently *current*)."""
+
+    def desired_replicas(self, view: ClusterView, service: int, current: int) -> int:
+        """Replicas wanted for *service*; the policy assumes its answer is applied.
+
+        Raises
+        ------
+        PolicyError
+            The policy raised or returned a negative count.
+        """
+        n = int(self._guarded(f"at t={view.now:g}", self._desired_replicas, view, service, current))
+        if n < 0:
+            raise PolicyError(f"{self!r} at t={view.now:g}: replicas must be >= 0 (got {n})")
+        return n
+
+
+class FailureDetector(Policy, ABC):
+    """Decide which nodes (agents, sites) are suspected to have failed, from their heartbeats.
+
+    Nodes are non-negative integers. A node never heard from is not suspected.
+    """
+
+    @abstractmethod
+    def _heartbeat(self, node: int, t: float) -> None:
+        """Record a heartbeat of *node* at time *t*."""
+
+    @abstractmethod
+    def _suspected(self, now: float) -> frozenset[int]:
+        """Nodes suspected at *now*."""
+
+    @abstractmethod
+    def _phi(self, node: int, now: float) -> float:
+        """Suspicion level of *node* at *now* (0: none)."""
+
+    @abstractmethod
+    def _suspect_at(self, node: int) -> float:
+        """Time at which *node* becomes suspected if no heartbeat arrives (``inf``: never)."""
+
+    @abstractmethod
+    def _forget(self, node: int) -> None:
+        """Stop tracking *node*."""
+
+    def _heartbeats(self, nodes: I64, t: F64) -> None:
+        """Record many heartbeats, in order; the default calls :meth:`_heartbeat` for each."""
+        for node, ti in zip(nodes.tolist(), t.tolist(), strict=True):
+            self._heartbeat(node, ti)
+
+    def heartbeat(self, node: int, t: float) -> None:
+        """Record a heartbeat of *node* received at time *t* (seconds)."""
+        self._guarded(f"on heartbeat({node}, t={t:g})", self._heartbeat, int(node), float(t))
+
+    def heartbeats(self, nodes: ArrayLike, t: ArrayLike) -> None:
+        """Record heartbeats of many nodes; *t* is one time or one per node."""
+        nd = np.atleast_1d(np.asarray(nodes, np.int64))
+        ts = np.broadcast_to(np.asarray(t, np.float64), nd.shape)
+        when = f"on heartbeats at t={float(ts.max()) if ts.size else 0.0:g}"
+        self._guarded(when, self._heartbeats, nd, ts)
+
+    def suspected(self, now: float) -> frozenset[int]:
+        """Nodes suspected at time *now*."""
+        return self._guarded(f"at t={now:g}", self._suspected, float(now))
+
+    def phi(self, node: int, now: float) -> float:
+        """Suspicion level of *node* at time *now*: 0 for none, larger for stronger suspicion."""
+        return float(self._guarded(f"at t={now:g}", self._phi, int(node), float(now)))
+
+    def suspect_at(self, node: int) -> float:
+        """When *node* will be suspected if it sends no further heartbeat (``inf``: never heard of)."""
+        return float(self._guarded(f"in suspect_at({node})", self._suspect_at, int(node)))
+
+    def forget(self, node: int) -> None:
+        """Stop tracking *node* (decommissioned); a later heartbeat starts afresh."""
+        self._guarded(f"in forget({node})", self._forget, int(node))
+
+
+class OffloadingPolicy(Policy, ABC):
+    """Decide where a device's task runs: on the device, at the edge, or in the cloud."""
+
+    @abstractmethod
+    def _decide(self, view: ClusterView, task: TaskClass, device: DeviceState) -> OffloadTarget:
+        """Return ``"device"``, ``"edge"`` or ``"cloud"``."""
+
+    def decide(self, view: ClusterView, task: TaskClass, device: DeviceState) -> OffloadTarget:
+        """Where *task* from *device* runs.
+
+        Raises
+        ------
+        PolicyError
+            The policy raised or returned something else than ``"device"``, ``"edge"``, ``"cloud"``.
+        """
+        out = self._guarded(f"at t={view.now:g}", self._decide, view, task, device)
+        if out not in OFFLOAD_TARGETS:
+            raise PolicyError(
+                f"{self!r} at t={view.now:g}: must return 'device', 'edge' or 'cloud' (got {out!r})"
+            )
+        return out
+
+
+class CachePolicy(Policy, ABC):
+    """A content cache at one site: which items it holds.
+
+    :meth:`lookup` answers hit or miss (and updates recency); :meth:`admit` offers an item after a
+    miss. :meth:`request` does both and counts hits and misses.
+    """
+
+    hits: int = 0
+    misses: int = 0
+
+    @abstractmethod
+    def _lookup(self, item: Hashable) -> bool:
+        """Whether *item* is cached; may update the policy's bookkeeping."""
+
+    @abstractmethod
+    def _admit(self, item: Hashable) -> None:
+        """Offer *item* for caching (after a miss); may evict."""
+
+    @abstractmethod
+    def __contains__(self, item: object) -> bool:
+        """Whether *item* is cached, without touching recency."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of cached items."""
+
+    def lookup(self, item: Hashable) -> bool:
+        """Whether *item* is a hit."""
+        return bool(self._guarded(f"on lookup({item!r})", self._lookup, item))
+
+    def admit(self, item: Hashable) -> None:
+        """Offer *item* for caching."""
+        self._guarded(f"on admit({item!r})", self._admit, item)
+
+    def request(self, item: Hashable) -> bool:
+        """Look *item* up, admit it on a miss, count the result; return whether it was a hit."""
+        hit = self.lookup(item)
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+            self.admit(item)
+        return hit
+
+    @property
+    def hit_ratio(self) -> float:
+        """Hits over requests counted by :meth:`request` (NaN before any)."""
+        n = self.hits + self.misses
+        return self.hits / n if n else float("nan")
+
+
+def usable(view: ClusterView, service: int, candidates: I64) -> NDArray[np.bool_]:
+    """Mask of candidates that are up and run a replica of *service*."""
+    return np.asarray(view.site_up[candidates] & (view.replicas[service, candidates] > 0), bool)
+
+
+def per_replica_load(view: ClusterView, service: int, sites: I64) -> F64:
+    """Queue length per replica of *service* at *sites*."""
+    return np.asarray(
+        view.queue_len[service, sites] / np.maximum(view.replicas[service, sites], 1), np.float64
+    )
