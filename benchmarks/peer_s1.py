@@ -1,0 +1,113 @@
+"""Peer benchmark S1 (issue 5): edgescale's public `simulate` against a plain SimPy model of the same system.
+
+Usage: python benchmarks/peer_s1.py --devices N [--skip-simpy] [--replications R]
+S1 is benchmarks/scenarios/s1.yaml (N devices, N/100 cells, rho = 0.8, 5 ms links, 100 s after 10 s warm-up).
+Both sides run as whole processes; edgescale with its compiled-code cache warm (the cold compile is timed
+separately in a process with an empty cache). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import machine, run_process
+
+HERE = Path(__file__).resolve().parent
+S1 = HERE / "scenarios" / "s1.yaml"
+ANALYTIC_MEAN_S = 0.010 + 1.0 / (12.5 - 10.0)
+
+SIMPY_SNIPPET = """
+import json, sys, time
+t0 = time.perf_counter()
+sys.path.insert(0, {here!r})
+from kernel_s1 import run_simpy
+r = run_simpy({devices}, 1, per_device=False)
+r["process_s"] = time.perf_counter() - t0
+print(json.dumps(r))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--devices", type=int, required=True, help="N, a multiple of 100")
+    ap.add_argument("--skip-simpy", action="store_true")
+    ap.add_argument("--replications", type=int, default=1)
+    args = ap.parse_args()
+    n = args.devices
+    exe = shutil.which("edgescale") or str(Path(sys.executable).parent / "edgescale")
+    with tempfile.TemporaryDirectory() as empty:
+        env_cold = {**os.environ, "NUMBA_CACHE_DIR": empty}
+        code = "from edgescale.sim.kernel import compile_kernel; print(compile_kernel())"
+        import subprocess
+
+        cold = float(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env_cold, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
+    # make sure the warm cache exists, then time the whole process
+    subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    cmd = [
+        exe,
+        "simulate",
+        str(S1),
+        "--set",
+        f"site_groups[cell].count={n // 100}",
+        "--set",
+        f"device_groups[devices].count={n}",
+        "--replications",
+        str(args.replications),
+        "--seed",
+        "1",
+        "--format",
+        "json",
+    ]
+    es = run_process(cmd)
+    res = json.loads(es.pop("stdout"))
+    app = res["applications"][0]
+    lat = app["latency_ms"]
+    out: dict[str, object] = {
+        "devices": n,
+        "edgescale": {
+            "wall_s": es["wall_s"],
+            "peak_rss_mib": es["peak_rss_mib"],
+            "kernel_s": round(res["kernel_seconds"], 3),
+            "cold_compile_s": round(cold, 2),
+            "mean_latency_s": lat["mean"] / 1000.0,
+            "mean_latency_ci99_half_width_s": None
+            if lat["mean_ci99_half_width"] is None
+            else lat["mean_ci99_half_width"] / 1000.0,
+            "p95_latency_s": lat["p95"] / 1000.0,
+            "requests": res["requests"],
+            "replications": res["replications"],
+            "requests_per_kernel_second": round(res["requests_per_kernel_second"]),
+        },
+        "analytic_mean_latency_s": ANALYTIC_MEAN_S,
+    }
+    if not args.skip_simpy:
+        sp = run_process([sys.executable, "-c", SIMPY_SNIPPET.format(here=str(HERE), devices=n)])
+        sim = json.loads(sp.pop("stdout"))
+        out["simpy"] = {
+            "wall_s": sp["wall_s"],
+            "model_s": sim["wall_s"],
+            "mean_latency_s": sim["mean_latency_s"],
+            "p95_latency_s": sim["p95_latency_s"],
+            "requests": sim["requests"],
+        }
+        out["ratio"] = {
+            "kernel_vs_simpy_model": round(sim["wall_s"] / max(res["kernel_seconds"], 1e-9), 1),
+            "whole_process": round(sp["wall_s"] / es["wall_s"], 1),
+        }
+    out["machine"] = machine()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
