@@ -514,7 +514,11 @@ def simulate(
     try:
         from edgescale.model.io import write_atomic
         from edgescale.model.plan import load_plan
-        from edgescale.sim.runner import simulate_scenario
+
+        try:
+            from edgescale.sim.runner import simulate_scenario
+        except ImportError as e:
+            raise EdgescaleError(f"simulate needs numba ({e}): pip install 'edgescale[simulate]'") from e
 
         s = _load(file, set_)
         p = load_plan(plan) if plan is not None else None
