@@ -22,7 +22,7 @@ VALUES = arrays(
 
 
 @given(values=VALUES, q=st.floats(0.0, 1.0))
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 def test_quantile_within_resolution_of_numpy(values: np.ndarray, q: float) -> None:
     h = LogHistogram(resolution=RES)
     h.add(values)

@@ -335,14 +335,16 @@ def conservation(m: KernelMetrics, state: KernelState) -> None:
     np.testing.assert_array_equal(m.arrivals, settled + state.outstanding)
 
 
-def two_sites() -> KernelModel:
-    """Two sources, each to its own M/M/1 site, 10 ms links."""
+def two_sites(discipline: int) -> KernelModel:
+    """Two sources, each to its own single-server site, 10 ms links."""
     return make_model(servers=[1, 1], rate_per_s=[0.8, 0.8], route_ptr=[0, 1, 2], stage_station=[0, 1],
-                      stage_work_mean_s=[1.0, 1.0], stage_delay_s=[0.01, 0.01], app_of_source=[0, 1])  # fmt: skip
+                      stage_work_mean_s=[1.0, 1.0], stage_delay_s=[0.01, 0.01], app_of_source=[0, 1],
+                      discipline=discipline)  # fmt: skip
 
 
-def test_station_failure_drops_arrivals_and_loses_its_contents() -> None:
-    model = two_sites()
+@pytest.mark.parametrize("discipline", [core.FIFO, core.PS], ids=["FIFO", "PS"])
+def test_station_failure_drops_arrivals_and_loses_its_contents(discipline: int) -> None:
+    model = two_sites(discipline)
     state = init_state(model, 5)
     run_until(model, state, 1_000.0)
     inside = int(state.in_station[1])
@@ -364,6 +366,17 @@ def test_station_failure_drops_arrivals_and_loses_its_contents() -> None:
     assert after.station_drops_down[1] == during.station_drops_down[1]
     conservation(after, state)
     check_little(after, 0.05)
+
+
+def test_empty_route_costs_only_the_return_delay() -> None:
+    model = make_model(servers=[1], rate_per_s=[2.0, 1.0], route_ptr=[0, 0, 1], stage_station=[0],
+                       stage_work_mean_s=[0.1], return_delay_s=[0.25, 0.0], app_of_source=[0, 1])  # fmt: skip
+    state = init_state(model, 3)
+    run_until(model, state, 1_000.0)
+    m = read_metrics(state)
+    assert m.completions[0] == m.arrivals[0] > 1_800
+    assert m.latency[0].min == m.latency[0].max == 0.25
+    assert m.station_departures[0] == pytest.approx(m.arrivals[1], abs=2)
 
 
 def test_servers_added_drain_a_held_queue() -> None:
