@@ -14,6 +14,7 @@ from edgescale.errors import Issue, ScenarioError
 __all__ = ["KernelModel", "make_model", "merged_poisson_rates"]
 
 _FLOAT = np.float64
+_INT32_MAX = 2**31 - 1  # stations, sources, stages and capacities are int32 in the kernel's rows
 _DTYPES: dict[str, type[np.generic]] = {
     "servers": np.int32,
     "discipline": np.int8,
@@ -108,17 +109,24 @@ class KernelModel:
 
     def __post_init__(self) -> None:
         issues: list[Issue] = []
+        converted = True
         for f in fields(self):
             raw = getattr(self, f.name)
+            dtype = _DTYPES[f.name]
             try:
-                arr = np.ascontiguousarray(np.asarray(raw).reshape(-1).astype(_DTYPES[f.name], copy=False))
+                given = np.asarray(raw).reshape(-1)
+                arr = np.ascontiguousarray(given.astype(dtype, copy=False))
             except (TypeError, ValueError) as e:
-                issues.append(Issue(f.name, f"must be convertible to {_DTYPES[f.name].__name__}: {e}", raw))
+                issues.append(Issue(f.name, f"must be convertible to {dtype.__name__}: {e}", raw))
+                converted = False
                 continue
+            if given.dtype.kind == "f" and dtype is not _FLOAT:
+                _first_bad(issues, f.name, given, given != np.round(given), "must be a whole number")
             object.__setattr__(self, f.name, arr)
+        if converted:
+            issues += _validate(self)
         if issues:
             raise ScenarioError(issues, source="KernelModel")
-        self.validate()
 
     @property
     def n_stations(self) -> int:
@@ -205,7 +213,11 @@ def _validate(m: KernelModel) -> list[Issue]:
     _first_bad(issues, "servers", m.servers, m.servers < 0, "must be >= 0")
     _first_bad(issues, "discipline", m.discipline, (m.discipline < 0) | (m.discipline > 1), "must be 0 or 1")
     _first_bad(issues, "speed", m.speed, ~(np.isfinite(m.speed) & (m.speed > 0)), "must be finite and > 0")
-    _first_bad(issues, "capacity", m.capacity, m.capacity < -1, "must be >= 0, or -1 for unbounded")
+    _first_bad(issues, "capacity", m.capacity, (m.capacity < -1) | (m.capacity > _INT32_MAX),
+               f"must be in [0, {_INT32_MAX}], or -1 for unbounded")  # fmt: skip
+    for name, size in (("n_stations", m.n_stations), ("n_sources", m.n_sources), ("n_stages", m.n_stages)):
+        if size > _INT32_MAX:
+            issues.append(Issue(name, f"must be <= {_INT32_MAX}", size))
     ak = m.arrival_kind
     _first_bad(issues, "arrival_kind", ak, (ak < 0) | (ak > 2), "must be 0, 1 or 2")
     _first_bad(issues, "app_of_source", m.app_of_source, m.app_of_source < 0, "must be >= 0")
