@@ -68,7 +68,7 @@ class PowerOfTwoChoices(LoadBalancer):
         c = candidates[usable(view, service, candidates)]
         if len(c) <= self.choices:
             return _best(view, service, c) if len(c) else -1
-        return _best(view, service, c[rng.choice(len(c), self.choices, replace=False)])
+        return _best(view, service, c[_sample(rng, len(c), self.choices)])
 
     def _weights(self, view: ClusterView, service: int, origin_sites: I64, candidates: I64) -> F64:
         out = np.zeros((len(origin_sites), len(candidates)))
@@ -82,6 +82,15 @@ class PowerOfTwoChoices(LoadBalancer):
         total = math.comb(k, d)
         out[:, ranked] = np.array([math.comb(k - 1 - r, d - 1) / total for r in range(k)])
         return out
+
+
+def _sample(rng: np.random.Generator, k: int, d: int) -> list[int]:
+    """d distinct indices of range(k), uniformly (Floyd's algorithm: d draws, no permutation)."""
+    chosen: set[int] = set()
+    for j in range(k - d, k):
+        t = int(rng.integers(j + 1))
+        chosen.add(j if t in chosen else t)
+    return sorted(chosen)
 
 
 def _best(view: ClusterView, service: int, sites: I64) -> int:
