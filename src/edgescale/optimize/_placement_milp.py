@@ -1,0 +1,278 @@
+"""The placement MILP (and its LP relaxation) with HiGHS, built column-wise from the model arrays.
+
+Columns: chain shares ``z`` in [0, 1]; queue levels ``u[q, k]`` (binary: k replicas at queue q); site
+openings ``open[j]`` (binary); domain indicators ``v[s, D]`` (binary, only for services that need two
+or more failure domains).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import highspy
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+
+from edgescale.model.arrays import SystemArrays
+from edgescale.optimize._placement_model import Objective, PlacementModel
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+INF = highspy.kHighsInf
+
+
+class _QuietHighs(highspy.Highs):
+    """A HiGHS instance that prints nothing, not even the banner."""
+
+    def enableCallbacks(self) -> None:  # noqa: N802 - HiGHS's name
+        self.setOptionValue("output_flag", False)
+        super().enableCallbacks()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class MilpResult:
+    """Outcome of one HiGHS run; ``z`` and ``kq`` are None when no solution was found."""
+
+    status: str  # "optimal", "time_limit", "infeasible", "unknown"
+    z: F64 | None
+    kq: I64 | None
+    objective: float
+    bound: float
+    seconds: float
+
+
+class _Rows:
+    """Row-wise triplet builder."""
+
+    def __init__(self) -> None:
+        self.r: list[I64] = []
+        self.c: list[I64] = []
+        self.v: list[F64] = []
+        self.lo: list[F64] = []
+        self.hi: list[F64] = []
+        self.n = 0
+
+    def add(self, rows: I64, cols: I64, vals: F64) -> None:
+        self.r.append(np.asarray(rows, np.int64) + self.n)
+        self.c.append(np.asarray(cols, np.int64))
+        self.v.append(np.asarray(vals, np.float64))
+
+    def close(self, count: int, lo: F64 | float, hi: F64 | float) -> None:
+        self.lo.append(np.broadcast_to(np.asarray(lo, np.float64), (count,)).copy())
+        self.hi.append(np.broadcast_to(np.asarray(hi, np.float64), (count,)).copy())
+        self.n += count
+
+
+def _layout(m: PlacementModel, a: SystemArrays) -> tuple[int, int, int, list[tuple[int, int]]]:
+    n_c = len(m.chain_latency)
+    n_l = len(m.level_cap)
+    pairs = []
+    for svc in np.flatnonzero(m.min_domains > 1):
+        qs = np.flatnonzero(m.q_service == svc)
+        pairs += [(int(svc), int(d)) for d in np.unique(a.site_domain[m.q_site[qs]])]
+    return n_c, n_l, a.n_sites, pairs
+
+
+def build_lp(
+    m: PlacementModel,
+    a: SystemArrays,
+    obj: Objective,
+    *,
+    integer: bool,
+    budget_per_hour: float | None,
+    link: bool,
+) -> Any:
+    """The HighsLp of the placement model."""
+    n_c, n_l, n_j, vpairs = _layout(m, a)
+    o_u, o_open, o_v = n_c, n_c + n_l, n_c + n_l + n_j
+    n_col = o_v + len(vpairs)
+    rows = np.repeat(np.arange(len(m.dem)), np.diff(m.chain_ptr))
+    lq = np.repeat(np.arange(len(m.q_service)), np.diff(m.q_level_ptr))
+    k = (np.arange(n_l) - m.q_level_ptr[lq] + 1).astype(np.float64)
+    b = _Rows()
+    b.add(rows, np.arange(n_c), np.ones(n_c))  # every demand row fully routed
+    b.close(len(m.dem), 1.0, 1.0)
+    n_q = len(m.q_service)
+    for c in range(m.chain_queue.shape[1]):  # queue load within the level's capacity
+        on = np.flatnonzero(m.chain_queue[:, c] >= 0)
+        b.add(m.chain_queue[on, c], on, m.rate[rows[on]])
+    b.add(lq, o_u + np.arange(n_l), -m.level_cap)
+    b.close(n_q, -INF, 0.0)
+    b.add(lq, o_u + np.arange(n_l), np.ones(n_l))  # one level per queue, only at open sites
+    b.add(np.arange(n_q), o_open + m.q_site, -np.ones(n_q))
+    b.close(n_q, -INF, 0.0)
+    cpu = a.service_cpu_cores[m.q_service[lq]]
+    b.add(m.q_site[lq], o_u + np.arange(n_l), k * cpu)  # cores
+    b.close(n_j, -INF, a.site_cpu_cores)
+    b.add(m.q_site[lq], o_u + np.arange(n_l), k * a.service_memory_mb[m.q_service[lq]] / 1024.0)
+    b.close(n_j, -INF, a.site_memory_gb)
+    n_s = len(a.service_ids)
+    b.add(m.q_service[lq], o_u + np.arange(n_l), k)  # replica limits
+    mx = np.where(a.service_max_replicas > 0, a.service_max_replicas, INF).astype(np.float64)
+    b.close(n_s, a.service_min_replicas.astype(np.float64), mx)
+    if vpairs:  # failure domains
+        for i, (svc, dom) in enumerate(vpairs):
+            sel = np.flatnonzero((m.q_service[lq] == svc) & (a.site_domain[m.q_site[lq]] == dom))
+            b.add(np.full(len(sel), i), o_u + sel, -np.ones(len(sel)))
+            b.add(np.array([i]), np.array([o_v + i]), np.ones(1))
+        b.close(len(vpairs), -INF, 0.0)
+        svcs = sorted({s for s, _ in vpairs})
+        for i, svc in enumerate(svcs):
+            cols = [o_v + t for t, (s, _) in enumerate(vpairs) if s == svc]
+            b.add(np.full(len(cols), i), np.array(cols), np.ones(len(cols)))
+        b.close(len(svcs), m.min_domains[svcs].astype(np.float64), INF)
+    if budget_per_hour is not None:
+        b.add(np.zeros(n_l, np.int64), o_u + np.arange(n_l), obj.cost_level)
+        b.add(np.zeros(n_j, np.int64), o_open + np.arange(n_j), obj.cost_site)
+        b.close(1, -INF, float(budget_per_hour))
+    if link:  # a chain is used only where its queues have replicas (tightens the relaxation)
+        for c in range(m.chain_queue.shape[1]):
+            on = np.flatnonzero(m.chain_queue[:, c] >= 0)
+            q = m.chain_queue[on, c]
+            cnt = np.diff(m.q_level_ptr)[q]
+            r = np.repeat(np.arange(len(on)), cnt)
+            lv = np.repeat(m.q_level_ptr[q], cnt) + (
+                np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            )
+            b.add(np.arange(len(on)), on, np.ones(len(on)))
+            b.add(r, o_u + lv, -np.ones(len(r)))
+            b.close(len(on), -INF, 0.0)
+    mat = coo_matrix(
+        (np.concatenate(b.v), (np.concatenate(b.r), np.concatenate(b.c))), shape=(b.n, n_col)
+    ).tocsc()
+    has_q = np.zeros(n_j, bool)
+    has_q[m.q_site] = True
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_col
+    lp.num_row_ = b.n
+    lp.col_cost_ = np.concatenate([obj.chain, obj.level, obj.site, np.zeros(len(vpairs))])
+    lp.col_lower_ = np.zeros(n_col)
+    lp.col_upper_ = np.concatenate([np.ones(n_c + n_l), has_q.astype(np.float64), np.ones(len(vpairs))])
+    lp.row_lower_ = np.concatenate(b.lo)
+    lp.row_upper_ = np.concatenate(b.hi)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
+    lp.a_matrix_.value_ = mat.data
+    if integer:
+        kinds = [highspy.HighsVarType.kContinuous] * n_c + [highspy.HighsVarType.kInteger] * (n_col - n_c)
+        lp.integrality_ = kinds
+    return lp
+
+
+def solve(
+    m: PlacementModel,
+    a: SystemArrays,
+    obj: Objective,
+    *,
+    integer: bool,
+    time_limit_s: float,
+    budget_per_hour: float | None,
+    link: bool,
+    seed: int = 0,
+    mip_rel_gap: float = 1e-6,
+) -> MilpResult:
+    """Solve the MILP (``integer=True``) or its LP relaxation with HiGHS."""
+    h = _QuietHighs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", int(seed))
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    if integer:
+        h.setOptionValue("mip_rel_gap", mip_rel_gap)
+    h.passModel(build_lp(m, a, obj, integer=integer, budget_per_hour=budget_per_hour, link=link))
+    h.run()
+    st = h.getModelStatus()
+    info = h.getInfo()
+    secs = float(h.getRunTime())
+    if st == highspy.HighsModelStatus.kInfeasible:
+        return MilpResult("infeasible", None, None, math.inf, math.inf, secs)
+    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    z = kq = None
+    value = math.inf
+    if has_sol:
+        x = np.asarray(h.getSolution().col_value)
+        z = np.clip(x[: len(m.chain_latency)], 0.0, 1.0)
+        u = x[len(m.chain_latency) : len(m.chain_latency) + len(m.level_cap)]
+        kq = _levels_from(m, u) if integer else None
+        value = float(info.objective_function_value)
+    if integer:
+        bound = (
+            float(info.mip_dual_bound) if has_sol or st == highspy.HighsModelStatus.kOptimal else -math.inf
+        )
+    else:
+        bound = value if st == highspy.HighsModelStatus.kOptimal else -math.inf
+    if st == highspy.HighsModelStatus.kOptimal:
+        status = "optimal"
+    elif st in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
+        status = "time_limit"
+    else:
+        status = "unknown"
+    return MilpResult(status, z, kq, value, bound, secs)
+
+
+def _levels_from(m: PlacementModel, u: F64) -> I64:
+    """Replicas per queue from the level binaries."""
+    lq = np.repeat(np.arange(len(m.q_service)), np.diff(m.q_level_ptr))
+    k = np.arange(len(u)) - m.q_level_ptr[lq] + 1
+    kq = np.zeros(len(m.q_service), np.int64)
+    on = u > 0.5
+    np.maximum.at(kq, lq[on], k[on])
+    return kq
+
+
+def cfl_solve(
+    f: F64, u: F64, d: F64, c: F64, *, single_source: bool, time_limit_s: float
+) -> tuple[NDArray[np.bool_], F64, float, float, str]:
+    """Capacitated facility location MILP (see ``placement.capacitated_facility_location``)."""
+    n, m = c.shape
+    ok = np.isfinite(c)
+    ii, jj = np.nonzero(ok)
+    nx = len(ii)
+    b = _Rows()
+    b.add(ii, np.arange(nx), np.ones(nx))
+    b.close(n, 1.0, 1.0)
+    b.add(jj, np.arange(nx), d[ii])
+    b.add(np.arange(m), nx + np.arange(m), -u)
+    b.close(m, -INF, 0.0)
+    b.add(np.arange(nx), np.arange(nx), np.ones(nx))
+    b.add(np.arange(nx), nx + jj, -np.ones(nx))
+    b.close(nx, -INF, 0.0)
+    mat = coo_matrix(
+        (np.concatenate(b.v), (np.concatenate(b.r), np.concatenate(b.c))), shape=(b.n, nx + m)
+    ).tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = nx + m, b.n
+    lp.col_cost_ = np.concatenate([c[ii, jj] * d[ii], f])
+    lp.col_lower_ = np.zeros(nx + m)
+    lp.col_upper_ = np.ones(nx + m)
+    lp.row_lower_ = np.concatenate(b.lo)
+    lp.row_upper_ = np.concatenate(b.hi)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
+    lp.a_matrix_.value_ = mat.data
+    kind = highspy.HighsVarType.kInteger if single_source else highspy.HighsVarType.kContinuous
+    lp.integrality_ = [kind] * nx + [highspy.HighsVarType.kInteger] * m
+    h = _QuietHighs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    h.passModel(lp)
+    h.run()
+    st = h.getModelStatus()
+    if st == highspy.HighsModelStatus.kInfeasible:
+        from edgescale.errors import InfeasibleError
+
+        raise InfeasibleError(
+            "capacity: no assignment fits the capacities (customers reach too little capacity)",
+            constraint="capacity",
+        )
+    info = h.getInfo()
+    x = np.asarray(h.getSolution().col_value)
+    shares = np.zeros((n, m))
+    shares[ii, jj] = np.clip(x[:nx], 0.0, 1.0)
+    status = "optimal" if st == highspy.HighsModelStatus.kOptimal else "time_limit"
+    return x[nx:] > 0.5, shares, float(info.objective_function_value), float(info.mip_dual_bound), status

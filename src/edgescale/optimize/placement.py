@@ -1,0 +1,395 @@
+"""Service placement and demand assignment: where replicas run and which sites serve each demand point.
+
+Model (assumptions, stated so results can be checked):
+
+- Decisions: integer replicas ``x[s, j]`` of service s at site j, and the share of each demand
+  point's requests sent along each candidate *chain* (one site per stage of its application). The
+  plan stores the per-stage marginals as route fractions.
+- A (service, site) pair is one queue of ``x * max(1, floor(cpu_cores))`` servers, as in
+  :func:`edgescale.analysis.scenario.analyze_scenario`. Its load may not exceed the largest rate that
+  x replicas serve with the response-time quantile (wait plus service, analyze's gamma model) within
+  the stage's queueing budget; services whose applications have no latency SLO are held at
+  ``rho_max`` utilization instead.
+- Latency SLO of an application: candidate chains have fixed latency (access both ways,
+  minimum-latency paths, transmission) within a fixed budget: the nearest chain of its worst-placed
+  demand point plus 10 % of the SLO, at most half the SLO. The rest of the SLO is the queueing budget,
+  split over the stages in proportion to each stage's zero-load response quantile. Each demand
+  point then meets the percentile target on its own, so the application's mixture does too.
+  Candidates per stage: the 12 nearest allowed sites within the budget plus the 2 nearest of each
+  allowed tier; at most 24 chains per demand point.
+- Availability: a service needs replicas in two failure domains when no single domain (its
+  availability times the chance some allowed site in it is up) meets the application's target to the
+  power ``1 / n_stages``; ``min_domains`` overrides this for every service.
+- Objectives: rate-weighted mean latency (fixed latency plus mean processing; queueing is bounded by
+  the SLO constraint, not counted), cost per hour (fixed cost of every site hosting a replica plus
+  per-core cost of the replicas), energy (idle power of used sites plus ``(peak - idle)`` times CPU
+  utilization). ``"weighted"`` sums them with ``weights``. With no weight on cost, a cost term
+  of weight 1e-6 breaks ties so no replica is placed for nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgescale.errors import InfeasibleError
+from edgescale.model.arrays import SystemArrays, compile_scenario
+from edgescale.model.io import scenario_sha256
+from edgescale.model.plan import Plan, ReplicaEntry, RouteEntry, ScenarioRef
+from edgescale.model.schema import Scenario
+from edgescale.optimize._placement_heuristic import heuristic
+from edgescale.optimize._placement_milp import solve
+from edgescale.optimize._placement_model import (
+    ModelOptions,
+    PlacementModel,
+    build_model,
+    evaluate,
+)
+from edgescale.optimize._placement_model import objective as objective_terms
+
+__all__ = ["MILP_MAX_COLUMNS", "capacitated_facility_location", "optimize_placement"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+MILP_MAX_COLUMNS = 50_000
+"""``method="auto"`` solves the MILP when chains plus queue levels are at most this many."""
+
+OBJECTIVES = ("latency", "cost", "energy", "weighted")
+
+
+def _weights(objective_name: str, weights: Mapping[str, float] | None) -> dict[str, float]:
+    if objective_name not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective_name!r})")
+    if objective_name != "weighted":
+        return {objective_name: 1.0}
+    w = dict(weights or {"latency": 1.0, "cost": 1.0, "energy": 0.0})
+    bad = set(w) - {"latency", "cost", "energy"}
+    if bad:
+        raise ValueError(f"weights: unknown objective {sorted(bad)[0]!r}; use latency, cost, energy")
+    return w
+
+
+def _prechecks(a: SystemArrays, m: PlacementModel, budget_per_hour: float | None) -> None:
+    """Name the constraint that makes the problem infeasible, with by how much, where it is simple to see."""
+    rows_with = np.diff(m.chain_ptr) > 0
+    if not rows_with.all():
+        r = int(np.flatnonzero(~rows_with)[0])
+        d = int(m.dem[r])
+        app = int(a.group_app[a.demand_group[d]])
+        raise InfeasibleError(
+            f"latency SLO: demand of application '{a.app_ids[app]}' at site '{a.site_ids[a.demand_site[d]]}' "
+            f"reaches no allowed site within its {a.app_slo_latency_ms[app]:g} ms SLO "
+            f"({int((~rows_with).sum())} demand points without a candidate)",
+            constraint="latency_slo",
+            excess=math.inf,
+        )
+    # cores: each service's load at the best capacity per core it can get anywhere
+    top = m.q_level_ptr[1:] - 1
+    per_core = m.level_cap[top] / (np.diff(m.q_level_ptr) * a.service_cpu_cores[m.q_service])
+    need = 0.0
+    for svc in range(len(a.service_ids)):
+        qs = np.flatnonzero(m.q_service == svc)
+        if not len(qs):
+            continue
+        users = np.flatnonzero(np.isin(m.chain_queue, qs).any(axis=1))
+        rows = np.unique(np.searchsorted(m.chain_ptr, users, side="right") - 1)
+        load = float(m.rate[rows].sum())
+        best = float(per_core[qs].max())
+        need += load / best if best > 0 else (math.inf if load > 0 else 0.0)
+    sites = np.unique(m.q_site)
+    have = float(a.site_cpu_cores[sites].sum())
+    if need > have * (1 + 1e-9):
+        raise InfeasibleError(
+            f"capacity: total cores needed {need:.1f} exceed the {have:.1f} cores available to the services "
+            f"by {need / have - 1:.0%} (within the SLO headroom)",
+            constraint="capacity",
+            excess=need / have - 1,
+        )
+    if budget_per_hour is not None:
+        cheapest = _min_cost(a, m)
+        if cheapest > budget_per_hour:
+            raise InfeasibleError(
+                f"budget: the cheapest replicas cost at least {cheapest:.3g} per hour, over the budget "
+                f"of {budget_per_hour:g} by {cheapest / max(budget_per_hour, 1e-300) - 1:.0%}",
+                constraint="budget",
+                excess=cheapest / max(budget_per_hour, 1e-300) - 1,
+            )
+
+
+def _min_cost(a: SystemArrays, m: PlacementModel) -> float:
+    """A lower bound on cost: each service's replica minimum at its cheapest per-core price."""
+    total = 0.0
+    for svc in range(len(a.service_ids)):
+        qs = np.flatnonzero(m.q_service == svc)
+        if len(qs):
+            price = float(a.site_cost_per_core_hour[m.q_site[qs]].min())
+            total += max(1, int(a.service_min_replicas[svc])) * float(a.service_cpu_cores[svc]) * price
+    return total
+
+
+def _diagnose(a: SystemArrays, m: PlacementModel, budget_per_hour: float | None) -> InfeasibleError:
+    """An error naming the first constraint group whose removal makes the LP relaxation feasible."""
+    return InfeasibleError(
+        "no placement meets all constraints together (capacity within the latency budgets, replica "
+        "limits, failure domains"
+        + (f", budget {budget_per_hour:g}/h" if budget_per_hour is not None else "")
+        + "); relax the SLOs, add capacity or raise the budget",
+        constraint="combined",
+    )
+
+
+def _to_plan(
+    scenario: Scenario,
+    a: SystemArrays,
+    m: PlacementModel,
+    z: F64,
+    kq: I64,
+    values: dict[str, float],
+    *,
+    bound: float,
+    status: str,
+    seconds: float,
+    created_by: str,
+    notes: tuple[str, ...],
+) -> Plan:
+    replicas = [
+        ReplicaEntry(
+            service=a.service_ids[int(m.q_service[q])], site=a.site_ids[int(m.q_site[q])], count=int(kq[q])
+        )
+        for q in np.flatnonzero(kq > 0)
+    ]
+    routes: list[RouteEntry] = []
+    for r in range(len(m.dem)):
+        d = int(m.dem[r])
+        lo, hi = int(m.chain_ptr[r]), int(m.chain_ptr[r + 1])
+        zs = z[lo:hi]
+        for st in range(int(m.n_stages[r])):
+            share: dict[int, float] = {}
+            for c in np.flatnonzero(zs > 1e-9):
+                q = int(m.chain_queue[lo + c, st])
+                share[q] = share.get(q, 0.0) + float(zs[c])
+            tot = sum(share.values())
+            for q, f in sorted(share.items(), key=lambda t: int(m.q_site[t[0]])):
+                routes.append(
+                    RouteEntry(
+                        group=a.group_ids[a.demand_group[d]],
+                        access_site=a.site_ids[a.demand_site[d]],
+                        service=a.service_ids[int(m.q_service[q])],
+                        site=a.site_ids[int(m.q_site[q])],
+                        fraction=min(1.0, f / tot),
+                    )
+                )
+    obj = values["objective"]
+    gap = max(0.0, (obj - bound) / abs(obj)) if math.isfinite(bound) and obj != 0 else None
+    objectives = dict(values)
+    objectives.update(
+        {
+            "bound": bound if math.isfinite(bound) else float("nan"),
+            "gap": gap if gap is not None else float("nan"),
+            "solve_seconds": seconds,
+        }
+    )
+    return Plan(
+        scenario=ScenarioRef(name=scenario.name, sha256=scenario_sha256(scenario)),
+        created_by=created_by,
+        replicas=tuple(replicas),
+        routes=tuple(routes),
+        objectives=objectives,
+        bound=bound if math.isfinite(bound) else None,
+        gap=gap,
+        status=status,
+        solve_seconds=seconds,
+        notes=notes,
+    )
+
+
+def optimize_placement(
+    scenario: Scenario,
+    *,
+    arrays: SystemArrays | None = None,
+    objective: str = "latency",
+    weights: Mapping[str, float] | None = None,
+    method: str = "auto",
+    time_limit_s: float = 60.0,
+    rho_max: float = 0.8,
+    budget_per_hour: float | None = None,
+    min_domains: int | None = None,
+    seed: int = 0,
+) -> Plan:
+    """Place service replicas and assign demand so the SLOs hold and the objective is least.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    arrays : SystemArrays, optional
+        The compiled scenario, if already at hand.
+    objective : {"latency", "cost", "energy", "weighted"}
+        What to minimise: rate-weighted mean latency (ms), cost per hour, power (W), or a weighted sum.
+    weights : mapping, optional
+        For ``"weighted"``: weights of ``latency``, ``cost`` and ``energy`` (default 1, 1, 0).
+    method : {"auto", "milp", "heuristic"}
+        ``"milp"``: exact with HiGHS. ``"heuristic"``: LP-guided regret greedy plus local search, with
+        the LP relaxation as lower bound. ``"auto"`` (the default, which may change) uses the MILP
+        when chains plus queue levels number at most :data:`MILP_MAX_COLUMNS`, the heuristic
+        otherwise, and the heuristic when the MILP finds no solution in time.
+    time_limit_s : float
+        Time limit of the solver (the model build comes on top).
+    rho_max : float
+        Utilization cap of queues whose applications have no latency SLO.
+    budget_per_hour : float, optional
+        Cost cap per hour.
+    min_domains : int, optional
+        Failure domains every service must span (default: derived from the availability SLOs).
+    seed : int
+        Seed of the solver.
+
+    Returns
+    -------
+    Plan
+        Replicas, routes, ``objectives`` (``objective``, ``mean_latency_ms``, ``cost_per_hour``,
+        ``energy_w``, ``bound``, ``gap``, ``solve_seconds``), ``bound``, ``gap``, ``status``
+        (``"optimal"`` only when HiGHS proved it), ``solve_seconds`` and ``created_by``. The plan has
+        passed :func:`edgescale.optimize.check.check_plan`.
+
+    Raises
+    ------
+    InfeasibleError
+        When no placement meets the constraints; ``constraint`` names which and ``excess`` by how much.
+
+    Examples
+    --------
+    >>> from edgescale.model.io import load
+    >>> plan = optimize_placement(load("examples/factory-cell.yaml"), method="milp")
+    >>> plan.status, plan.created_by
+    ('optimal', 'optimize:milp')
+    """
+    from edgescale.optimize.check import check_plan
+
+    if method not in ("auto", "milp", "heuristic"):
+        raise ValueError(f"method must be auto, milp or heuristic (got {method!r})")
+    t0 = time.perf_counter()
+    a = arrays if arrays is not None else compile_scenario(scenario, devices=False)
+    w = _weights(objective, weights)
+    opt = ModelOptions(rho_max=rho_max, min_domains=min_domains)
+    m = build_model(scenario, a, opt)
+    _prechecks(a, m, budget_per_hour)
+    obj = objective_terms(a, m, w)
+    link = w.get("cost", 0.0) > 0 or w.get("energy", 0.0) > 0
+    size = len(m.chain_latency) + len(m.level_cap)
+    use_milp = method == "milp" or (method == "auto" and size <= MILP_MAX_COLUMNS)
+    left = max(time_limit_s - (time.perf_counter() - t0), 1.0)
+    notes = [f"model: {len(m.chain_latency)} chains, {len(m.level_cap)} queue levels, objective {w}"]
+    plan_parts: tuple[F64, I64, float, str, str] | None = None
+    if use_milp:
+        res = solve(
+            m, a, obj, integer=True, time_limit_s=left, budget_per_hour=budget_per_hour, link=link, seed=seed
+        )
+        if res.status == "infeasible":
+            raise _diagnose(a, m, budget_per_hour)
+        if res.z is not None and res.kq is not None:
+            status = "optimal" if res.status == "optimal" else "time_limit"
+            plan_parts = (res.z, res.kq, res.bound, status, "optimize:milp")
+        elif method == "milp":
+            raise InfeasibleError(
+                f"the MILP found no feasible placement within {time_limit_s:g} s; raise the time limit "
+                "or use method='heuristic'",
+                constraint="time_limit",
+            )
+    if plan_parts is None:
+        lp = solve(m, a, obj, integer=False, time_limit_s=left, budget_per_hour=budget_per_hour, link=link)
+        if lp.status == "infeasible":
+            raise _diagnose(a, m, budget_per_hour)
+        left = max(time_limit_s - (time.perf_counter() - t0), 1.0)
+        z, kq = heuristic(m, a, obj, time_limit_s=left, guide=lp.z)
+        plan_parts = (z, kq, lp.bound, "heuristic", "optimize:heuristic")
+    z, kq, bound, status, by = plan_parts
+    values = evaluate(m, obj, z, kq)
+    plan = _to_plan(
+        scenario,
+        a,
+        m,
+        z,
+        kq,
+        values,
+        bound=bound,
+        status=status,
+        seconds=time.perf_counter() - t0,
+        created_by=by,
+        notes=tuple(notes),
+    )
+    need = {a.service_ids[i]: int(v) for i, v in enumerate(m.min_domains)}
+    problems = check_plan(scenario, a, plan, min_domains=need, budget_per_hour=budget_per_hour)
+    if problems:
+        raise RuntimeError("optimizer bug: the plan fails the checker:\n  " + "\n  ".join(problems[:10]))
+    return plan
+
+
+def capacitated_facility_location(
+    fixed_cost: F64,
+    capacity: F64,
+    demand: F64,
+    assign_cost: F64,
+    *,
+    single_source: bool = False,
+    time_limit_s: float = 60.0,
+) -> tuple[NDArray[np.bool_], F64, float, float, str]:
+    """Capacitated facility location with HiGHS: open facilities and assign demand at least cost.
+
+    ``min sum_j f_j y_j + sum_ij c_ij d_i x_ij`` subject to ``sum_j x_ij = 1``,
+    ``sum_i d_i x_ij <= u_j y_j``, ``x_ij <= y_j``, y binary, x in [0, 1] (binary when
+    ``single_source``).
+
+    Parameters
+    ----------
+    fixed_cost : array (m,)
+        Opening cost of each facility.
+    capacity : array (m,)
+        Capacity of each facility.
+    demand : array (n,)
+        Demand of each customer.
+    assign_cost : array (n, m)
+        Cost per unit of demand of customer i served by facility j (``inf``: not allowed).
+    single_source : bool
+        Serve each customer from one facility.
+    time_limit_s : float
+        HiGHS time limit.
+
+    Returns
+    -------
+    open, shares, objective, bound, status
+        Which facilities open, the (n, m) shares, the objective, HiGHS's dual bound and
+        ``"optimal"`` or ``"time_limit"``.
+
+    Raises
+    ------
+    InfeasibleError
+        When total demand exceeds the capacity reachable by the customers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> op, x, cost, bound, status = capacitated_facility_location(
+    ...     np.array([10.0, 12.0]), np.array([10.0, 10.0]), np.array([3.0, 3.0]),
+    ...     np.array([[1.0, 2.0], [2.0, 1.0]]))
+    >>> op.tolist(), round(cost, 6), status
+    ([True, False], 19.0, 'optimal')
+    """
+    from edgescale.optimize._placement_milp import cfl_solve
+
+    f = np.asarray(fixed_cost, np.float64)
+    u = np.asarray(capacity, np.float64)
+    d = np.asarray(demand, np.float64)
+    c = np.asarray(assign_cost, np.float64)
+    if float(d.sum()) > float(u.sum()) * (1 + 1e-12):
+        raise InfeasibleError(
+            f"capacity: total demand {d.sum():g} exceeds total capacity {u.sum():g} by {d.sum() / u.sum() - 1:.0%}",
+            constraint="capacity",
+            excess=float(d.sum() / u.sum() - 1),
+        )
+    return cfl_solve(f, u, d, c, single_source=single_source, time_limit_s=time_limit_s)
