@@ -161,3 +161,11 @@ def test_weights_are_distributions_over_usable_candidates(
         assert np.all(w[:, ~usable] == 0)
         c = policy.choose(view, 0, origins[0], cand, rng)
         assert (c == -1) == (not usable.any())
+
+
+def test_without_rng_a_policy_uses_its_own_seeded_generator() -> None:
+    queue = np.zeros((1, 50))
+    view = bins_view(50, queue)
+    a, b = PowerOfTwoChoices(), PowerOfTwoChoices()
+    cand = np.arange(50)
+    assert [a.choose(view, 0, 0, cand) for _ in range(30)] == [b.choose(view, 0, 0, cand) for _ in range(30)]

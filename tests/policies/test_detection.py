@@ -160,6 +160,7 @@ def test_heartbeat_timeout_suspects_exactly_after_timeout() -> None:
     assert d.suspected(13.6) == frozenset({0, 1})
     assert d.suspect_at(2) == 14.5
     assert d.phi(2, 14.5) == 1.0
+    np.testing.assert_allclose(d.phis(13.6), [3.6 / 2.5, 2.6 / 2.5, 1.6 / 2.5])
     d.heartbeat(0, 12.6)
     assert d.suspected(13.6) == frozenset({1})
 

@@ -70,6 +70,7 @@ def test_unknown_kind_rejected() -> None:
         ("placement", "from-plan", {}, "replicas", "is required by 'from-plan'"),
         ("placement", "tiers", {"tiers": ["edge", "clowd"]}, "tiers", "must be a list of tier names"),
         ("placement", "least-loaded", {"headroom": 1.0}, "headroom", "must be < 1"),
+        ("placement", "everywhere", {"tiers": 5}, "tiers", "must be a list of tier names"),
         ("caching", "lru", {}, "capacity_items", "is required by 'lru'"),
     ],
     ids=lambda x: str(x),

@@ -29,7 +29,7 @@ def check_tiers(value: Sequence[str] | None) -> tuple[str, ...] | None:
     """Validate a list of tier names."""
     if value is None:
         return None
-    if isinstance(value, str) or not all(t in TIERS for t in value):
+    if not isinstance(value, (list, tuple)) or not all(t in TIERS for t in value):
         raise ParamError("tiers", f"must be a list of tier names from {', '.join(TIERS)}", value)
     return tuple(value)
 

@@ -34,6 +34,7 @@ class HeartbeatTimeout(FailureDetector):
     def __init__(self, *, timeout_s: float = 5.0) -> None:
         self.timeout_s = number("timeout_s", timeout_s, lo=0.0, lo_open=True)
         self._last: F64 = np.full(0, np.nan)
+        self._size = 0  # largest node id seen + 1
 
     def _heartbeat(self, node: int, t: float) -> None:
         self._heartbeats(np.array([node], np.int64), np.array([t]))
@@ -42,7 +43,8 @@ class HeartbeatTimeout(FailureDetector):
         check_nodes(nodes, t)
         if nodes.size == 0:
             return
-        self._last = grown(self._last, int(nodes.max()) + 1, np.nan)
+        self._size = max(self._size, int(nodes.max()) + 1)
+        self._last = grown(self._last, self._size, np.nan)
         late = t < self._last[nodes]
         if late.any():
             k = int(np.flatnonzero(late)[0])
@@ -62,6 +64,12 @@ class HeartbeatTimeout(FailureDetector):
     def _suspect_at(self, node: int) -> float:
         last = self._last[node] if 0 <= node < len(self._last) else np.nan
         return float("inf") if np.isnan(last) else float(last) + self.timeout_s
+
+    def phis(self, now: float) -> F64:
+        """Suspicion level of every node id up to the largest seen, at *now* (0 if never heard from)."""
+        with np.errstate(invalid="ignore"):
+            level = np.maximum((now - self._last[: self._size]) / self.timeout_s, 0.0)
+        return np.nan_to_num(level, nan=0.0)
 
     def _forget(self, node: int) -> None:
         if 0 <= node < len(self._last):

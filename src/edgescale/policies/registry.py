@@ -9,12 +9,20 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 from edgescale.errors import Issue, ScenarioError
 from edgescale.policies._checks import ParamError
 from edgescale.policies.autoscaling import TargetUtilization
-from edgescale.policies.base import Policy
+from edgescale.policies.base import (
+    Autoscaler,
+    CachePolicy,
+    FailureDetector,
+    LoadBalancer,
+    OffloadingPolicy,
+    PlacementPolicy,
+    Policy,
+)
 from edgescale.policies.caching import LRUCache, StaticCache
 from edgescale.policies.failover import NearestFailover
 from edgescale.policies.heartbeat_timeout import HeartbeatTimeout
@@ -88,7 +96,33 @@ def _construct(kind: str, cls: type[Policy], params: Mapping[str, Any]) -> tuple
         return None, [Issue(f"policies.{kind}.params", str(e), dict(params))]
 
 
-def make_policy(kind: str, name: str, params: Mapping[str, Any] | None = None) -> Any:
+@overload
+def make_policy(
+    kind: Literal["placement"], name: str, params: Mapping[str, Any] | None = None
+) -> PlacementPolicy: ...
+@overload
+def make_policy(
+    kind: Literal["balancing"], name: str, params: Mapping[str, Any] | None = None
+) -> LoadBalancer: ...
+@overload
+def make_policy(
+    kind: Literal["autoscaling"], name: str, params: Mapping[str, Any] | None = None
+) -> Autoscaler: ...
+@overload
+def make_policy(
+    kind: Literal["failure_detection"], name: str, params: Mapping[str, Any] | None = None
+) -> FailureDetector: ...
+@overload
+def make_policy(
+    kind: Literal["offloading"], name: str, params: Mapping[str, Any] | None = None
+) -> OffloadingPolicy: ...
+@overload
+def make_policy(
+    kind: Literal["caching"], name: str, params: Mapping[str, Any] | None = None
+) -> CachePolicy: ...
+@overload
+def make_policy(kind: str, name: str, params: Mapping[str, Any] | None = None) -> Policy: ...
+def make_policy(kind: str, name: str, params: Mapping[str, Any] | None = None) -> Policy:
     """Build the policy *kind*/*name* with keyword arguments *params*.
 
     Parameters
@@ -127,7 +161,7 @@ def make_policy(kind: str, name: str, params: Mapping[str, Any] | None = None) -
     if issues or cls is None:
         raise ScenarioError(issues)
     policy, issues = _construct(kind, cls, p)
-    if issues:
+    if issues or policy is None:
         raise ScenarioError(issues)
     return policy
 
