@@ -141,3 +141,27 @@ def test_cli_simulate_writes_results(tmp_path: Path) -> None:
         app, ["simulate", str(REPO / "examples" / "factory-cell.yaml"), "--duration", "soon"]
     )
     assert bad.exit_code == 2
+
+
+def _small_s1() -> Any:
+    return load(S1, overrides=["site_groups[cell].count=10", "device_groups[devices].count=1000"])
+
+
+@pytest.mark.slow
+def test_process_replications_equal_serial_ones() -> None:
+    s = _small_s1()
+    serial = simulate_scenario(s, duration_s=60, replications=3, seed=5).to_dict()
+    procs = simulate_scenario(
+        s, duration_s=60, replications=3, seed=5, executor="processes", workers=2
+    ).to_dict()
+    assert procs["applications"] == serial["applications"]
+
+
+@pytest.mark.slow
+def test_ray_replications_equal_local_ones() -> None:
+    pytest.importorskip("ray", reason="ray is in the 'distributed' extra")
+    s = _small_s1()
+    local = simulate_scenario(s, duration_s=60, replications=3, seed=5).to_dict()
+    on_ray = simulate_scenario(s, duration_s=60, replications=3, seed=5, executor="ray").to_dict()
+    assert on_ray["applications"] == local["applications"]
+    assert on_ray["requests"] == local["requests"]

@@ -7,6 +7,7 @@ utilization. The data plane is the compiled kernel (:mod:`edgescale.sim.kernel`)
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import stdtrit
 
-from edgescale.errors import Issue, ScenarioError
+from edgescale.errors import Issue, ScenarioError, SimulationError
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
 from edgescale.model.io import scenario_sha256
@@ -136,6 +137,44 @@ def _replicate(
     return {"metrics": read_metrics(state), "kernel_s": kernel_s, "samples": samples, "events": applied}
 
 
+def _replicate_job(job: tuple[Any, ...]) -> dict[str, Any]:
+    world, a, scenario, duration, warmup, epoch, seed = job
+    if not world.model.up.flags.writeable:  # e.g. zero-copy arrays from Ray's object store
+        world = copy.deepcopy(world)
+    compile_kernel()
+    return _replicate(world, a, scenario, duration=duration, warmup=warmup, epoch=epoch, seed=seed)
+
+
+def _run_all(
+    jobs: list[tuple[Any, ...]], *, executor: str, workers: int | None, ray_address: str | None
+) -> list[dict[str, Any]]:
+    """Run replications serially, in local processes, or on Ray; results in replication order."""
+    if executor == "serial" or len(jobs) == 1:
+        return [_replicate_job(j) for j in jobs]
+    if executor == "processes":
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            return list(pool.map(_replicate_job, jobs))
+    if executor == "ray":
+        try:
+            import ray
+        except ImportError as e:
+            raise SimulationError("executor 'ray' needs ray: pip install 'edgescale[distributed]'") from e
+        started = False
+        if not ray.is_initialized():
+            ray.init(address=ray_address, include_dashboard=False, log_to_driver=False)
+            started = True
+        try:
+            task = ray.remote(_replicate_job)
+            return list(ray.get([task.remote(j) for j in jobs]))
+        finally:
+            if started:
+                ray.shutdown()
+    raise ScenarioError([Issue("executor", "must be serial, processes or ray", executor)])
+
+
 def _site_series(
     world: World, a: SystemArrays, samples: list[tuple[float, NDArray[np.float64]]]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -160,6 +199,9 @@ def simulate_scenario(
     seed: int = 0,
     epoch_s: float | None = None,
     arrays: SystemArrays | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    ray_address: str | None = None,
 ) -> SimulationResult:
     """Simulate a scenario under a plan (the default plan when none is given).
 
@@ -171,7 +213,12 @@ def simulate_scenario(
         Default to the scenario's ``simulation`` section. Statistics cover ``duration_s`` after
         ``warmup_s``; each replication has its own seed from ``SeedSequence(seed)``.
     seed : int
-        The same seed gives the same numbers.
+        The same seed gives the same numbers, whatever the executor.
+    executor : {"serial", "processes", "ray"}
+        Where replications run: in this process, in local worker processes, or on a Ray cluster
+        (``ray_address``; ``None`` starts a local one). Results are identical across executors.
+    workers : int, optional
+        Worker processes for ``"processes"`` (default: CPU count).
 
     Returns
     -------
@@ -203,9 +250,8 @@ def simulate_scenario(
     world = build_world(scenario, a, plan_to_arrays(plan, a, source="plan"))
     load_s = compile_kernel()  # compiles, or loads numba's cache: kept out of the kernel time
     seeds = np.random.SeedSequence(seed).spawn(reps)
-    runs = [
-        _replicate(world, a, scenario, duration=duration, warmup=warmup, epoch=epoch, seed=s) for s in seeds
-    ]
+    jobs = [(world, a, scenario, duration, warmup, epoch, s) for s in seeds]
+    runs = _run_all(jobs, executor=executor, workers=workers, ray_address=ray_address)
     data, hists = _results(scenario, a, world, plan, runs, duration, warmup, seed, wall0, warnings)
     data["kernel_load_seconds"] = load_s
     return SimulationResult(data, hists)
