@@ -503,6 +503,9 @@ def simulate(
     warmup: Annotated[str | None, typer.Option(help="Discarded warm-up, e.g. 5m.")] = None,
     replications: Annotated[int | None, typer.Option(min=1, help="Independent replications.")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same numbers.")] = 0,
+    executor: Annotated[str, typer.Option(help="Where replications run: serial, processes or ray.")] = "serial",
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (executor 'processes').")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (executor 'ray').")] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the results JSON here.")
     ] = None,
@@ -524,7 +527,15 @@ def simulate(
         p = load_plan(plan) if plan is not None else None
         with _spinner("simulating"):
             result = simulate_scenario(
-                s, plan=p, duration_s=dur, warmup_s=warm, replications=replications, seed=seed
+                s,
+                plan=p,
+                duration_s=dur,
+                warmup_s=warm,
+                replications=replications,
+                seed=seed,
+                executor=executor,
+                workers=workers,
+                ray_address=ray_address,
             )
         data = result.to_dict()
         if output is not None:
