@@ -231,3 +231,14 @@ def test_optimize_gap_bad_instance_and_missing_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["optimize", "gap", str(bad)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+def test_unknown_policy_name_is_rejected_with_hint() -> None:
+    result = runner.invoke(
+        app, ["validate", str(EXAMPLES / "factory-cell.yaml"), "--set", "policies.balancing.name=least-loadd"]
+    )
+    assert result.exit_code == 1
+    assert (
+        "policies.balancing.name: unknown policy (got 'least-loadd'); did you mean 'least-loaded'?"
+        in result.output
+    )

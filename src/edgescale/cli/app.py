@@ -109,9 +109,15 @@ def _spinner(message: str) -> Any:
 
 
 def _load(path: Path, overrides: list[str] | None) -> Any:
+    """Load a scenario and check its policy names and parameters (the model cannot: policies sit above it)."""
     from edgescale.model.io import load
+    from edgescale.policies.registry import check_policies
 
-    return load(path, overrides=overrides or ())
+    scenario = load(path, overrides=overrides or ())
+    issues = check_policies(scenario.policies)
+    if issues:
+        raise ScenarioError(issues, str(path))
+    return scenario
 
 
 @app.command()

@@ -23,6 +23,7 @@ from edgescale.model.default_plan import default_plan
 from edgescale.model.io import scenario_sha256
 from edgescale.model.plan import Plan, check_plan_matches, plan_to_arrays
 from edgescale.model.schema import TIERS, Scenario
+from edgescale.policies.registry import check_policies
 from edgescale.sim.histogram import LogHistogram
 from edgescale.sim.kernel import compile_kernel, init_state, read_metrics, reset_metrics, run_until
 from edgescale.sim.world import World, build_world, diurnal_factor
@@ -241,6 +242,9 @@ def simulate_scenario(
                 )
             ]
         )
+    policy_issues = check_policies(scenario.policies)
+    if policy_issues:
+        raise ScenarioError(policy_issues, scenario.source)
     a = arrays if arrays is not None else compile_scenario(scenario, devices=False)
     warnings: list[Issue] = []
     if plan is None:
