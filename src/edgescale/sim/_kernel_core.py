@@ -16,10 +16,12 @@ follow at its arrival from the Lindley recursion ``start = max(arrival, earliest
 a small min-heap of server free times per station (array ``srv``). So a request costs two events: the
 arrival at its first station (the source's event fires after the first link delay) and the departure.
 
-The compiled code sees the tuple ``S`` of views in the order of ``STATE_ARRAYS``. Two choices keep it fast
-and quick to compile: no reference counting (``_nrt=False``: nothing is allocated, and with NRT every array
-taken out of ``S`` would cost an atomic increment) and no Python wrappers on helpers. Helpers are few and
-coarse, since numba's compile time is mostly per function.
+The compiled code sees the tuple ``S`` of views in the order of ``STATE_ARRAYS``. Choices that keep it
+fast and quick to compile: no reference counting (``_nrt=False``: nothing is allocated, and with NRT every
+array taken out of ``S`` would cost an atomic increment); every helper inlined into ``run`` by LLVM
+(``forceinline``: a call would pass the whole tuple, dozens of machine words); no Python wrappers on
+helpers; few, coarse helpers, since numba's compile time is mostly per function. ``run`` releases the GIL,
+so replications can run in threads.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ Tup = tuple[Any, ...]
 
 Int = int | np.integer[Any]  # an integer argument; np.int64(k) avoids numba's per-literal specialisation
 
-_ENTRY: dict[str, Any] = {"cache": True, "error_model": "numpy", "_nrt": False}
+_ENTRY: dict[str, Any] = {"cache": True, "error_model": "numpy", "_nrt": False, "nogil": True}
 # NOTE: forceinline makes LLVM inline every helper into run(): a call would pass the whole tuple of views.
 _HELPER: dict[str, Any] = {
     **_ENTRY,

@@ -211,18 +211,19 @@ def _grow_heap(state: KernelState, needed: int) -> None:
 
 def _grow_pool(state: KernelState) -> None:
     cap = state.pool_capacity
-    if 2 * cap > state.max_live_requests:
+    new = min(2 * cap, state.max_live_requests)
+    if new <= cap:
         raise SimulationError(
             f"run_until: more than max_live_requests={state.max_live_requests} requests alive at "
-            f"t={state.now:g} (got {state.live_requests}); the system is probably unstable (utilization >= 1 "
-            "with unbounded capacity); bound station capacity or raise max_live_requests"
+            f"t={state.now:g}; the system is probably unstable (utilization >= 1 with unbounded capacity); "
+            "bound station capacity or raise max_live_requests"
         )
-    req = _zeros_rows(2 * cap, core.N_REQ)
+    req = _zeros_rows(new, core.N_REQ)
     req[:cap] = state.req
-    req[cap:] = _free_rows(cap, 2 * cap, int(state.sc[core.I_FREE_HEAD]))
+    req[cap:] = _free_rows(cap, new, int(state.sc[core.I_FREE_HEAD]))
     state.req = req
     state.sc[core.I_FREE_HEAD] = cap
-    state.sc[core.I_N_FREE] += cap
+    state.sc[core.I_N_FREE] += new - cap
 
 
 def _clear_app_metrics(state: KernelState) -> None:
