@@ -227,3 +227,16 @@ def test_capacitated_facility_location_matches_enumeration() -> None:
     assert cost == pytest.approx(best, rel=1e-7)
     with pytest.raises(InfeasibleError, match="capacity"):
         capacitated_facility_location(f, u * 0.01, d, c)
+
+
+@pytest.mark.slow
+def test_melbourne_optimized_plan_meets_slos_where_default_does_not() -> None:
+    s = load(EXAMPLES / "melbourne-metro.yaml")
+    a = compile_scenario(s, devices=False)
+    default = analyze_scenario(s, arrays=a)
+    assert any(x.meets_latency_slo is False for x in default.applications)
+    plan = optimize_placement(s, arrays=a, time_limit_s=60)
+    assert check_plan(s, a, plan) == []
+    r = analyze_scenario(s, plan=plan, arrays=a)
+    assert all(x.meets_latency_slo for x in r.applications), r.verdict
+    assert all(x.meets_availability_slo is not False for x in r.applications), r.verdict

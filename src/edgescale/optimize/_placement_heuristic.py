@@ -35,6 +35,9 @@ class _State:
         self.cpu = a.service_cpu_cores[m.q_service]
         self.mb = a.service_memory_mb[m.q_service] / 1024.0
         self.site_q = np.zeros(a.n_sites, np.int64)  # queues with replicas at each site
+        self.per_svc = np.zeros(len(a.service_ids), np.int64)
+        mx = a.service_max_replicas.astype(np.int64)
+        self.svc_max = np.where(mx > 0, mx, np.int64(1) << 40)
 
     def cap(self, q: int, k: int) -> float:
         return 0.0 if k <= 0 else float(self.m.level_cap[self.m.q_level_ptr[q] + k - 1])
@@ -43,10 +46,13 @@ class _State:
         """Least level >= current that carries ``load`` within the site's free cores; -1 if none."""
         j = int(self.m.q_site[q])
         k = int(self.kq[q])
+        svc = int(self.m.q_service[q])
         while k <= self.kmax[q]:
             if k > 0 and self.cap(q, k) >= load - EPS:
                 return k
             k += 1
+            if self.per_svc[svc] + k - self.kq[q] > self.svc_max[svc]:
+                return -1
             add = (k - self.kq[q]) * self.cpu[q]
             if self.cores[j] + extra_cores + add > self.a.site_cpu_cores[j] + EPS:
                 return -1
@@ -60,6 +66,7 @@ class _State:
         self.cores[j] += d * self.cpu[q]
         self.mem[j] += d * self.mb[q]
         self.site_q[j] += int(k > 0) - int(self.kq[q] > 0)
+        self.per_svc[int(self.m.q_service[q])] += d
         self.kq[q] = k
 
     def level_cost(self, q: int, k: int) -> float:
@@ -279,7 +286,15 @@ def close_queues(st: _State, deadline: float) -> int:
             continue
         users = np.flatnonzero((m.chain_queue == qi).any(axis=1) & (st.z > 0))
         rows = np.unique(rows_of[users])
-        saved = st.z.copy(), st.kq.copy(), st.load.copy(), st.cores.copy(), st.mem.copy(), st.site_q.copy()
+        saved = (
+            st.z.copy(),
+            st.kq.copy(),
+            st.load.copy(),
+            st.cores.copy(),
+            st.mem.copy(),
+            st.site_q.copy(),
+            st.per_svc.copy(),
+        )
         before = _total(st)
         ok = True
         for r in rows:
@@ -302,7 +317,7 @@ def close_queues(st: _State, deadline: float) -> int:
         if ok:
             right_size(st)
         if not ok or _total(st) >= before - 1e-9:
-            st.z, st.kq, st.load, st.cores, st.mem, st.site_q = saved
+            st.z, st.kq, st.load, st.cores, st.mem, st.site_q, st.per_svc = saved
         else:
             closed += 1
     return closed
@@ -315,6 +330,31 @@ def _total(st: _State) -> float:
     return float(st.obj.chain @ st.z + st.obj.level[lvl].sum() + st.obj.site[sites].sum())
 
 
+def state_from(m: PlacementModel, a: SystemArrays, obj: Objective, z: F64, kq: I64) -> _State:
+    """A state holding a given solution."""
+    st = _State(m, a, obj)
+    for q in np.flatnonzero(kq > 0):
+        st.set_level(int(q), int(kq[q]))
+    st.z = z.copy()
+    rows = np.repeat(np.arange(len(m.dem)), np.diff(m.chain_ptr))
+    for c in range(m.chain_queue.shape[1]):
+        on = m.chain_queue[:, c] >= 0
+        st.load += np.bincount(m.chain_queue[on, c], weights=m.rate[rows[on]] * z[on], minlength=len(st.load))
+    return st
+
+
+def improve(st: _State, deadline: float) -> None:
+    """Local search: shift rows to better chains, right-size, close queues; then repair."""
+    right_size(st)
+    for _ in range(3):
+        moved = shift(st, deadline)
+        right_size(st)
+        closed = close_queues(st, deadline) if float(np.abs(st.obj.level).sum()) > 0 else 0
+        if moved + closed == 0 or time.perf_counter() > deadline:
+            break
+    repair(st)
+
+
 def heuristic(
     m: PlacementModel,
     a: SystemArrays,
@@ -322,21 +362,18 @@ def heuristic(
     *,
     time_limit_s: float,
     guide: F64 | None = None,
+    start: tuple[F64, I64] | None = None,
 ) -> tuple[F64, I64]:
-    """Greedy, then local search until the time limit; returns chain shares and replicas per queue."""
+    """Greedy (or ``start``), then local search until the time limit; chain shares and replicas per queue."""
     deadline = time.perf_counter() + time_limit_s
-    try:
-        st = greedy(m, a, obj, guide)
-    except InfeasibleError:
-        if guide is None:
-            raise
-        st = greedy(m, a, obj)
-    right_size(st)
-    for _ in range(3):
-        moved = shift(st, deadline)
-        right_size(st)
-        closed = close_queues(st, deadline) if float(np.abs(obj.level).sum()) > 0 else 0
-        if moved + closed == 0 or time.perf_counter() > deadline:
-            break
-    repair(st)
+    if start is not None:
+        st = state_from(m, a, obj, *start)
+    else:
+        try:
+            st = greedy(m, a, obj, guide)
+        except InfeasibleError:
+            if guide is None:
+                raise
+            st = greedy(m, a, obj)
+    improve(st, deadline)
     return st.z, st.kq

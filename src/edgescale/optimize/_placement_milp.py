@@ -174,15 +174,28 @@ def solve(
     link: bool,
     seed: int = 0,
     mip_rel_gap: float = 1e-6,
+    start: tuple[F64, I64] | None = None,
+    first_solution: bool = False,
 ) -> MilpResult:
-    """Solve the MILP (``integer=True``) or its LP relaxation with HiGHS."""
+    """Solve the MILP (``integer=True``) or its LP relaxation with HiGHS.
+
+    ``start`` (chain shares, replicas per queue) seeds the MILP with a feasible solution;
+    ``first_solution`` stops at the first improving solution found.
+    """
     h = _QuietHighs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
     if integer:
         h.setOptionValue("mip_rel_gap", mip_rel_gap)
+    if first_solution:
+        h.setOptionValue("mip_max_improving_sols", 1)
     h.passModel(build_lp(m, a, obj, integer=integer, budget_per_hour=budget_per_hour, link=link))
+    if start is not None and integer:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(full_vector(m, a, *start))
+        sol.value_valid = True
+        h.setSolution(sol)
     h.run()
     st = h.getModelStatus()
     info = h.getInfo()
@@ -208,9 +221,48 @@ def solve(
         status = "optimal"
     elif st in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
         status = "time_limit"
+    elif has_sol:
+        status = "feasible"
     else:
         status = "unknown"
     return MilpResult(status, z, kq, value, bound, secs)
+
+
+def route_lp(
+    m: PlacementModel, a: SystemArrays, obj: Objective, kq: I64, *, time_limit_s: float
+) -> F64 | None:
+    """Best chain shares for fixed replicas (an LP); None when the replicas cannot carry the demand."""
+    lp = build_lp(m, a, obj, integer=False, budget_per_hour=None, link=False)
+    x = full_vector(m, a, np.zeros(len(m.chain_latency)), kq)
+    n_c = len(m.chain_latency)
+    lo = np.asarray(lp.col_lower_, np.float64)
+    hi = np.asarray(lp.col_upper_, np.float64)
+    lo[n_c:] = x[n_c:]
+    hi[n_c:] = x[n_c:]
+    lp.col_lower_, lp.col_upper_ = lo, hi
+    h = _QuietHighs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    z: F64 = np.clip(np.asarray(h.getSolution().col_value, np.float64)[:n_c], 0.0, 1.0)
+    return z
+
+
+def full_vector(m: PlacementModel, a: SystemArrays, z: F64, kq: I64) -> F64:
+    """All column values of a solution given as chain shares and replicas per queue."""
+    n_c, n_l, n_j, vpairs = _layout(m, a)
+    x = np.zeros(n_c + n_l + n_j + len(vpairs))
+    x[:n_c] = z
+    on = np.flatnonzero(kq > 0)
+    x[n_c + m.q_level_ptr[on] + kq[on] - 1] = 1.0
+    x[n_c + n_l + m.q_site[on]] = 1.0
+    for i, (svc, dom) in enumerate(vpairs):
+        sel = on[(m.q_service[on] == svc) & (a.site_domain[m.q_site[on]] == dom)]
+        x[n_c + n_l + n_j + i] = 1.0 if len(sel) else 0.0
+    return x
 
 
 def _levels_from(m: PlacementModel, u: F64) -> I64:

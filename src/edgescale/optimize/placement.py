@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,9 +42,10 @@ from edgescale.model.io import scenario_sha256
 from edgescale.model.plan import Plan, ReplicaEntry, RouteEntry, ScenarioRef
 from edgescale.model.schema import Scenario
 from edgescale.optimize._placement_heuristic import heuristic
-from edgescale.optimize._placement_milp import solve
+from edgescale.optimize._placement_milp import route_lp, solve
 from edgescale.optimize._placement_model import (
     ModelOptions,
+    Objective,
     PlacementModel,
     build_model,
     evaluate,
@@ -141,6 +142,43 @@ def _diagnose(a: SystemArrays, m: PlacementModel, budget_per_hour: float | None)
         + "); relax the SLOs, add capacity or raise the budget",
         constraint="combined",
     )
+
+
+def _construct(
+    a: SystemArrays,
+    m: PlacementModel,
+    obj: Objective,
+    guide: F64 | None,
+    budget_per_hour: float | None,
+    left: Callable[[float], float],
+    notes: list[str],
+    seed: int,
+) -> tuple[F64, I64] | None:
+    """A first feasible solution: LP-guided greedy, else HiGHS's first solution with a cost objective."""
+    try:
+        z, kq = heuristic(m, a, obj, time_limit_s=left(0.2), guide=guide)
+        if budget_per_hour is None or evaluate(m, obj, z, kq)["cost_per_hour"] <= budget_per_hour:
+            return z, kq
+    except InfeasibleError as e:
+        notes.append(f"greedy construction failed ({e}); first solution from HiGHS")
+    cost = objective_terms(a, m, {"cost": 1.0})
+    res = solve(
+        m,
+        a,
+        cost,
+        integer=True,
+        time_limit_s=left(0.5),
+        budget_per_hour=budget_per_hour,
+        link=False,
+        seed=seed,
+        first_solution=True,
+    )
+    if res.status == "infeasible":
+        raise _diagnose(a, m, budget_per_hour)
+    if res.z is None or res.kq is None:
+        return None
+    routed = route_lp(m, a, obj, res.kq, time_limit_s=left(0.5))
+    return (routed if routed is not None else res.z), res.kq
 
 
 def _to_plan(
@@ -283,30 +321,49 @@ def optimize_placement(
     link = w.get("cost", 0.0) > 0 or w.get("energy", 0.0) > 0
     size = len(m.chain_latency) + len(m.level_cap)
     use_milp = method == "milp" or (method == "auto" and size <= MILP_MAX_COLUMNS)
-    left = max(time_limit_s - (time.perf_counter() - t0), 1.0)
     notes = [f"model: {len(m.chain_latency)} chains, {len(m.level_cap)} queue levels, objective {w}"]
+    deadline = t0 + time_limit_s
+
+    def left(share: float = 1.0) -> float:
+        return max((deadline - time.perf_counter()) * share, 1.0)
+
+    lp = solve(m, a, obj, integer=False, time_limit_s=left(0.5), budget_per_hour=budget_per_hour, link=link)
+    if lp.status == "infeasible":
+        raise _diagnose(a, m, budget_per_hour)
+    start = _construct(a, m, obj, lp.z, budget_per_hour, left, notes, seed)
     plan_parts: tuple[F64, I64, float, str, str] | None = None
     if use_milp:
         res = solve(
-            m, a, obj, integer=True, time_limit_s=left, budget_per_hour=budget_per_hour, link=link, seed=seed
+            m,
+            a,
+            obj,
+            integer=True,
+            time_limit_s=left(),
+            budget_per_hour=budget_per_hour,
+            link=link,
+            seed=seed,
+            start=start,
         )
         if res.status == "infeasible":
             raise _diagnose(a, m, budget_per_hour)
         if res.z is not None and res.kq is not None:
             status = "optimal" if res.status == "optimal" else "time_limit"
-            plan_parts = (res.z, res.kq, res.bound, status, "optimize:milp")
-        elif method == "milp":
+            z, kq = res.z, res.kq
+            if status != "optimal":
+                polished = route_lp(m, a, obj, kq, time_limit_s=left())
+                z = polished if polished is not None else z
+            plan_parts = (z, kq, res.bound, status, "optimize:milp")
+    if plan_parts is None:
+        if start is None:
             raise InfeasibleError(
-                f"the MILP found no feasible placement within {time_limit_s:g} s; raise the time limit "
-                "or use method='heuristic'",
+                f"no feasible placement found within {time_limit_s:g} s (the LP relaxation is feasible); "
+                "raise the time limit",
                 constraint="time_limit",
             )
-    if plan_parts is None:
-        lp = solve(m, a, obj, integer=False, time_limit_s=left, budget_per_hour=budget_per_hour, link=link)
-        if lp.status == "infeasible":
-            raise _diagnose(a, m, budget_per_hour)
-        left = max(time_limit_s - (time.perf_counter() - t0), 1.0)
-        z, kq = heuristic(m, a, obj, time_limit_s=left, guide=lp.z)
+        z, kq = heuristic(m, a, obj, time_limit_s=left(0.5), start=start)
+        polished = route_lp(m, a, obj, kq, time_limit_s=left())
+        if polished is not None:
+            z = polished
         plan_parts = (z, kq, lp.bound, "heuristic", "optimize:heuristic")
     z, kq, bound, status, by = plan_parts
     values = evaluate(m, obj, z, kq)
