@@ -410,6 +410,25 @@ def test_fewer_servers_and_slower_speed_reschedule_the_queue() -> None:
     check_little(m, 0.05)
 
 
+def test_rescheduling_back_to_the_same_departure_is_one_departure() -> None:
+    """Servers 1 -> 0 -> 1 at one instant gives waiting requests their old departure times back: the old
+    events must stay void (two-stage route, so a request outlives its first departure; with timeouts)."""
+    model = make_model(servers=[1, 1], rate_per_s=[0.95], route_ptr=[0, 2], stage_station=[0, 1],
+                       stage_work_mean_s=[1.0, 0.1], stage_delay_s=[0.0, 0.5], timeout_s=[60.0],
+                       max_retries=[1])  # fmt: skip
+    state = init_state(model, 1)
+    run_until(model, state, 1_000.0)
+    assert state.in_station[0] > 5
+    for servers in (0, 1):
+        model.servers[0] = servers
+        run_until(model, state, 1_000.0)
+    run_until(model, state, 3_000.0)
+    m = read_metrics(state)
+    assert (state.in_station >= 0).all()
+    conservation(m, state)
+    check_little(m, 0.05)
+
+
 def test_unchanged_model_between_epochs_changes_nothing() -> None:
     model = queue(0.9, 1.0, servers=1)
     a = run_epochs(model, 9, [5_000.0])

@@ -79,7 +79,7 @@ H_PAYLOAD = 1  # int64: gen << 40 | id << 3 | kind
 N_HEAP_COLS = 2
 EV_ARRIVAL = 0  # id = source, gen = source generation: a new request reaches its first station
 EV_REACH = 1  # id = request: it reaches the station of its current stage
-EV_DEPART = 2  # id = request: FIFO service completion (valid if its time is the request's F_DEPART)
+EV_DEPART = 2  # id = request: FIFO service completion
 EV_PS = 3  # id = station, gen = station PS generation: next processor-sharing completion
 EV_TIMEOUT = 4  # id = request: its attempt times out
 GEN_MASK = (1 << 23) - 1
@@ -121,7 +121,7 @@ R_APP = 7
 F_CREATED = 4  # float slots
 F_DEADLINE = 5  # attempt start + timeout
 F_ARRIVE = 6  # arrival time at the current station
-F_DEPART = 7  # FIFO: scheduled departure (the DEPART event is valid only at this time)
+F_DEPART = 7  # FIFO: scheduled departure
 F_START = 8  # FIFO: service start
 F_WORK = 9  # work at the current station
 F_TAG = 10  # PS finish tag, in work units
@@ -751,8 +751,7 @@ def run(S: Tup, t_stop: float, sync: bool, changed: Any) -> int:
             if kind == EV_REACH:
                 _reach(S, ident, t)
             elif kind == EV_DEPART:
-                if t == req_f[ident, F_DEPART]:  # else rescheduled by the control plane
-                    _depart(S, ident, req_w[ident, R_LOC], t)
+                _depart(S, ident, req_w[ident, R_LOC], t)
             else:
                 _timeout(S, ident, t)
     span = t_stop - sc_f[T_EPOCH]

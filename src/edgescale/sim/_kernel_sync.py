@@ -172,11 +172,29 @@ def _lindley(
         heapq.heapreplace(free, end)
         rf[r, core.F_START] = start
         if end != rf[r, core.F_DEPART]:
-            rf[r, core.F_DEPART] = end
-            if end < math.inf:
-                times.append(end)
-                payloads.append((int(rw[r, core.R_GEN]) << 40) | (int(r) << 3) | core.EV_DEPART)
+            _reissue(rf, rw, int(r), end, times, payloads)
     return free if servers > 0 else [math.inf]
+
+
+def _reissue(
+    rf: NDArray[np.float64],
+    rw: NDArray[np.int32],
+    r: int,
+    depart: float,
+    times: list[float],
+    payloads: list[int],
+) -> None:
+    """Give waiting request *r* a new departure: a new generation voids its pending events; re-issue them."""
+    gen = (int(rw[r, core.R_GEN]) + 1) & core.GEN_MASK
+    rw[r, core.R_GEN] = gen
+    rf[r, core.F_DEPART] = depart
+    if depart < math.inf:
+        times.append(depart)
+        payloads.append((gen << 40) | (r << 3) | core.EV_DEPART)
+    deadline = float(rf[r, core.F_DEADLINE])
+    if deadline < math.inf and not rw[r, core.R_STATE] & core.FL_ORPHAN:  # its timeout is still pending
+        times.append(deadline)
+        payloads.append((gen << 40) | (r << 3) | core.EV_TIMEOUT)
 
 
 def _check_fits(model: KernelModel, state: KernelState) -> None:
