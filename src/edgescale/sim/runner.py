@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import stdtrit
 
 from edgescale.errors import Issue, ScenarioError, SimulationError
 from edgescale.model.arrays import SystemArrays, compile_scenario
@@ -61,6 +60,7 @@ def _ci(values: list[float], level: float = 0.99) -> dict[str, float | None]:
     mean = float(arr.mean())
     if len(arr) < 2:
         return {"mean": mean, "half_width": None, "level": level}
+    from scipy.special import stdtrit  # imported here: scipy.special is slow to import
     half = float(stdtrit(len(arr) - 1, 0.5 + level / 2) * arr.std(ddof=1) / math.sqrt(len(arr)))
     return {"mean": mean, "half_width": half, "level": level}
 
