@@ -155,23 +155,68 @@ def level_caps(lam_hi: F64, servers: I64, s: F64, scv: F64, p: F64, budget_s: F6
 
 def _nearest_allowed(
     pm: PathMetrics, tiers: NDArray[np.int8], sources: I64, allowed: NDArray[np.bool_], limit: float, k: int
-) -> dict[int, I64]:
-    """For each source site, the k nearest allowed sites within ``limit`` ms plus the 2 nearest of each tier."""
-    out: dict[int, I64] = {}
+) -> dict[int, tuple[I64, F64, F64]]:
+    """For each source site, the k nearest allowed sites within ``limit`` ms plus the 2 nearest of each
+    tier, with the latency and ms-per-kB of the paths to them.
+
+    Searches grow from a 2 ms radius (x4 per round) until every source has its sites or the limit is hit.
+    """
+    out: dict[int, tuple[I64, F64, F64]] = {}
     cand = np.flatnonzero(allowed)
     tier = tiers[cand]
-    for b in range(0, len(sources), _BATCH):
-        src = sources[b : b + _BATCH]
-        dist = dijkstra(pm.graph, directed=False, indices=src, limit=limit)[:, cand]
-        for row, s in enumerate(src):
-            d = dist[row]
-            keep = np.flatnonzero(np.isfinite(d))
-            picks = [_smallest(keep, d, k)]
-            for t in np.unique(tier[keep]):
-                picks.append(_smallest(keep[tier[keep] == t], d, 2))
-            sel = np.unique(np.concatenate(picks))
-            out[int(s)] = cand[sel[np.lexsort((cand[sel], d[sel]))]].astype(np.int64)
+    tiers_here = np.unique(tier)
+    todo = np.asarray(sources, np.int64)
+    lim = min(limit, 2.0)
+    while len(todo):
+        again: list[I64] = []
+        for b in range(0, len(todo), _BATCH):
+            src = todo[b : b + _BATCH]
+            full, pred = dijkstra(pm.graph, directed=False, indices=src, limit=lim, return_predecessors=True)
+            dist = full[:, cand]
+            fin = np.isfinite(dist)
+            enough = fin.sum(axis=1) >= k
+            for t in tiers_here:
+                enough &= fin[:, tier == t].sum(axis=1) >= min(2, int((tier == t).sum()))
+            if lim < limit:
+                again.append(src[~enough])
+            rows = np.flatnonzero(enough | (lim >= limit))
+            chosen = []
+            for row in rows:
+                d = dist[row]
+                keep = np.flatnonzero(fin[row])
+                picks = [_smallest(keep, d, k)]
+                for t in np.unique(tier[keep]):
+                    picks.append(_smallest(keep[tier[keep] == t], d, 2))
+                sel = np.unique(np.concatenate(picks))
+                chosen.append(cand[sel[np.lexsort((cand[sel], d[sel]))]].astype(np.int64))
+            if not len(rows):
+                continue
+            sizes = np.array([len(c) for c in chosen], np.int64)
+            r_idx = np.repeat(rows, sizes)
+            tgt = np.concatenate(chosen)
+            tx = _walk_tx(pm, pred, r_idx, src[r_idx], tgt)
+            lat = full[r_idx, tgt]
+            bounds = np.concatenate([[0], np.cumsum(sizes)])
+            for n, row in enumerate(rows):
+                sl = slice(int(bounds[n]), int(bounds[n + 1]))
+                out[int(src[row])] = (chosen[n], lat[sl], tx[sl])
+        todo = np.concatenate(again) if again else np.zeros(0, np.int64)
+        lim = min(limit, lim * 4.0)
     return out
+
+
+def _walk_tx(pm: PathMetrics, pred: NDArray[np.int32], row: I64, origin: I64, target: I64) -> F64:
+    """Sum of ms-per-kB over the links of each path, walking the predecessor matrix back to the origin."""
+    cur = target.copy()
+    acc = np.zeros(len(target))
+    live = cur != origin
+    while live.any():
+        idx = np.flatnonzero(live)
+        prev = pred[row[idx], cur[idx]].astype(np.int64)
+        acc[idx] += pm._edge_values(prev, cur[idx])[0]
+        cur[idx] = prev
+        live[idx] = cur[idx] != origin[idx]
+    return acc
 
 
 def _smallest(idx: I64, d: F64, k: int) -> I64:
@@ -180,7 +225,31 @@ def _smallest(idx: I64, d: F64, k: int) -> I64:
     return idx[np.argpartition(d[idx], k - 1)[:k]]
 
 
-def _pair_metrics(pm: PathMetrics, o: I64, t: I64) -> tuple[F64, F64]:
+def _pairs(pm: PathMetrics, origin: I64, target: I64, limit: float) -> tuple[F64, F64]:
+    """Latency and ms-per-kB of min-latency paths (inf beyond ``limit`` ms), like ``PathMetrics.pairs``."""
+    m = len(origin)
+    lat = np.zeros(m)
+    tx = np.zeros(m)
+    todo = np.flatnonzero(origin != target)
+    if not len(todo):
+        return lat, tx
+    o, t = origin[todo], target[todo]
+    uo, ut = np.unique(o), np.unique(t)
+    if len(ut) < len(uo):  # the graph is undirected: search from the smaller side
+        o, t, uo = t, o, ut
+    lim = limit if math.isfinite(limit) else np.inf
+    dist, pred = dijkstra(pm.graph, directed=False, indices=uo, limit=lim, return_predecessors=True)
+    row = np.searchsorted(uo, o)
+    d = dist[row, t]
+    reach = np.isfinite(d)
+    acc = np.zeros(len(todo))
+    acc[reach] = _walk_tx(pm, pred, row[reach], o[reach], t[reach])
+    lat[todo] = np.where(reach, d, np.inf)
+    tx[todo] = acc
+    return lat, tx
+
+
+def _pair_metrics(pm: PathMetrics, o: I64, t: I64, limit: float = np.inf) -> tuple[F64, F64]:
     """Latency and ms-per-kB of min-latency paths for many pairs, in batches of origins."""
     lat = np.zeros(len(o))
     tx = np.zeros(len(o))
@@ -189,8 +258,7 @@ def _pair_metrics(pm: PathMetrics, o: I64, t: I64) -> tuple[F64, F64]:
     bounds = [int(x) for x in start[::_BATCH]] + [len(o)]
     for b0, b1 in itertools.pairwise(bounds):
         idx = order[b0:b1]
-        la, txx, _ = pm.pairs(o[idx], t[idx])
-        lat[idx], tx[idx] = la, txx
+        lat[idx], tx[idx] = _pairs(pm, o[idx], t[idx], limit)
     return lat, tx
 
 
@@ -220,26 +288,30 @@ def _app_chains(
     sites = np.zeros((len(dem), 0), np.int64)
     fixed = acc.copy()
     proc = np.zeros(len(dem))
+    legs = np.zeros(len(dem))
     partial = max(2, math.isqrt(opt.max_chains) + 1)
     for st in range(lo, hi):
         svc = int(a.stage_service[st])
         p0 = a.stage_parent_ptr[st]
         origin = access[rows] if p0 == a.stage_parent_ptr[st + 1] else sites[:, int(a.stage_parents[p0]) - lo]
         near = _nearest_allowed(pm, a.site_tier, np.unique(origin), allowed[svc], budget, opt.max_candidates)
-        counts = np.array([len(near[int(x)]) for x in origin], np.int64)
-        nxt = np.concatenate([near[int(x)] for x in origin]) if len(origin) else np.zeros(0, np.int64)
-        org = np.repeat(origin, counts)
+        parts = [near[int(x)] for x in origin]
+        counts = np.array([len(p[0]) for p in parts], np.int64)
+        nxt = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+        la = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+        tx = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
         rows = np.repeat(rows, counts)
         sites = np.column_stack([np.repeat(sites, counts, axis=0), nxt.astype(np.int64)])
-        la, tx = _pair_metrics(pm, org, sites[:, -1])
+        legs = np.repeat(legs, counts) + la
         fixed = np.repeat(fixed, counts) + la + a.stage_request_kb[st] * tx
-        proc = (
-            np.repeat(proc, counts) + service_time_s(a, np.full(len(rows), svc, np.int64), sites[:, -1]) * 1e3
-        )
+        svc_arr = np.full(len(rows), svc, np.int64)
+        proc = np.repeat(proc, counts) + service_time_s(a, svc_arr, sites[:, -1]) * 1e3
         keep = _best_per_row(rows, fixed + proc, partial if st < hi - 1 else len(rows) + 1)
         keep = keep[fixed[keep] <= budget + 1e-9]
-        rows, sites, fixed, proc = rows[keep], sites[keep], fixed[keep], proc[keep]
-    la, tx = _pair_metrics(pm, sites[:, -1], access[rows])
+        rows, sites, fixed, proc, legs = rows[keep], sites[keep], fixed[keep], proc[keep], legs[keep]
+    # the response path is no longer than the legs out (triangle inequality): search that far only
+    reach = float(legs.max()) * (1 + 1e-9) + 1e-9 if len(legs) else 0.0
+    la, tx = _pair_metrics(pm, sites[:, -1], access[rows], min(budget, reach))
     fixed = fixed + la + a.app_response_kb[app] * tx
     keep = _best_per_row(rows, fixed + proc, opt.max_chains)
     keep = keep[fixed[keep] <= budget + 1e-9]
