@@ -305,6 +305,73 @@ def test_octave_qsmmmk_examples_from_the_web(
         assert abs(got[key] - value) <= 10.0**-places, (key, got[key], value)
 
 
+def test_winqsb_style_summary_mm2_7_on_slideshare() -> None:
+    """An M/M/2/7 "System Performance Summary" (the report layout of the WinQSB queueing module)
+    posted on SlideShare on 11-12-2013 ("pois", slideshare.net/slideshow/pois-28144510/28144510).
+
+    Seen in: the page itself (pages index).
+    Inputs: lambda = 50 /h, mu = 37 /h per server, 2 servers, at most 7 in the system.
+    Printed: effective arrival (= service) rate 48.6876 /h; overall utilization 65.7940 %;
+    L = 2.0711; Lq = 0.7552; W = 0.0425 h; Wq = 0.0155 h; P0 = 20.4133 %; "probability an
+    arriving customer waits (Pw or Pb)" 52.0013 %; customers balked per hour 1.3124.
+    ``mmck`` gives the waiting probability of an *accepted* customer; the report's Pw is the
+    time-average probability that both servers are busy, blocked state included, which is
+    ``prob_wait * (1 - pK) + pK`` (0.520013). P0 is not exposed by ``mmck`` and not checked.
+    """
+    m = queueing.mmck(50.0, 37.0, 2, 7)
+    assert_printed(m.throughput_per_s, 48.6876, 4)
+    assert_printed(m.utilization * 100, 65.7940, 4)
+    assert_printed(m.mean_number_in_system, 2.0711, 4)
+    assert_printed(m.mean_number_in_queue, 0.7552, 4)
+    assert_printed(m.mean_response_time_s, 0.0425, 4)
+    assert_printed(m.mean_wait_s, 0.0155, 4)
+    assert_printed(50.0 * m.prob_block, 1.3124, 4)
+    assert m.prob_wait is not None
+    assert_printed((m.prob_wait * (1 - m.prob_block) + m.prob_block) * 100, 52.0013, 4)
+
+
+def test_jensen_ormm_queueing_add_in_q_sample_mm3() -> None:
+    """P. A. Jensen, *Operations Research Models and Methods* (ORMM, Univ. of Texas at Austin),
+    Queueing Add-in, "User Functions" page: the ``Q_Sample`` station.
+
+    Seen in: me.utexas.edu/~jensen/or_site/computation/unit/que_add/que_user.html and
+    utw11041.utweb.utexas.edu/ORMM/computation/unit/que_add/functions.html (pages index).
+    The page lists the parameters as (5, 3, 2, ***, ***) after naming the order "Lam, Mu, ss";
+    its results (type M/M/3, mean number in service 2.5, mean service time 0.5, throughput 5)
+    identify lambda = 5, mu = 2, 3 servers, which is what is used here.
+    Printed: L = 6.011236, W = 1.2022472, Lq = 3.511236, Wq = 0.7022472, Eff = 0.8333333,
+    PB = 0.7022472 (all servers busy), P0 = 0.0449438, PTq(0.5) = 0.4259344.
+    ``PTq`` is described there as "the cumulative probability distribution of the waiting time in
+    the queue", but its value is the tail P(Wq > 0.5) = PB e^{-(3*2 - 5) 0.5} = 0.4259344 (the
+    CDF would be 0.5740656); it is checked as the tail, through ``mmc_wait_percentile``: the
+    0.5740656-quantile must be 0.5 (to 2.5e-7, the effect of the 7th decimal of the probability).
+    """
+    m = queueing.mmc(5.0, 2.0, 3)
+    assert_printed(m.mean_number_in_system, 6.011236, 6)
+    assert_printed(m.mean_response_time_s, 1.2022472, 7)
+    assert_printed(m.mean_number_in_queue, 3.511236, 6)
+    assert_printed(m.mean_wait_s, 0.7022472, 7)
+    assert_printed(m.utilization, 0.8333333, 7)
+    assert m.prob_wait is not None
+    assert_printed(m.prob_wait, 0.7022472, 7)
+    assert abs(queueing.mmc_wait_percentile(5.0, 2.0, 3, 1 - 0.4259344) - 0.5) <= 2.5e-7
+
+
+@pytest.mark.parametrize(("rho", "number"), [(0.7, 1.517), (0.8, 2.400), (0.9, 4.950)])
+def test_christensen_usf_md1_pollaczek_khinchin(rho: float, number: float) -> None:
+    """K. J. Christensen, University of South Florida, "Solution for assignment #3, Spring 1999"
+    (csee.usf.edu/~christen/class3/as3_99_3sol.txt), extra credit: mean number in an M/D/1
+    system by the Pollaczek-Khinchin formula, service time 1, utilization 70, 80 and 90 %.
+
+    Seen in: the page itself (pages index).
+    Printed: N = 1.517, 2.400, 4.950 packets in the system. (The page writes the formula as
+    ``N = rho + lambda^2 E[S^2] / (2 (1 - rho))`` and then, with a typo, ``0.70 * (...)`` for
+    ``0.70 + (...)``; the printed numbers are those of the sum.)
+    """
+    assert_printed(queueing.md1(rho, 1.0).mean_number_in_system, number, 3)
+    assert_printed(queueing.mg1(rho, 1.0, scv_service=0.0).mean_number_in_system, number, 3)
+
+
 # ============================================================================ reliability
 
 
