@@ -372,6 +372,51 @@ def test_christensen_usf_md1_pollaczek_khinchin(rho: float, number: float) -> No
     assert_printed(queueing.mg1(rho, 1.0, scv_service=0.0).mean_number_in_system, number, 3)
 
 
+HERZOG_AC_TABLE = [
+    # CV[S], E[N_Q], E[N], E[W], E[V]
+    (0.5, 2.000, 2.800, 200.0, 280.0),
+    (0.6, 2.176, 2.976, 217.6, 297.6),
+    (0.7, 2.384, 3.184, 238.4, 318.4),
+    (0.8, 2.624, 3.424, 262.4, 342.4),
+    (0.9, 2.896, 3.696, 289.6, 369.6),
+    (1.0, 3.200, 4.000, 320.0, 400.0),
+    (1.1, 3.536, 4.336, 353.6, 433.6),
+    (1.2, 3.904, 4.704, 390.4, 470.4),
+    (1.3, 4.304, 5.104, 430.4, 510.4),
+    (1.4, 4.736, 5.536, 473.6, 553.6),
+    (1.5, 5.200, 6.000, 520.0, 600.0),
+]
+
+
+@pytest.mark.parametrize(("cv_s", "enq", "en", "ew", "ev"), HERZOG_AC_TABLE)
+def test_herzog_queuesim_allen_cunneen_table(
+    cv_s: float, enq: float, en: float, ew: float, ev: float
+) -> None:
+    """A. Herzog (TU Clausthal), ``queuesim``, example notebook "Allen Cunneen approximation
+    (GI/G/c model)": lambda = 1/100, mu = 1/80, c = 1, CV[I] = 1, CV[S] = 0.5, 0.6, ..., 1.5.
+
+    Seen in: A-Herzog/QueueSim, ``example_analytic_ac_approx.ipynb``, the stored output of the
+    ``ac_approx_table`` cell (the code that produced it is ``queuesim/analytic/ac_approx.py``,
+    ``E[N_Q] = E[N_Q](Erlang C) (SCV[I] + SCV[S]) / 2``). This is the published output of an
+    independent implementation, not a textbook example.
+    Printed (E[N_Q], E[N], E[W], E[V]): from (2.000, 2.800, 200.0, 280.0) at CV[S] = 0.5 to
+    (5.200, 6.000, 520.0, 600.0) at CV[S] = 1.5 (table above).
+    With one server and Poisson arrivals (SCV[I] = 1) Allen-Cunneen, Kingman and the
+    Pollaczek-Khinchine formula coincide, so the table checks all three.
+    """
+    lam, es, scv_s = 0.01, 80.0, cv_s**2
+    for m in (
+        queueing.ggc_allen_cunneen(lam, es, 1, scv_arrival=1.0, scv_service=scv_s),
+        queueing.gg1_kingman(lam, es, scv_arrival=1.0, scv_service=scv_s),
+        queueing.mg1(lam, es, scv_service=scv_s),
+    ):
+        assert_printed(m.utilization, 0.8, 1)
+        assert_printed(m.mean_number_in_queue, enq, 3)
+        assert_printed(m.mean_number_in_system, en, 3)
+        assert_printed(m.mean_wait_s, ew, 1)
+        assert_printed(m.mean_response_time_s, ev, 1)
+
+
 # ============================================================================ reliability
 
 
