@@ -181,9 +181,10 @@ def _route_row(st: _State, r: int) -> None:
         left -= f
 
 
-def right_size(st: _State) -> None:
-    """Lower every queue to the least level that still carries its load."""
-    for q in np.flatnonzero(st.kq > 0):
+def right_size(st: _State, queues: I64 | None = None) -> None:
+    """Lower every queue (or those given) to the least level that still carries its load."""
+    qs = np.flatnonzero(st.kq > 0) if queues is None else queues[st.kq[queues] > 0]
+    for q in qs:
         k = int(st.kq[q])
         while k > 1 and st.cap(int(q), k - 1) >= st.load[q] - EPS:
             k -= 1
@@ -315,7 +316,8 @@ def close_queues(st: _State, deadline: float) -> int:
                 break
             st.assign(best[1], 1.0, rate, best[2])
         if ok:
-            right_size(st)
+            touched = np.unique(m.chain_queue[np.flatnonzero(np.isin(rows_of, rows))])
+            right_size(st, touched[touched >= 0])
         if not ok or _total(st) >= before - 1e-9:
             st.z, st.kq, st.load, st.cores, st.mem, st.site_q, st.per_svc = saved
         else:
@@ -349,7 +351,7 @@ def improve(st: _State, deadline: float) -> None:
     for _ in range(3):
         moved = shift(st, deadline)
         right_size(st)
-        closed = close_queues(st, deadline) if float(np.abs(st.obj.level).sum()) > 0 else 0
+        closed = close_queues(st, deadline) if st.obj.structural else 0
         if moved + closed == 0 or time.perf_counter() > deadline:
             break
     repair(st)

@@ -509,6 +509,7 @@ class Objective:
     cost_site: F64
     energy_chain: F64  # W
     energy_site: F64
+    structural: bool  # cost or energy weighs: closing queues and sites pays
 
 
 def objective(a: SystemArrays, m: PlacementModel, weights: dict[str, float]) -> Objective:
@@ -539,6 +540,7 @@ def objective(a: SystemArrays, m: PlacementModel, weights: dict[str, float]) -> 
         cost_site=cost_site,
         energy_chain=energy,
         energy_site=energy_site,
+        structural=wc > 0 or we > 0,
     )
 
 

@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 import numpy as np
+from numpy.typing import NDArray
 
 from edgescale.analysis._paths import PathMetrics
 from edgescale.model.arrays import SystemArrays
@@ -33,6 +34,8 @@ from edgescale.model.plan import Plan
 from edgescale.model.schema import TIERS, Scenario
 
 __all__ = ["check_plan"]
+
+F64 = NDArray[np.float64]
 
 TOL = 1e-6
 
@@ -198,7 +201,7 @@ def _slo(a: SystemArrays, shares: dict[tuple[int, int], list[tuple[int, float]]]
         legs_t.append(acc)
         legs_kb.append(float(a.app_response_kb[app]))
         legs_i.append(i)
-    lat, tx, _ = pm.pairs(np.array(legs_o, np.int64), np.array(legs_t, np.int64))
+    lat, tx = _pairs_batched(pm, np.array(legs_o, np.int64), np.array(legs_t, np.int64))
     fixed += np.bincount(np.array(legs_i), weights=lat + np.array(legs_kb) * tx, minlength=len(combos))
     for ii in np.flatnonzero(
         [fixed[i] > a.app_slo_latency_ms[c[1]] * (1 + TOL) for i, c in enumerate(combos)]
@@ -209,6 +212,18 @@ def _slo(a: SystemArrays, shares: dict[tuple[int, int], list[tuple[int, float]]]
             f"{'/'.join(a.site_ids[j] for j in sites)} exceeds the {a.app_slo_latency_ms[app]:g} ms SLO of "
             f"'{a.app_ids[app]}' (got {fixed[ii]:.3g} ms)"
         )
+
+
+def _pairs_batched(pm: PathMetrics, o: NDArray[np.int64], t: NDArray[np.int64]) -> tuple[F64, F64]:
+    """``PathMetrics.pairs`` over groups of at most 256 origins (bounded memory)."""
+    lat = np.zeros(len(o))
+    tx = np.zeros(len(o))
+    uo = np.unique(o)
+    for b in range(0, len(uo), 256):
+        idx = np.flatnonzero(np.isin(o, uo[b : b + 256]))
+        la, txx, _ = pm.pairs(o[idx], t[idx])
+        lat[idx], tx[idx] = la, txx
+    return lat, tx
 
 
 def _domains(
