@@ -34,6 +34,7 @@ DiscoDNC bounds that edgescale does not reproduce *by convention*, both tools be
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import pytest
@@ -434,3 +435,164 @@ def test_tung_yen_melching_example_7_11_cold_standby_pumps() -> None:
     """
     m = reliability.two_unit_ctmc(failure_rate_per_h=0.0005, repair_rate_per_h=0.0, standby="cold")
     assert_printed(m.reliability(1000.0), 0.9098, 4)
+
+
+# fiabilipy (S. Chabot, A. Sadaoui, 2013; GPL): its documentation doctests and its unit tests, read in
+# the repository crubier/Fiabilipy (documentation/source/tutorial/system.rst, fiabilipy/voter.py,
+# fiabilipy/test_system.py) and, for the doctests, also on pythonhosted.org/fiabilipy. A fiabilipy
+# ``Component(name, lambda_, mu)`` has constant failure rate lambda and repair rate mu; edgescale's
+# ``Component`` takes mtbf_h = 1 / lambda and mttr_h = 1 / mu.
+
+
+def exp_component(name: str, failure_rate: float, repair_rate: float = 0.0) -> reliability.Component:
+    """An edgescale component with the given constant failure (and repair) rate."""
+    return reliability.Component(
+        name, mtbf_h=1 / failure_rate, mttr_h=1 / repair_rate if repair_rate else 0.0
+    )
+
+
+def test_fiabilipy_tutorial_component_series_and_complex_system() -> None:
+    """fiabilipy tutorial "How to build a system" (doctests).
+
+    Seen in: crubier/Fiabilipy, ``documentation/source/tutorial/system.rst``; pythonhosted.org/
+    fiabilipy/tutorial/system.html.
+    Printed: a component with lambda = 1e-4 /h: MTTF 10000.0, R(1000) = 0.904837418035960,
+    R(100) = 0.990049833749168. Series of P0 (1e-6) and M0 (1e-3): MTTF ``1000000/1001`` =
+    999.000999000999. "Complex" system of seven components with lambda = 1e-4, E -> {a, b, c, g},
+    a, g -> S, b, c -> f, f -> {e, d}, d, e -> S, i.e. a || g || ((b || c) -- f -- (d || e)):
+    MTTF ``331000/21``, R(t) = 13 e^{-t/2000} - 12 e^{-t/2500} - e^{-t/5000} - 6 e^{-3t/5000}
+    + 2 e^{-t/10000} + 4 e^{-3t/10000} + e^{-7t/10000} (checked at t = 1000, 5000, 20000 h).
+    """
+    assert reliability.Component("C0", mtbf_h=1e4).mtbf_h == 10000.0
+    assert abs(reliability.exponential_reliability(1e-4, 1000.0) - 0.904837418035960) <= 5e-16
+    assert abs(reliability.exponential_reliability(1e-4, 100.0) - 0.990049833749168) <= 5e-16
+
+    assert reliability.mttf_series([1e-6, 1e-3]) == pytest.approx(1e6 / 1001, rel=1e-12)
+    series = reliability.Series(exp_component("P0", 1e-6), exp_component("M0", 1e-3))
+    assert series.mttf_h() == pytest.approx(1e6 / 1001, rel=1e-12)
+    assert abs(series.mttf_h() - 999.000999000999) <= 5e-13
+
+    a, b, c, d, e, f, g = (exp_component(f"C{i}", 1e-4) for i in range(7))
+    complex_system = reliability.Parallel(
+        a, g, reliability.Series(reliability.Parallel(b, c), f, reliability.Parallel(e, d))
+    )
+    assert complex_system.mttf_h() == pytest.approx(331000 / 21, rel=1e-12)
+    for t in (1000.0, 5000.0, 20000.0):
+        printed = (
+            13 * math.exp(-t / 2000)
+            - 12 * math.exp(-t / 2500)
+            - math.exp(-t / 5000)
+            - 6 * math.exp(-3 * t / 5000)
+            + 2 * math.exp(-t / 10000)
+            + 4 * math.exp(-3 * t / 10000)
+            + math.exp(-7 * t / 10000)
+        )
+        assert complex_system.reliability(t) == pytest.approx(printed, rel=1e-12, abs=1e-15)
+
+
+def test_fiabilipy_voter_2_of_3_doctests() -> None:
+    """fiabilipy ``Voter`` doctests: 2-out-of-3 voter of motors M with lambda = 1e-4 /h and
+    mu = 3e-2 /h (the voter itself never fails).
+
+    Seen in: crubier/Fiabilipy, ``fiabilipy/voter.py`` (docstrings); pythonhosted.org/fiabilipy/api/
+    system/voter.html and .../component.html.
+    Printed: ``voter.mttf`` 8333.33333333333; ``voter.reliability(1000)`` 0.974555817870510;
+    ``voter.availability(1000)`` 0.999966961120940, where each motor has point availability
+    ``0.00332225913621263 exp(-0.0301 t) + 0.996677740863787`` (``motor.availability(1000)``
+    0.996677740863788). fiabilipy's motors are independent, each with its own repair, which is
+    ``k_of_n_ctmc(..., repair="independent")`` started with all units up.
+    """
+    voter = reliability.KofN(2, *(exp_component(f"M{i}", 1e-4) for i in range(3)))
+    assert abs(voter.mttf_h() - 8333.33333333333) <= 5e-11
+    assert abs(reliability.mttf_k_of_n_identical(2, 3, 1e-4) - 8333.33333333333) <= 5e-11
+    assert abs(voter.reliability(1000.0) - 0.974555817870510) <= 5e-15
+    motor = reliability.k_of_n_ctmc(1, 1, failure_rate_per_h=1e-4, repair_rate_per_h=3e-2)
+    assert abs(motor.point_availability(1000.0) - 0.996677740863788) <= 5e-15
+    assert abs(motor.availability() - 0.996677740863787) <= 5e-15
+    assert abs(reliability.availability(1e4, 1 / 3e-2) - 0.996677740863787) <= 5e-15
+    ctmc = reliability.k_of_n_ctmc(
+        3, 2, failure_rate_per_h=1e-4, repair_rate_per_h=3e-2, repair="independent"
+    )
+    assert abs(ctmc.point_availability(1000.0) - 0.999966961120940) <= 5e-15
+    assert (
+        abs(reliability.k_of_n_identical(2, 3, motor.point_availability(1000.0)) - 0.999966961120940) <= 5e-15
+    )
+
+
+def test_fiabilipy_system_availability_doctest_series_with_repair() -> None:
+    """fiabilipy ``System.availability`` doctest: power P (lambda = 1e-6, mu = 2e-4) in series with
+    motor M (lambda = 1e-4, mu = 3e-2).
+
+    Seen in: pythonhosted.org/fiabilipy/api/system/system.html (docs index).
+    Printed: A(t) = (200/201 + exp(-201 t/1000000)/201) (300/301 + exp(-301 t/10000)/301), whose
+    t -> infinity limit (200/201)(300/301) is the steady-state availability of the series block.
+    The point availability is checked at t = 1000 h as the product of each component's.
+    """
+    power, motor = exp_component("P", 1e-6, 2e-4), exp_component("M", 1e-4, 3e-2)
+    assert reliability.Series(power, motor).availability() == pytest.approx(200 / 201 * 300 / 301, rel=1e-12)
+    t = 1000.0
+    printed = (200 / 201 + math.exp(-201 * t / 1e6) / 201) * (300 / 301 + math.exp(-301 * t / 1e4) / 301)
+    point = [
+        reliability.k_of_n_ctmc(1, 1, failure_rate_per_h=lam, repair_rate_per_h=mu).point_availability(t)
+        for lam, mu in ((1e-6, 2e-4), (1e-4, 3e-2))
+    ]
+    assert reliability.series(point) == pytest.approx(printed, rel=1e-12)
+
+
+def test_fiabilipy_unit_tests_mttf_values() -> None:
+    """fiabilipy unit tests ``TestSystem.test_cache`` and ``test_mttfvalues``.
+
+    Seen in: crubier/Fiabilipy, ``fiabilipy/test_system.py``.
+    Printed (``test_cache``): (C0 || C1) -- C2 with lambda = 1e-3 for all: MTTF 2000/3; with C0's
+    lambda changed to 0.05: 331750/663; C0 alone at 0.05: 20, at 2e-4: 5000; the system with C0 at
+    2e-4: 29000/33.
+    Printed (``test_mttfvalues``, symbolic in l_alim = la and l_motor = lm), checked at
+    la = 1e-3, lm = 2.5e-3: simple alim -- motor 1/(la + lm); "series-parallel" (two alim -- motor
+    chains in parallel) 3/(2(la + lm)); "parallel-series" (alim || alim) -- (motor || motor)
+    1/(2la + 2lm) - 2/(2la + lm) - 2/(la + 2lm) + 4/(la + lm); "complex" (alim0 -> motor0,
+    alim1 -> motor0 and motor1, alim2 -> motor1) 4/(la + lm) - 1/(2lm + la) + 1/(2lm + 3la)
+    - 1/(2lm + 2la) - 2/(2la + lm); "voter" (2-of-3 alims, then motor || motor)
+    6/(2la + lm) - 3/(2la + 2lm) - 6/(3la + lm) + 3/(3la + 2lm) + 2/(3la + lm) - 1/(3la + 2lm).
+    The "complex" network is not series-parallel; it is given by its four success paths with shared
+    component names.
+    """
+    c1, c2 = exp_component("C1", 1e-3), exp_component("C2", 1e-3)
+    for lam0, printed in ((1e-3, 2000 / 3), (0.05, 331750 / 663), (2e-4, 29000 / 33)):
+        block = reliability.Series(reliability.Parallel(exp_component("C0", lam0), c1), c2)
+        assert block.mttf_h() == pytest.approx(printed, rel=1e-12)
+    assert reliability.mttf_series([0.05]) == pytest.approx(20)
+    assert reliability.mttf_series([2e-4]) == pytest.approx(5000)
+
+    la, lm = 1e-3, 2.5e-3
+    alim = [exp_component(f"Alim_{x}", la) for x in "ABC"]
+    motor = [exp_component(f"Motor_{x}", lm) for x in "AB"]
+    ser, par = reliability.Series, reliability.Parallel
+    systems = {
+        "simple": (ser(alim[0], motor[0]), 1 / (la + lm)),
+        "series-parallel": (par(ser(alim[0], motor[0]), ser(alim[1], motor[1])), 3 / (2 * (la + lm))),
+        "parallel-series": (
+            ser(par(alim[0], alim[1]), par(motor[0], motor[1])),
+            1 / (2 * la + 2 * lm) - 2 / (2 * la + lm) - 2 / (la + 2 * lm) + 4 / (la + lm),
+        ),
+        "complex": (
+            par(
+                ser(alim[0], motor[0]), ser(alim[1], motor[0]), ser(alim[1], motor[1]), ser(alim[2], motor[1])
+            ),
+            4 / (la + lm)
+            - 1 / (2 * lm + la)
+            + 1 / (2 * lm + 3 * la)
+            - 1 / (2 * lm + 2 * la)
+            - 2 / (2 * la + lm),
+        ),
+        "voter": (
+            ser(reliability.KofN(2, *alim), par(motor[0], motor[1])),
+            6 / (2 * la + lm)
+            - 3 / (2 * la + 2 * lm)
+            - 6 / (3 * la + lm)
+            + 3 / (3 * la + 2 * lm)
+            + 2 / (3 * la + lm)
+            - 1 / (3 * la + 2 * lm),
+        ),
+    }
+    for name, (block, printed) in systems.items():
+        assert block.mttf_h() == pytest.approx(printed, rel=1e-9), name
