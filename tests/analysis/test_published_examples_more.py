@@ -226,6 +226,41 @@ def test_discodnc_tandem_pmoo(
     assert nc.vertical_deviation(TB_5_25, nc.pmoo_service_curve(tandem)) == backlog, name
 
 
+def test_ncbounds_doctests_token_bucket_rate_latency() -> None:
+    """NCBounds (A. Bouillard, Nokia Bell Labs, 2019; BSD-3), doctests of
+    ``NCBounds/ServiceCurve.py`` and ``NCBounds/ArrivalCurve.py``.
+
+    Seen in: nokia/NCBounds, those two files. NCBounds writes ``ArrivalCurve(sigma, rho)`` for the
+    token bucket ``sigma + rho t`` and ``ServiceCurve(rate, latency)``; edgescale's
+    ``token_bucket(rate, burst)`` takes the rate first.
+    Printed: for ``ArrivalCurve(2, 2)`` and ``ServiceCurve(5, 3)``: ``delay`` 3.4 (``T + sigma/R``),
+    ``backlog`` 8.0, ``deconvolution`` ``8.00 + 2.00 t``, ``residual_blind``
+    ``3.00 . (t - 5.67)+`` (latency (2 + 5 * 3) / 3 = 17/3, printed to two decimals);
+    ``convolution(ServiceCurve(5, 3), ServiceCurve(2, 2))`` ``2.00 . (t - 5.00)+``;
+    ``ac_add(ArrivalCurve(5, 3), ArrivalCurve(2, 2))`` ``7.00 + 5.00 t``; for ``ArrivalCurve(5, 3)``
+    through ``ServiceCurve(2, 2)`` (rate 3 > 2) delay, backlog and deconvolution are ``inf``, which
+    edgescale reports by raising ``UnstableSystemError``.
+    The deconvolution is compared for t > 0 (edgescale's output arrival curve is 0 at t = 0, the
+    usual convention for arrival curves; the raw deconvolution is 8 there).
+    """
+    alpha, beta = nc.token_bucket(2, 2), nc.rate_latency(5, 3)
+    assert nc.horizontal_deviation(alpha, beta) == Fraction(17, 5)
+    assert nc.vertical_deviation(alpha, beta) == 8
+    assert nc.output_arrival_curve(alpha, beta) == nc.token_bucket(2, 8)
+    raw = nc.deconvolve(alpha, beta)
+    assert [raw(t) for t in (1, 10)] == [10, 28]
+    residual = nc.leftover_blind(beta, alpha)
+    assert residual == nc.rate_latency(3, Fraction(17, 3))
+    assert round(float(Fraction(17, 3)), 2) == 5.67
+    assert nc.convolve(nc.rate_latency(5, 3), nc.rate_latency(2, 2)) == nc.rate_latency(2, 5)
+    assert nc.concatenate(nc.rate_latency(5, 3), nc.rate_latency(2, 2)) == nc.rate_latency(2, 5)
+    assert nc.pointwise_sum(nc.token_bucket(3, 5), nc.token_bucket(2, 2)) == nc.token_bucket(5, 7)
+    too_fast = nc.token_bucket(3, 5)
+    for bound in (nc.horizontal_deviation, nc.vertical_deviation, nc.output_arrival_curve):
+        with pytest.raises(UnstableSystemError):
+            bound(too_fast, nc.rate_latency(2, 2))
+
+
 # ============================================================================ queueing
 
 
