@@ -13,20 +13,36 @@ Where the numbers were seen
   expected delay and backlog bound of each flow for TFA, SFA and PMOO under arbitrary ("blind") and
   FIFO multiplexing. Every server there has the rate-latency service curve ``beta_{R,T}`` and every
   flow the token bucket ``gamma_{r,b}``; numbers are given as decimals or as ``create(p, q)``
-  fractions, both reproduced here exactly (edgescale computes in ``Fraction``).
-* Queueing: a FabTime web page; the ``%!test`` blocks of the GNU Octave ``queueing`` package
-  (``mmarzolla/queueing``); a homework answer page for an M/D/1 example (weak provenance, said so).
-* Reliability: a textbook example reproduced on a web page.
+  fractions, both reproduced here exactly (edgescale computes in ``Fraction``). Also the doctests
+  of Nokia's ``NCBounds`` (A. Bouillard).
+* Queueing: a FabTime web page (non-preemptive priorities); the ``%!test`` blocks of the GNU Octave
+  ``queueing`` package (``mmarzolla/queueing``, M/M/c/K); a WinQSB-style report on SlideShare
+  (M/M/2/7); P. A. Jensen's ORMM queueing add-in page (M/M/3 and its waiting-time tail); a
+  University of South Florida assignment solution (M/D/1); the stored output of an example notebook
+  of A. Herzog's ``queuesim`` (Allen-Cunneen / Kingman / Pollaczek-Khinchine); a homework answer
+  page for an M/D/1 example (weak provenance, said so).
+* Reliability: Tung, Yen & Melching's textbook example reproduced on a web page (cold standby);
+  the documentation doctests and unit tests of ``fiabilipy`` (series, parallel, a non-series-
+  parallel network, 2-of-3 voter, availability with repair); a "nines" table (DevX).
+Several sources are tool outputs or test suites rather than textbooks; each docstring says which.
+
+Not found (no worked example with printed numbers turned up through the search tools): the
+M/D/1 waiting-time percentiles (``md1_wait_percentile``), M/M/1 percentiles as such (only the
+M/M/c waiting-time tail of the ORMM page), Allen-Cunneen with more than one server or non-Poisson
+arrivals, Kingman with non-Poisson arrivals, the preemptive-resume priority formula, two-unit
+systems *with repair* (MTTF or availability; the repair-free cold standby and independent-repair
+k-of-n are covered), and any numbered example of Le Boudec & Thiran's book.
 
 Disagreements found (not asserted as equalities; see the report of this change)
 ------------------------------------------------------------------------------
-DiscoDNC bounds that edgescale does not reproduce *by convention*, both tools being sound:
+DiscoDNC bounds that edgescale does not reproduce because it follows another, more conservative
+convention (edgescale's bounds are larger in every case; none is smaller than DiscoDNC's):
 
 * TFA through a server crossed by the flow of interest alone: DiscoDNC uses the horizontal deviation
   (``S_1SC_1F_1AC``: 12.5; ``TA_2S_1SC_1F_1AC_1P``: 30); ``tfa_delay`` always uses the backlogged
   period of the aggregate, ``(R T + b) / (R - r)`` (25 and 75 there).
 * Multi-server TFA and SFA: DiscoDNC propagates the output burst ``b + r T`` (the aggregate output
-  ``alpha (/) beta``) and bounds cross traffic with the flow of interest removed; ``tfa_delay``
+  ``alpha (/) beta``) and bounds cross traffic with the flow of interest removed (given lowest priority); ``tfa_delay``
   propagates ``alpha(t + D_k)`` per flow and ``sfa_delay`` the cross flow's own left-over latency
   (``TA_3S_1SC_2F_1AC_1P``: TFA 195 against 315, SFA 320/3 against 3190/27;
   ``TA_2S_1SC_2F_1AC_1P``: SFA 65 against 80). Single-server SFA and every PMOO bound agree.
@@ -454,6 +470,30 @@ def test_herzog_queuesim_allen_cunneen_table(
 
 
 # ============================================================================ reliability
+
+
+@pytest.mark.parametrize(
+    ("a", "nines", "printed", "unit_minutes", "places"),
+    [
+        (0.99, 2, 3.65, 24 * 60, 2),  # days per year
+        (0.999, 3, 8.76, 60, 2),  # hours per year
+        (0.9999, 4, 52.56, 1, 2),  # minutes per year
+        (0.99999, 5, 5.26, 1, 2),  # minutes per year
+    ],
+)
+def test_devx_nines_downtime_per_year(
+    a: float, nines: int, printed: float, unit_minutes: float, places: int
+) -> None:
+    """DevX, "Calculating Availability" (devx.com/2017/06/28/, also reproduced at
+    engineering-ed7.pages.dev/docs/architecture/calculating-availability): allowed downtime for
+    two to five nines.
+
+    Seen in: the pages themselves (pages index).
+    Printed: 99 % -> 3.65 days/year; 99.9 % -> 8.76 hours/year; 99.99 % -> 52.56 minutes/year;
+    99.999 % -> 5.26 minutes/year (a 365-day year, edgescale's default ``MINUTES_PER_YEAR``).
+    """
+    assert_printed(reliability.downtime_minutes_per_year(a) / unit_minutes, printed, places)
+    assert reliability.nines(a) == pytest.approx(nines, abs=1e-9)
 
 
 def test_tung_yen_melching_example_7_11_cold_standby_pumps() -> None:
