@@ -290,6 +290,7 @@ def _results(
             ci = _ci(values)
             lat[name] = ci["mean"]
             lat[f"{name}_ci99_half_width"] = ci["half_width"]
+        lat["mean_by_replication"] = per_rep["mean"]
         m = [r["metrics"] for r in runs]
         completions = int(sum(x.completions[k] for x in m))
         cdf_q = np.linspace(0.01, 0.99, 99)
