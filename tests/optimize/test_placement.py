@@ -121,6 +121,17 @@ def _cost(doc: dict[str, Any], **kw: Any) -> float:
     return float(plan.objectives["cost_per_hour"])
 
 
+def test_capacity_error_says_how_much() -> None:
+    # enough total cores, but one crowded access site reaches too little within a tight SLO
+    doc = small_doc(rate=20.0, cores=2, slo_ms=40.0)
+    doc["device_groups"][0]["arrival"]["rate_per_s"] = 40.0
+    with pytest.raises(InfeasibleError) as e:
+        optimize_placement(scenario_from_dict(doc), method="milp")
+    assert e.value.constraint == "capacity"
+    assert e.value.excess is not None and e.value.excess > 0
+    assert "%" in str(e.value)
+
+
 def test_capacity_tightening_changes_optimum_or_raises() -> None:
     base = _cost(small_doc(rate=120.0, cores=4))
     tighter = _cost(small_doc(rate=120.0, cores=1))
@@ -138,8 +149,16 @@ def test_memory_tightening_changes_optimum_or_raises() -> None:
     assert _cost(tight) > base + 1e-6
     for site in tight["sites"]:
         site["memory_gb"] = 0.5
-    with pytest.raises(InfeasibleError):
+    with pytest.raises(InfeasibleError) as e:
         optimize_placement(scenario_from_dict(tight), method="milp")
+    assert e.value.constraint == "memory"
+    assert "1024 MB" in str(e.value) and "%" in str(e.value)
+    # memory for one replica per site but not for the replicas the load needs
+    crowded = small_doc(rate=150.0, cores=4, memory_gb=1)
+    crowded["sites"][-1]["memory_gb"] = 1
+    with pytest.raises(InfeasibleError) as e:
+        optimize_placement(scenario_from_dict(crowded), method="milp")
+    assert e.value.constraint == "memory"
 
 
 def test_latency_slo_tightening_changes_optimum_or_raises() -> None:
@@ -161,8 +180,9 @@ def test_domains_tightening_changes_optimum() -> None:
     doms = {a.site_domain[a.site_index(r.site)] for r in two.replicas}
     assert len(doms) >= 2
     assert two.objectives["cost_per_hour"] > one.objectives["cost_per_hour"]
-    with pytest.raises(InfeasibleError):
+    with pytest.raises(InfeasibleError) as e:
         optimize_placement(scenario_from_dict(doc), method="milp", min_domains=9)
+    assert e.value.constraint == "domains"
 
 
 def test_budget_tightening_changes_optimum_or_raises() -> None:
@@ -176,6 +196,10 @@ def test_budget_tightening_changes_optimum_or_raises() -> None:
     with pytest.raises(InfeasibleError) as e:
         optimize_placement(s, method="milp", budget_per_hour=0.001)
     assert e.value.constraint == "budget"
+    with pytest.raises(InfeasibleError) as e:  # above the trivial bound, below the LP bound
+        optimize_placement(s, method="milp", budget_per_hour=cheap.objectives["cost_per_hour"] * 0.5)
+    assert e.value.constraint == "budget"
+    assert e.value.excess is not None and e.value.excess > 0
 
 
 def test_plan_fields_for_the_cli() -> None:

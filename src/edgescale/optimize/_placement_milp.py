@@ -54,13 +54,15 @@ class _Rows:
         self.lo: list[F64] = []
         self.hi: list[F64] = []
         self.n = 0
+        self.groups: dict[str, tuple[int, int]] = {}
 
     def add(self, rows: I64, cols: I64, vals: F64) -> None:
         self.r.append(np.asarray(rows, np.int64) + self.n)
         self.c.append(np.asarray(cols, np.int64))
         self.v.append(np.asarray(vals, np.float64))
 
-    def close(self, count: int, lo: F64 | float, hi: F64 | float) -> None:
+    def close(self, count: int, lo: F64 | float, hi: F64 | float, name: str = "") -> None:
+        self.groups[name] = (self.n, self.n + count)
         self.lo.append(np.broadcast_to(np.asarray(lo, np.float64), (count,)).copy())
         self.hi.append(np.broadcast_to(np.asarray(hi, np.float64), (count,)).copy())
         self.n += count
@@ -84,8 +86,9 @@ def build_lp(
     integer: bool,
     budget_per_hour: float | None,
     link: bool,
+    groups: dict[str, tuple[int, int]] | None = None,
 ) -> Any:
-    """The HighsLp of the placement model."""
+    """The HighsLp of the placement model; ``groups`` receives the row range of each constraint group."""
     n_c, n_l, n_j, vpairs = _layout(m, a)
     o_u, o_open, o_v = n_c, n_c + n_l, n_c + n_l + n_j
     n_col = o_v + len(vpairs)
@@ -94,40 +97,40 @@ def build_lp(
     k = (np.arange(n_l) - m.q_level_ptr[lq] + 1).astype(np.float64)
     b = _Rows()
     b.add(rows, np.arange(n_c), np.ones(n_c))  # every demand row fully routed
-    b.close(len(m.dem), 1.0, 1.0)
+    b.close(len(m.dem), 1.0, 1.0, "demand")
     n_q = len(m.q_service)
     for c in range(m.chain_queue.shape[1]):  # queue load within the level's capacity
         on = np.flatnonzero(m.chain_queue[:, c] >= 0)
         b.add(m.chain_queue[on, c], on, m.rate[rows[on]])
     b.add(lq, o_u + np.arange(n_l), -m.level_cap)
-    b.close(n_q, -INF, 0.0)
+    b.close(n_q, -INF, 0.0, "load")
     b.add(lq, o_u + np.arange(n_l), np.ones(n_l))  # one level per queue, only at open sites
     b.add(np.arange(n_q), o_open + m.q_site, -np.ones(n_q))
-    b.close(n_q, -INF, 0.0)
+    b.close(n_q, -INF, 0.0, "levels")
     cpu = a.service_cpu_cores[m.q_service[lq]]
     b.add(m.q_site[lq], o_u + np.arange(n_l), k * cpu)  # cores
-    b.close(n_j, -INF, a.site_cpu_cores)
+    b.close(n_j, -INF, a.site_cpu_cores, "cores")
     b.add(m.q_site[lq], o_u + np.arange(n_l), k * a.service_memory_mb[m.q_service[lq]] / 1024.0)
-    b.close(n_j, -INF, a.site_memory_gb)
+    b.close(n_j, -INF, a.site_memory_gb, "memory")
     n_s = len(a.service_ids)
     b.add(m.q_service[lq], o_u + np.arange(n_l), k)  # replica limits
     mx = np.where(a.service_max_replicas > 0, a.service_max_replicas, INF).astype(np.float64)
-    b.close(n_s, a.service_min_replicas.astype(np.float64), mx)
+    b.close(n_s, a.service_min_replicas.astype(np.float64), mx, "replicas")
     if vpairs:  # failure domains
         for i, (svc, dom) in enumerate(vpairs):
             sel = np.flatnonzero((m.q_service[lq] == svc) & (a.site_domain[m.q_site[lq]] == dom))
             b.add(np.full(len(sel), i), o_u + sel, -np.ones(len(sel)))
             b.add(np.array([i]), np.array([o_v + i]), np.ones(1))
-        b.close(len(vpairs), -INF, 0.0)
+        b.close(len(vpairs), -INF, 0.0, "domain_hosts")
         svcs = sorted({s for s, _ in vpairs})
         for i, svc in enumerate(svcs):
             cols = [o_v + t for t, (s, _) in enumerate(vpairs) if s == svc]
             b.add(np.full(len(cols), i), np.array(cols), np.ones(len(cols)))
-        b.close(len(svcs), m.min_domains[svcs].astype(np.float64), INF)
+        b.close(len(svcs), m.min_domains[svcs].astype(np.float64), INF, "domains")
     if budget_per_hour is not None:
         b.add(np.zeros(n_l, np.int64), o_u + np.arange(n_l), obj.cost_level)
         b.add(np.zeros(n_j, np.int64), o_open + np.arange(n_j), obj.cost_site)
-        b.close(1, -INF, float(budget_per_hour))
+        b.close(1, -INF, float(budget_per_hour), "budget")
     if link:  # a chain is used only where its queues have replicas (tightens the relaxation)
         for c in range(m.chain_queue.shape[1]):
             on = np.flatnonzero(m.chain_queue[:, c] >= 0)
@@ -139,10 +142,12 @@ def build_lp(
             )
             b.add(np.arange(len(on)), on, np.ones(len(on)))
             b.add(r, o_u + lv, -np.ones(len(r)))
-            b.close(len(on), -INF, 0.0)
+            b.close(len(on), -INF, 0.0, "link")
     mat = coo_matrix(
         (np.concatenate(b.v), (np.concatenate(b.r), np.concatenate(b.c))), shape=(b.n, n_col)
     ).tocsc()
+    if groups is not None:
+        groups.update(b.groups)
     has_q = np.zeros(n_j, bool)
     has_q[m.q_site] = True
     lp = highspy.HighsLp()
@@ -328,3 +333,30 @@ def cfl_solve(
     shares[ii, jj] = np.clip(x[:nx], 0.0, 1.0)
     status = "optimal" if st == highspy.HighsModelStatus.kOptimal else "time_limit"
     return x[nx:] > 0.5, shares, float(info.objective_function_value), float(info.mip_dual_bound), status
+
+
+def lp_feasible(
+    m: PlacementModel,
+    a: SystemArrays,
+    obj: Objective,
+    *,
+    budget_per_hour: float | None,
+    relax: tuple[str, ...] = (),
+    time_limit_s: float = 30.0,
+) -> bool:
+    """Whether the LP relaxation is feasible with the named constraint groups dropped."""
+    groups: dict[str, tuple[int, int]] = {}
+    lp = build_lp(m, a, obj, integer=False, budget_per_hour=budget_per_hour, link=False, groups=groups)
+    lo = np.asarray(lp.row_lower_, np.float64)
+    hi = np.asarray(lp.row_upper_, np.float64)
+    for name in relax:
+        if name in groups:
+            r0, r1 = groups[name]
+            lo[r0:r1], hi[r0:r1] = -INF, INF
+    lp.row_lower_, lp.row_upper_ = lo, hi
+    h = _QuietHighs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    h.passModel(lp)
+    h.run()
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)

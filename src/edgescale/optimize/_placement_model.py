@@ -474,12 +474,11 @@ def _levels(
     t = service_time_s(a, svc, site)
     m = servers_per_replica(a, svc)
     fit_cores = np.floor(a.site_cpu_cores[site] / a.service_cpu_cores[svc] + 1e-9)
-    fit_mem = np.floor(a.site_memory_gb[site] * 1024.0 / a.service_memory_mb[svc] + 1e-9)
     useful = np.ceil(potential * t / m / min(opt.rho_max, 0.5)) + 1
     mx = a.service_max_replicas[svc]
-    kmax = np.minimum(np.minimum(fit_cores, fit_mem), useful)
+    kmax = np.minimum(fit_cores, useful)  # memory is left to its own constraint
     kmax = np.where(mx > 0, np.minimum(kmax, mx), kmax)
-    kmax = np.maximum(kmax, np.minimum(a.service_min_replicas[svc], np.minimum(fit_cores, fit_mem)))
+    kmax = np.maximum(kmax, np.minimum(a.service_min_replicas[svc], fit_cores))
     kmax = np.maximum(kmax, 1).astype(np.int64)
     ptr = np.zeros(len(svc) + 1, np.int64)
     np.cumsum(kmax, out=ptr[1:])

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,7 +43,7 @@ from edgescale.model.io import scenario_sha256
 from edgescale.model.plan import Plan, ReplicaEntry, RouteEntry, ScenarioRef
 from edgescale.model.schema import Scenario
 from edgescale.optimize._placement_heuristic import heuristic
-from edgescale.optimize._placement_milp import route_lp, solve
+from edgescale.optimize._placement_milp import lp_feasible, route_lp, solve
 from edgescale.optimize._placement_model import (
     ModelOptions,
     Objective,
@@ -77,6 +78,7 @@ def _weights(objective_name: str, weights: Mapping[str, float] | None) -> dict[s
 
 def _prechecks(a: SystemArrays, m: PlacementModel, budget_per_hour: float | None) -> None:
     """Name the constraint that makes the problem infeasible, with by how much, where it is simple to see."""
+    _hostable(a)
     rows_with = np.diff(m.chain_ptr) > 0
     if not rows_with.all():
         r = int(np.flatnonzero(~rows_with)[0])
@@ -122,6 +124,52 @@ def _prechecks(a: SystemArrays, m: PlacementModel, budget_per_hour: float | None
             )
 
 
+def _hostable(a: SystemArrays) -> None:
+    """Every service that has demand needs some site that can host one replica."""
+    tier_bit = (1 << a.site_tier.astype(np.int64)).astype(np.uint8)
+    tier_ok = (a.service_tier_mask[:, None] & tier_bit[None, :]) > 0
+    cores_ok = a.site_cpu_cores[None, :] >= a.service_cpu_cores[:, None] - 1e-9
+    mem_ok = a.site_memory_gb[None, :] * 1024.0 >= a.service_memory_mb[:, None] - 1e-9
+    acc_ok = ~a.service_accelerator[:, None] | (a.site_accelerators[None, :] > 0)
+    for s in range(len(a.service_ids)):
+        steps = [
+            ("tiers", tier_ok[s]),
+            ("cores", cores_ok[s]),
+            ("memory", mem_ok[s]),
+            ("accelerator", acc_ok[s]),
+        ]
+        ok = np.ones(a.n_sites, bool)
+        for name, cond in steps:
+            if (ok & cond).any() or not ok.any():
+                ok &= cond
+                continue
+            need = {
+                "tiers": "its tiers",
+                "cores": f"{a.service_cpu_cores[s]:g} cores",
+                "memory": f"{a.service_memory_mb[s]:g} MB of memory",
+                "accelerator": "an accelerator",
+            }[name]
+            best = {
+                "cores": float(a.site_cpu_cores[ok].max()),
+                "memory": float(a.site_memory_gb[ok].max()) * 1024.0,
+            }.get(name)
+            over = (
+                float(a.service_cpu_cores[s] if name == "cores" else a.service_memory_mb[s]) / best - 1
+                if best
+                else None
+            )
+            raise InfeasibleError(
+                f"services[{a.service_ids[s]}]: no site offers {need} for one replica"
+                + (
+                    f" (the largest has {best:g}, short by {over:.0%})"
+                    if best is not None and over is not None
+                    else ""
+                ),
+                constraint="capacity" if name == "cores" else name,
+                excess=over,
+            )
+
+
 def _min_cost(a: SystemArrays, m: PlacementModel) -> float:
     """A lower bound on cost: each service's replica minimum at its cheapest per-core price."""
     total = 0.0
@@ -133,8 +181,62 @@ def _min_cost(a: SystemArrays, m: PlacementModel) -> float:
     return total
 
 
-def _diagnose(a: SystemArrays, m: PlacementModel, budget_per_hour: float | None) -> InfeasibleError:
-    """An error naming the first constraint group whose removal makes the LP relaxation feasible."""
+def _diagnose(
+    a: SystemArrays, m: PlacementModel, obj: Objective, budget_per_hour: float | None
+) -> InfeasibleError:
+    """An error naming the constraint group whose removal makes the LP relaxation feasible, and by how much."""
+
+    def feasible(relax: tuple[str, ...], model: PlacementModel = m) -> bool:
+        return lp_feasible(model, a, obj, budget_per_hour=budget_per_hour, relax=relax)
+
+    if budget_per_hour is not None and feasible(("budget",)):
+        cheapest = solve(
+            m,
+            a,
+            objective_terms(a, m, {"cost": 1.0}),
+            integer=False,
+            time_limit_s=30.0,
+            budget_per_hour=None,
+            link=True,
+        ).objective
+        over = cheapest / max(budget_per_hour, 1e-300) - 1.0
+        return InfeasibleError(
+            f"budget: every feasible placement costs at least {cheapest:.4g} per hour (LP bound), over the "
+            f"budget of {budget_per_hour:g} by {over:.0%}",
+            constraint="budget",
+            excess=over,
+        )
+    if feasible(("memory",)):
+        return InfeasibleError(
+            "memory: the replicas needed do not fit the sites' memory; add memory or allow more sites",
+            constraint="memory",
+        )
+    if feasible(("domains", "domain_hosts")):
+        need = {a.service_ids[i]: int(v) for i, v in enumerate(m.min_domains) if v > 1}
+        return InfeasibleError(
+            f"domains: replicas cannot span the failure domains required ({need}) within the other constraints",
+            constraint="domains",
+        )
+    if feasible(("replicas",)):
+        return InfeasibleError(
+            "replicas: the services' replica limits (min/max) cannot be met with the capacity needed",
+            constraint="replicas",
+        )
+    if feasible(("load", "cores", "memory")):
+        lo, hi = 0.0, 1.0  # the largest share of the demand that fits
+        for _ in range(8):
+            mid = 0.5 * (lo + hi)
+            if feasible((), replace(m, rate=m.rate * mid)):
+                lo = mid
+            else:
+                hi = mid
+        over = 1.0 / max(lo, 1e-9) - 1.0
+        return InfeasibleError(
+            f"capacity: demand exceeds the capacity reachable within the latency SLOs by about {over:.0%} "
+            f"(only {lo:.0%} of it can be served with the queueing headroom the SLOs need)",
+            constraint="capacity",
+            excess=over,
+        )
     return InfeasibleError(
         "no placement meets all constraints together (capacity within the latency budgets, replica "
         "limits, failure domains"
@@ -142,6 +244,28 @@ def _diagnose(a: SystemArrays, m: PlacementModel, budget_per_hour: float | None)
         + "); relax the SLOs, add capacity or raise the budget",
         constraint="combined",
     )
+
+
+def _local_capacity(a: SystemArrays, m: PlacementModel) -> None:
+    """Each demand point's load must fit the capacity of the sites within its latency budget."""
+    top = m.level_cap[m.q_level_ptr[1:] - 1]
+    for r in range(len(m.dem)):
+        lo, hi = int(m.chain_ptr[r]), int(m.chain_ptr[r + 1])
+        for c in range(int(m.n_stages[r])):
+            qs = np.unique(m.chain_queue[lo:hi, c])
+            reach = float(top[qs].sum())
+            if m.rate[r] > reach * (1 + 1e-9):
+                d = int(m.dem[r])
+                app = int(a.group_app[a.demand_group[d]])
+                over = float(m.rate[r]) / max(reach, 1e-300) - 1.0
+                raise InfeasibleError(
+                    f"capacity: demand of application '{a.app_ids[app]}' at site "
+                    f"'{a.site_ids[a.demand_site[d]]}' exceeds the capacity of "
+                    f"'{a.service_ids[int(m.q_service[qs[0]])]}' reachable within its "
+                    f"{a.app_slo_latency_ms[app]:g} ms SLO by {over:.0%}",
+                    constraint="capacity",
+                    excess=over,
+                )
 
 
 def _construct(
@@ -174,7 +298,7 @@ def _construct(
         first_solution=True,
     )
     if res.status == "infeasible":
-        raise _diagnose(a, m, budget_per_hour)
+        raise _diagnose(a, m, obj, budget_per_hour)
     if res.z is None or res.kq is None:
         return None
     routed = route_lp(m, a, obj, res.kq, time_limit_s=left(0.5))
@@ -317,6 +441,7 @@ def optimize_placement(
     opt = ModelOptions(rho_max=rho_max, min_domains=min_domains)
     m = build_model(scenario, a, opt)
     _prechecks(a, m, budget_per_hour)
+    _local_capacity(a, m)
     obj = objective_terms(a, m, w)
     link = w.get("cost", 0.0) > 0 or w.get("energy", 0.0) > 0
     size = len(m.chain_latency) + len(m.level_cap)
@@ -329,7 +454,7 @@ def optimize_placement(
 
     lp = solve(m, a, obj, integer=False, time_limit_s=left(0.5), budget_per_hour=budget_per_hour, link=link)
     if lp.status == "infeasible":
-        raise _diagnose(a, m, budget_per_hour)
+        raise _diagnose(a, m, obj, budget_per_hour)
     start = _construct(a, m, obj, lp.z, budget_per_hour, left, notes, seed)
     plan_parts: tuple[F64, I64, float, str, str] | None = None
     if use_milp:
@@ -345,7 +470,7 @@ def optimize_placement(
             start=start,
         )
         if res.status == "infeasible":
-            raise _diagnose(a, m, budget_per_hour)
+            raise _diagnose(a, m, obj, budget_per_hour)
         if res.z is not None and res.kq is not None:
             status = "optimal" if res.status == "optimal" else "time_limit"
             z, kq = res.z, res.kq
