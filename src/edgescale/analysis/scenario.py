@@ -31,8 +31,9 @@ from numpy.typing import NDArray
 from scipy.special import gammainc
 
 from edgescale.analysis._paths import PathMetrics
+from edgescale.analysis.availability import service_availability, site_availability
 from edgescale.errors import Issue
-from edgescale.model.arrays import TIER_INDEX, SystemArrays, compile_scenario
+from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
 from edgescale.model.io import scenario_sha256
 from edgescale.model.plan import Plan, PlanArrays, check_plan_matches, plan_to_arrays
@@ -202,41 +203,6 @@ def _mixture_quantile(p: float, weight: F64, shift: F64, mean: F64, var: F64) ->
         if hi - lo <= 1e-9 * max(1.0, hi):
             break
     return hi
-
-
-def _site_availability(s: Scenario, a: SystemArrays) -> tuple[F64, F64]:
-    """Independent availability of each site and the availability of each failure domain."""
-    site_av = np.ones(a.n_sites)
-    pos = {n: i for i, n in enumerate(a.site_ids)}
-    for fc in s.failures.classes:
-        av = fc.mtbf_h / (fc.mtbf_h + fc.mttr_h)
-        if fc.tier is not None:
-            site_av[a.site_tier == TIER_INDEX[fc.tier]] *= av
-        else:
-            site_av[[pos[x] for x in fc.sites or ()]] *= av
-    dom_av = np.ones(len(a.domain_ids))
-    for cf in s.failures.correlated:
-        av = cf.mtbf_h / (cf.mtbf_h + cf.mttr_h)
-        if cf.region is not None and cf.region in a.region_ids:
-            r = a.region_ids.index(cf.region)
-            for d in np.unique(a.site_domain[a.site_region == r]):
-                dom_av[d] *= av
-        elif cf.failure_domain is not None and cf.failure_domain in a.domain_ids:
-            dom_av[a.domain_ids.index(cf.failure_domain)] *= av
-    return site_av, dom_av
-
-
-def _service_availability(a: SystemArrays, pa: PlanArrays, site_av: F64, dom_av: F64) -> F64:
-    """Probability that some host of each service is up (domains fail together, sites independently)."""
-    out = np.zeros(len(a.service_ids))
-    for svc in range(len(a.service_ids)):
-        hosts = np.flatnonzero(pa.replicas[svc] > 0)
-        down = 1.0
-        for d in np.unique(a.site_domain[hosts]):
-            in_d = hosts[a.site_domain[hosts] == d]
-            down *= 1.0 - dom_av[d] * (1.0 - np.prod(1.0 - site_av[in_d]))
-        out[svc] = 1.0 - down if len(hosts) else 0.0
-    return out
 
 
 def _stage_entries(pa: PlanArrays, dem: I64, service: int) -> I64:
@@ -528,8 +494,8 @@ def analyze_scenario(
     pa = plan_to_arrays(plan, a, source="plan")
     q, qindex = _queues(a, pa)
     paths = PathMetrics(a)
-    site_av, dom_av = _site_availability(scenario, a)
-    svc_av = _service_availability(a, pa, site_av, dom_av)
+    site_av, dom_av = site_availability(scenario, a)
+    svc_av = service_availability(a, pa.replicas, site_av, dom_av)
     apps: list[AppAnalysis] = []
     app_index: list[int] = []
     fixed_by_app: dict[int, F64] = {}
