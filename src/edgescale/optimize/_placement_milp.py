@@ -181,6 +181,7 @@ def solve(
     mip_rel_gap: float = 1e-6,
     start: tuple[F64, I64] | None = None,
     first_solution: bool = False,
+    heuristic_effort: float = 0.3,
 ) -> MilpResult:
     """Solve the MILP (``integer=True``) or its LP relaxation with HiGHS.
 
@@ -195,6 +196,8 @@ def solve(
         h.setOptionValue("mip_rel_gap", mip_rel_gap)
     if first_solution:
         h.setOptionValue("mip_max_improving_sols", 1)
+    if integer:
+        h.setOptionValue("mip_heuristic_effort", heuristic_effort)
     h.passModel(build_lp(m, a, obj, integer=integer, budget_per_hour=budget_per_hour, link=link))
     if start is not None and integer:
         sol = highspy.HighsSolution()

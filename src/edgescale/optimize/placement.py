@@ -61,6 +61,9 @@ I64 = NDArray[np.int64]
 MILP_MAX_COLUMNS = 50_000
 """``method="auto"`` solves the MILP when chains plus queue levels are at most this many."""
 
+LINK_MAX_CHAINS = 50_000
+"""Models with more chains leave out the linking rows (faster LP bound, weaker for cost and energy)."""
+
 OBJECTIVES = ("latency", "cost", "energy", "weighted")
 
 
@@ -284,12 +287,12 @@ def _construct(
         if budget_per_hour is None or evaluate(m, obj, z, kq)["cost_per_hour"] <= budget_per_hour:
             return z, kq
     except InfeasibleError as e:
-        notes.append(f"greedy construction failed ({e}); first solution from HiGHS")
-    cost = objective_terms(a, m, {"cost": 1.0})
+        notes.append(f"greedy construction failed ({e}); first feasible solution from HiGHS")
+    feasibility = objective_terms(a, m, {})  # only the tie-breaking cost term: any feasible point
     res = solve(
         m,
         a,
-        cost,
+        feasibility,
         integer=True,
         time_limit_s=left(0.5),
         budget_per_hour=budget_per_hour,
@@ -443,8 +446,10 @@ def optimize_placement(
     _prechecks(a, m, budget_per_hour)
     _local_capacity(a, m)
     obj = objective_terms(a, m, w)
-    link = w.get("cost", 0.0) > 0 or w.get("energy", 0.0) > 0
     size = len(m.chain_latency) + len(m.level_cap)
+    # linking rows (a chain only where its queues have replicas) tighten cost and energy bounds,
+    # but make the LP of large models too slow
+    link = (w.get("cost", 0.0) > 0 or w.get("energy", 0.0) > 0) and len(m.chain_latency) <= LINK_MAX_CHAINS
     use_milp = method == "milp" or (method == "auto" and size <= MILP_MAX_COLUMNS)
     notes = [f"model: {len(m.chain_latency)} chains, {len(m.level_cap)} queue levels, objective {w}"]
     deadline = t0 + time_limit_s
