@@ -202,6 +202,17 @@ def test_budget_tightening_changes_optimum_or_raises() -> None:
     assert e.value.excess is not None and e.value.excess > 0
 
 
+def test_lexicographic_latency_then_cost() -> None:
+    s = scenario_from_dict(small_doc(rate=60.0))
+    fast = optimize_placement(s, objective="latency", method="milp")
+    lex = optimize_placement(s, objective="latency,cost", method="milp")
+    assert lex.status == "optimal"
+    assert lex.objectives["mean_latency_ms"] == pytest.approx(fast.objectives["mean_latency_ms"], rel=1e-6)
+    assert lex.objectives["cost_per_hour"] <= fast.objectives["cost_per_hour"] + 1e-9
+    with pytest.raises(ValueError, match="lexicographic"):
+        optimize_placement(s, objective="latency,latency")
+
+
 def test_plan_fields_for_the_cli() -> None:
     s = scenario_from_dict(small_doc())
     p = optimize_placement(s, objective="cost", method="auto")

@@ -87,6 +87,7 @@ def build_lp(
     budget_per_hour: float | None,
     link: bool,
     groups: dict[str, tuple[int, int]] | None = None,
+    caps: tuple[tuple[Objective, float], ...] = (),
 ) -> Any:
     """The HighsLp of the placement model; ``groups`` receives the row range of each constraint group."""
     n_c, n_l, n_j, vpairs = _layout(m, a)
@@ -131,6 +132,11 @@ def build_lp(
         b.add(np.zeros(n_l, np.int64), o_u + np.arange(n_l), obj.cost_level)
         b.add(np.zeros(n_j, np.int64), o_open + np.arange(n_j), obj.cost_site)
         b.close(1, -INF, float(budget_per_hour), "budget")
+    for i, (o, value) in enumerate(caps):  # earlier objectives of a lexicographic solve
+        b.add(np.zeros(n_c, np.int64), np.arange(n_c), o.chain)
+        b.add(np.zeros(n_l, np.int64), o_u + np.arange(n_l), o.level)
+        b.add(np.zeros(n_j, np.int64), o_open + np.arange(n_j), o.site)
+        b.close(1, -INF, value, f"objective_{i}")
     if link:  # a chain is used only where its queues have replicas (tightens the relaxation)
         for c in range(m.chain_queue.shape[1]):
             on = np.flatnonzero(m.chain_queue[:, c] >= 0)
@@ -182,6 +188,7 @@ def solve(
     start: tuple[F64, I64] | None = None,
     first_solution: bool = False,
     heuristic_effort: float = 0.3,
+    caps: tuple[tuple[Objective, float], ...] = (),
 ) -> MilpResult:
     """Solve the MILP (``integer=True``) or its LP relaxation with HiGHS.
 
@@ -198,7 +205,7 @@ def solve(
         h.setOptionValue("mip_max_improving_sols", 1)
     if integer:
         h.setOptionValue("mip_heuristic_effort", heuristic_effort)
-    h.passModel(build_lp(m, a, obj, integer=integer, budget_per_hour=budget_per_hour, link=link))
+    h.passModel(build_lp(m, a, obj, integer=integer, budget_per_hour=budget_per_hour, link=link, caps=caps))
     if start is not None and integer:
         sol = highspy.HighsSolution()
         sol.col_value = list(full_vector(m, a, *start))

@@ -67,16 +67,25 @@ LINK_MAX_CHAINS = 50_000
 OBJECTIVES = ("latency", "cost", "energy", "weighted")
 
 
-def _weights(objective_name: str, weights: Mapping[str, float] | None) -> dict[str, float]:
+def _weights(objective_name: str, weights: Mapping[str, float] | None) -> tuple[dict[str, float], list[str]]:
+    """Weights of the objective, and the order of a lexicographic one (empty otherwise)."""
+    names = [x.strip() for x in objective_name.split(",")]
+    if len(names) > 1:
+        bad = [x for x in names if x not in ("latency", "cost", "energy")]
+        if bad or len(set(names)) != len(names):
+            raise ValueError(
+                f"lexicographic objective: distinct names of latency, cost, energy (got {objective_name!r})"
+            )
+        return {x: 10.0 ** (-3 * i) for i, x in enumerate(names)}, names
     if objective_name not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective_name!r})")
     if objective_name != "weighted":
-        return {objective_name: 1.0}
+        return {objective_name: 1.0}, []
     w = dict(weights or {"latency": 1.0, "cost": 1.0, "energy": 0.0})
-    bad = set(w) - {"latency", "cost", "energy"}
+    bad = sorted(set(w) - {"latency", "cost", "energy"})
     if bad:
-        raise ValueError(f"weights: unknown objective {sorted(bad)[0]!r}; use latency, cost, energy")
-    return w
+        raise ValueError(f"weights: unknown objective {bad[0]!r}; use latency, cost, energy")
+    return w, []
 
 
 def _prechecks(a: SystemArrays, m: PlacementModel, budget_per_hour: float | None) -> None:
@@ -308,6 +317,47 @@ def _construct(
     return (routed if routed is not None else res.z), res.kq
 
 
+def _lexicographic(
+    a: SystemArrays,
+    m: PlacementModel,
+    names: list[str],
+    start: tuple[F64, I64] | None,
+    budget_per_hour: float | None,
+    left: Callable[[float], float],
+    seed: int,
+) -> tuple[tuple[F64, I64, float, str, str] | None, Objective]:
+    """Minimise the objectives in turn, each within the optimum (or best value found) of those before."""
+    caps: tuple[tuple[Objective, float], ...] = ()
+    parts: tuple[F64, I64, float, str, str] | None = None
+    all_optimal = True
+    best = objective_terms(a, m, {names[0]: 1.0})
+    for i, name in enumerate(names):
+        obj = objective_terms(a, m, {name: 1.0})
+        res = solve(
+            m,
+            a,
+            obj,
+            integer=True,
+            time_limit_s=left(1.0 / (len(names) - i)),
+            budget_per_hour=budget_per_hour,
+            link=name != "latency",
+            seed=seed,
+            start=start,
+            caps=caps,
+        )
+        if res.status == "infeasible":
+            raise _diagnose(a, m, obj, budget_per_hour)
+        if res.z is None or res.kq is None:
+            break
+        all_optimal &= res.status == "optimal"
+        start = (res.z, res.kq)
+        value = evaluate(m, obj, res.z, res.kq)["objective"]
+        caps = (*caps, (obj, value * (1 + 1e-7) + 1e-9))
+        parts = (res.z, res.kq, res.bound, "optimal" if all_optimal else "time_limit", "optimize:milp")
+        best = obj
+    return parts, best
+
+
 def _to_plan(
     scenario: Scenario,
     a: SystemArrays,
@@ -394,8 +444,12 @@ def optimize_placement(
         A validated scenario.
     arrays : SystemArrays, optional
         The compiled scenario, if already at hand.
-    objective : {"latency", "cost", "energy", "weighted"}
+    objective : {"latency", "cost", "energy", "weighted"} or a comma-separated order
         What to minimise: rate-weighted mean latency (ms), cost per hour, power (W), or a weighted sum.
+        A comma-separated list such as ``"latency,cost"`` is lexicographic: each objective is minimised
+        within the optimum (or best value found) of those before it (MILP; the heuristic approximates
+        it with weights 1, 1e-3, 1e-6). The plan's ``objective`` value, bound and gap are those of
+        the last objective.
     weights : mapping, optional
         For ``"weighted"``: weights of ``latency``, ``cost`` and ``energy`` (default 1, 1, 0).
     method : {"auto", "milp", "heuristic"}
@@ -440,7 +494,7 @@ def optimize_placement(
         raise ValueError(f"method must be auto, milp or heuristic (got {method!r})")
     t0 = time.perf_counter()
     a = arrays if arrays is not None else compile_scenario(scenario, devices=False)
-    w = _weights(objective, weights)
+    w, lex = _weights(objective, weights)
     opt = ModelOptions(rho_max=rho_max, min_domains=min_domains)
     m = build_model(scenario, a, opt)
     _prechecks(a, m, budget_per_hour)
@@ -462,7 +516,9 @@ def optimize_placement(
         raise _diagnose(a, m, obj, budget_per_hour)
     start = _construct(a, m, obj, lp.z, budget_per_hour, left, notes, seed)
     plan_parts: tuple[F64, I64, float, str, str] | None = None
-    if use_milp:
+    if use_milp and lex:
+        plan_parts, obj = _lexicographic(a, m, lex, start, budget_per_hour, left, seed)
+    elif use_milp:
         res = solve(
             m,
             a,
