@@ -25,6 +25,27 @@ Model (assumptions, stated so results can be checked):
   per-core cost of the replicas), energy (idle power of used sites plus ``(peak - idle)`` times CPU
   utilization). ``"weighted"`` sums them with ``weights``. With no weight on cost, a cost term
   of weight 1e-6 breaks ties so no replica is placed for nothing.
+- Multi-stage applications: the model picks chains, the plan keeps per-stage marginals; analyze
+  recombines them independently, so a demand point split over several chains is evaluated (and
+  checked against the SLO) over every combination of its stages' sites.
+
+Solvers:
+
+1. The LP relaxation (HiGHS) gives a lower bound and guides the construction.
+2. Construction: LP-guided, regret-ordered greedy; when it gets stuck (tight capacity), HiGHS's
+   first feasible solution of the model with a zero objective.
+3. ``"milp"``: HiGHS branch and bound from that start, with a time limit; status ``"optimal"``
+   only when HiGHS proves it (relative gap 1e-6), otherwise ``"time_limit"`` with its dual bound.
+   ``"heuristic"``: local search from the construction (shift demand to better chains, right-size
+   and close queues, repair replica minimums and domains), then the best routing for the chosen
+   replicas (an LP); the bound is the LP relaxation. ``"auto"`` uses the MILP up to
+   :data:`MILP_MAX_COLUMNS` columns.
+4. :func:`edgescale.optimize.check.check_plan` checks the plan before it is returned.
+
+Infeasible input raises :class:`~edgescale.errors.InfeasibleError` naming the constraint: a service
+no site can host, demand points with no site within the latency budget, total or local capacity
+short of the demand (by how much), or, from LP relaxations with each constraint group dropped,
+budget, memory, failure domains, replica limits or capacity (the share of demand that fits).
 """
 
 from __future__ import annotations
