@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,7 +27,7 @@ from numpy.typing import NDArray
 from edgescale.optimize._gap_bounds import _knapsack_dp
 from edgescale.optimize._gap_milp import quiet_highs
 
-__all__ = ["DiveOutcome", "colgen_dive"]
+__all__ = ["ColumnGeneration"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -62,6 +61,7 @@ class _Master:
         self.keys: set[tuple[int, bytes]] = set()
         self.fixed_agent = np.zeros(m, np.bool_)
         self.covered = np.zeros(n, np.bool_)
+        self.fixed: list[int] = []
         cap = int(b_int.max()) if m else 0
         self.dp = np.zeros(cap + 1)
         self.keep = np.zeros((n, cap + 1), np.bool_)
@@ -136,25 +136,42 @@ class _Master:
     def values(self) -> FloatArray:
         return np.asarray(self.h.getSolution().col_value, dtype=np.float64)[self.n :]
 
-    def fix_next(self) -> bool:
-        """Fix every column at 1, or else the largest fractional one; False if none is usable."""
+    def fix_next(self, rng: np.random.Generator | None) -> bool:
+        """Fix every column at 1, or else a large fractional one; False if none is usable.
+
+        Without ``rng`` the largest is fixed; with it, one of the three largest, in proportion to
+        its value (a randomised dive).
+        """
         lam = self.values()
         usable = [
-            k
+            int(k)
             for k in np.flatnonzero(lam > 1e-6)
             if not self.fixed_agent[self.cols[k][0]] and not self.covered[self.cols[k][1]].any()
         ]
         if not usable:
             return False
-        ones = [k for k in usable if lam[k] > 1 - 1e-6]
-        for k in ones or [max(usable, key=lambda k: lam[k])]:
+        chosen = [k for k in usable if lam[k] > 1 - 1e-6]
+        if not chosen:
+            top = sorted(usable, key=lambda k: -lam[k])[: 1 if rng is None else 3]
+            weights = lam[top] / lam[top].sum()
+            chosen = [top[0] if rng is None else int(rng.choice(top, p=weights))]
+        for k in chosen:
             agent, jobs = self.cols[k]
             if self.fixed_agent[agent] or self.covered[jobs].any():
                 continue
             self.fixed_agent[agent] = True
             self.covered[jobs] = True
-            self.h.changeColBounds(self.n + int(k), 1.0, 1.0)
+            self.fixed.append(k)
+            self.h.changeColBounds(self.n + k, 1.0, 1.0)
         return True
+
+    def unfix(self) -> None:
+        """Release every fixed column, keeping the column pool for the next dive."""
+        for k in self.fixed:
+            self.h.changeColBounds(self.n + k, 0.0, self.inf)
+        self.fixed.clear()
+        self.fixed_agent[:] = False
+        self.covered[:] = False
 
     def assignment(self) -> IntArray:
         """Fixed columns, then the largest LP value for jobs still open; -1 where nothing covers."""
@@ -170,36 +187,39 @@ class _Master:
         return asg
 
 
-@dataclass(frozen=True)
-class DiveOutcome:
-    """The dive's plan (``-1`` for jobs left open), the root bound, and the effort spent."""
+class ColumnGeneration:
+    """Root column generation once, then as many dives as time allows, sharing the column pool."""
 
-    assignment: IntArray
-    root_bound: float
-    root_converged: bool
-    iterations: int
-    columns: int
+    def __init__(self, c: FloatArray, a_int: IntArray, b_int: IntArray, seeds: list[Column]) -> None:
+        self.master = _Master(c, a_int, b_int)
+        for agent, jobs in seeds:
+            self.master.add(agent, jobs)
+        self.root_bound = -math.inf
+        self.root_converged = False
 
+    @property
+    def iterations(self) -> int:
+        return self.master.iterations
 
-def colgen_dive(
-    c: FloatArray,
-    a_int: IntArray,
-    b_int: IntArray,
-    *,
-    u0: FloatArray | None,
-    seeds: list[Column],
-    deadline: float,
-) -> DiveOutcome:
-    """Root column generation (stabilised around ``u0``) and a dive, all before ``deadline``."""
-    master = _Master(c, a_int, b_int)
-    for agent, jobs in seeds:
-        master.add(agent, jobs)
-    _, root_bound, converged = master.generate(ROOT_ITERATIONS, deadline, u0)
-    while not master.covered.all() and time.perf_counter() < deadline:
-        if not master.fix_next():
-            break
-        if master.covered.all() or master.fixed_agent.all():
-            master.solve()
-            break
-        master.generate(STEP_ITERATIONS, deadline, None)
-    return DiveOutcome(master.assignment(), root_bound, converged, master.iterations, len(master.cols))
+    @property
+    def columns(self) -> int:
+        return len(self.master.cols)
+
+    def root(self, u0: FloatArray | None, deadline: float) -> float:
+        """Stabilised column generation at the root; returns the best Lagrangian bound seen."""
+        _, self.root_bound, self.root_converged = self.master.generate(ROOT_ITERATIONS, deadline, u0)
+        return self.root_bound
+
+    def dive(self, deadline: float, rng: np.random.Generator | None = None) -> IntArray:
+        """One dive (randomised with ``rng``); returns its plan with ``-1`` for jobs left open."""
+        master = self.master
+        master.unfix()
+        master.solve()
+        while not master.covered.all() and time.perf_counter() < deadline:
+            if not master.fix_next(rng):
+                break
+            if master.covered.all() or master.fixed_agent.all():
+                master.solve()
+                break
+            master.generate(STEP_ITERATIONS, deadline, None)
+        return master.assignment()

@@ -29,6 +29,8 @@ class SolveBudget:
     lagrangian_share: float
     dive_share: float
     dive_max_jobs_per_agent: int
+    diversify_gap: float
+    idle_dives: int
     patience: int
 
 
@@ -175,28 +177,41 @@ class _Solver:
         self.stats["lagrangian_seconds"] = time.perf_counter() - t
         return out
 
-    def dive(self, lag: _gap_bounds.LagrangianOutcome) -> IntArray:
-        """Column generation and a dive; returns the dive's plan, completed greedily where open."""
+    def column_generation(self, lag: _gap_bounds.LagrangianOutcome) -> _gap_colgen.ColumnGeneration:
+        """Root column generation seeded with the Lagrangian knapsacks and the incumbent."""
         t = time.perf_counter()
         seeds = list(lag.columns)
         if self.best is not None:
             seeds += [(i, np.flatnonzero(self.best == i).astype(np.int64)) for i in range(self.m)]
-        out = _gap_colgen.colgen_dive(
-            self.c,
-            np.rint(self.a).astype(np.int64),
-            np.floor(self.b + 1e-9).astype(np.int64),
-            u0=lag.u,
-            seeds=seeds,
-            deadline=min(self.deadline, t + self.budget.dive_share * self.budget.time_limit_s),
+        cg = _gap_colgen.ColumnGeneration(
+            self.c, np.rint(self.a).astype(np.int64), np.floor(self.b + 1e-9).astype(np.int64), seeds
         )
-        self.raise_bound(out.root_bound, "colgen")
-        self.stats["colgen_iterations"] = out.iterations
-        self.stats["colgen_columns"] = out.columns
+        self.raise_bound(cg.root(lag.u, self.dive_deadline()), "colgen")
         self.stats["colgen_seconds"] = time.perf_counter() - t
-        asg = self.complete(out.assignment)
+        return cg
+
+    def dive_deadline(self, until: float | None = None) -> float:
+        end = time.perf_counter() + self.budget.dive_share * self.budget.time_limit_s
+        return min(self.deadline, end, until if until is not None else end)
+
+    def dive(
+        self, cg: _gap_colgen.ColumnGeneration, rng: np.random.Generator | None, until: float
+    ) -> IntArray:
+        """One dive before ``until``; returns its plan, completed greedily where jobs were left open."""
+        t = time.perf_counter()
+        asg = self.complete(cg.dive(self.dive_deadline(until), rng))
         if np.all(_gap_heur.loads_of(self.a, asg, self.m) <= self.b + 1e-9):
             self.offer(asg, "dive")
+        self.stats["dives"] = self.stats.get("dives", 0.0) + 1
+        self.stats["colgen_iterations"] = cg.iterations
+        self.stats["colgen_columns"] = cg.columns
+        self.stats["colgen_seconds"] = self.stats.get("colgen_seconds", 0.0) + time.perf_counter() - t
         return asg
+
+    def relative_gap(self) -> float:
+        if self.best is None or not math.isfinite(self.bound):
+            return math.inf
+        return (self.best_cost - self.rounded_bound()) / max(abs(self.best_cost), 1e-9)
 
     def complete(self, asg: IntArray) -> IntArray:
         """Give every open job (-1) the agent it overloads least, in order of weight."""
@@ -288,14 +303,30 @@ def run_solver(
         s.milp()
         return RawSolve(s.best, s.best_cost, s.rounded_bound(), s.proven(), s.stats)
     lp = s.lp()
-    starts = [s.construct(lp)]
+    start = s.construct(lp)
     search_deadline = s.t0 + (1.0 if method == "heuristic" else budget.search_share) * budget.time_limit_s
+    cg = None
     if not s.proven():
         lag = s.lagrangian(lp)
         if not s.proven() and lag.exact_knapsacks and s.m > 1 and s.n <= budget.dive_max_jobs_per_agent * s.m:
-            starts.insert(0, s.dive(lag))
-    if not s.proven():
-        s.improve(starts, search_deadline)
+            cg = s.column_generation(lag)
+    if cg is None:
+        if not s.proven():
+            s.improve([start], search_deadline)
+    else:
+        rng = np.random.default_rng(seed)
+        s.improve([s.dive(cg, None, search_deadline)], search_deadline)
+        # More (randomised) dives while the gap is wide enough and they keep paying off.
+        idle = 0
+        while (
+            idle < budget.idle_dives
+            and not s.proven()
+            and time.perf_counter() < search_deadline
+            and s.relative_gap() > budget.diversify_gap
+        ):
+            before = s.best_cost
+            s.improve([s.dive(cg, rng, search_deadline)], search_deadline)
+            idle = 0 if s.best_cost < before else idle + 1
     if method == "auto" and not s.proven():
         s.milp()
     if s.best is None:

@@ -59,6 +59,10 @@ LAGRANGIAN_SHARE = 0.05
 DIVE_SHARE = 0.3
 #: The dive runs when jobs per agent are at most this (tight packings, where it pays off).
 DIVE_MAX_JOBS_PER_AGENT = 12
+#: Further randomised dives run while the proven relative gap exceeds this...
+DIVERSIFY_GAP = 0.002
+#: ... and stop after this many dives in a row that did not improve the plan.
+IDLE_DIVES = 5
 #: Local searches without improvement after which the ejection-chain search stops (at least).
 SEARCH_PATIENCE = 500
 _CAPACITY_RTOL = 1e-9
@@ -383,12 +387,14 @@ def solve_gap(
     t0 = time.perf_counter()
     sign = -1.0 if instance.sense == "max" else 1.0
     budget = SolveBudget(
-        time_limit_s,
-        AUTO_SEARCH_SHARE,
-        LAGRANGIAN_SHARE,
-        DIVE_SHARE,
-        DIVE_MAX_JOBS_PER_AGENT,
-        SEARCH_PATIENCE,
+        time_limit_s=time_limit_s,
+        search_share=AUTO_SEARCH_SHARE,
+        lagrangian_share=LAGRANGIAN_SHARE,
+        dive_share=DIVE_SHARE,
+        dive_max_jobs_per_agent=DIVE_MAX_JOBS_PER_AGENT,
+        diversify_gap=DIVERSIFY_GAP,
+        idle_dives=IDLE_DIVES,
+        patience=SEARCH_PATIENCE,
     )
 
     def check(asg: NDArray[np.int64]) -> list[str]:
