@@ -338,6 +338,10 @@ def _construct(
     return (routed if routed is not None else res.z), res.kq
 
 
+def _value(m: PlacementModel, obj: Objective, sol: tuple[F64, I64]) -> float:
+    return evaluate(m, obj, sol[0], sol[1])["objective"]
+
+
 def _lexicographic(
     a: SystemArrays,
     m: PlacementModel,
@@ -536,6 +540,12 @@ def optimize_placement(
     if lp.status == "infeasible":
         raise _diagnose(a, m, obj, budget_per_hour)
     start = _construct(a, m, obj, lp.z, budget_per_hour, left, notes, seed)
+    if start is not None:  # local search and best routing: the heuristic's plan, and the MILP's start
+        z0, kq0 = heuristic(m, a, obj, time_limit_s=left(0.3 if use_milp else 0.8), start=start)
+        routed = route_lp(m, a, obj, kq0, time_limit_s=left(0.5))
+        better = (routed if routed is not None else z0), kq0
+        over = budget_per_hour is not None and evaluate(m, obj, *better)["cost_per_hour"] > budget_per_hour
+        start = start if over else better
     plan_parts: tuple[F64, I64, float, str, str] | None = None
     if use_milp and lex:
         plan_parts, obj = _lexicographic(a, m, lex, start, budget_per_hour, left, seed)
@@ -559,6 +569,8 @@ def optimize_placement(
             if status != "optimal":
                 polished = route_lp(m, a, obj, kq, time_limit_s=left())
                 z = polished if polished is not None else z
+                if start is not None and _value(m, obj, start) < _value(m, obj, (z, kq)):
+                    z, kq = start
             plan_parts = (z, kq, res.bound, status, "optimize:milp")
     if plan_parts is None:
         if start is None:
@@ -567,11 +579,7 @@ def optimize_placement(
                 "raise the time limit",
                 constraint="time_limit",
             )
-        z, kq = heuristic(m, a, obj, time_limit_s=left(0.5), start=start)
-        polished = route_lp(m, a, obj, kq, time_limit_s=left())
-        if polished is not None:
-            z = polished
-        plan_parts = (z, kq, lp.bound, "heuristic", "optimize:heuristic")
+        plan_parts = (start[0], start[1], lp.bound, "heuristic", "optimize:heuristic")
     z, kq, bound, status, by = plan_parts
     values = evaluate(m, obj, z, kq)
     plan = _to_plan(
