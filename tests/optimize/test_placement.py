@@ -270,7 +270,7 @@ def test_melbourne_optimized_plan_meets_slos_where_default_does_not() -> None:
     a = compile_scenario(s, devices=False)
     default = analyze_scenario(s, arrays=a)
     assert any(x.meets_latency_slo is False for x in default.applications)
-    plan = optimize_placement(s, arrays=a, time_limit_s=60)
+    plan = optimize_placement(s, arrays=a, time_limit_s=30)
     assert check_plan(s, a, plan) == []
     r = analyze_scenario(s, plan=plan, arrays=a)
     assert all(x.meets_latency_slo for x in r.applications), r.verdict
