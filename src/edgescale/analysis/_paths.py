@@ -35,7 +35,8 @@ class PathMetrics:
         self._tx = (8.0 / a.link_bandwidth_mbps[link]).astype(np.float64)  # ms per kB
         self._logav = np.log(a.link_availability[link])
 
-    def _edge_values(self, u: I64, v: I64) -> tuple[F64, F64]:
+    def edge_values(self, u: I64, v: I64) -> tuple[F64, F64]:
+        """Transmission ms per kB and log-availability of the links (u, v) (they must exist)."""
         pos = np.searchsorted(self._key, u * self.n + v)
         return self._tx[pos], self._logav[pos]
 
@@ -64,7 +65,7 @@ class PathMetrics:
         while live.any():
             idx = np.flatnonzero(live)
             prev = pred[row[idx], cur[idx]].astype(np.int64)
-            e_tx, e_av = self._edge_values(prev, cur[idx])
+            e_tx, e_av = self.edge_values(prev, cur[idx])
             acc_tx[idx] += e_tx
             acc_av[idx] += e_av
             cur[idx] = prev

@@ -17,7 +17,8 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.special import gammaincinv
 
 from edgescale.analysis._paths import PathMetrics
-from edgescale.model.arrays import TIER_INDEX, SystemArrays
+from edgescale.analysis.availability import site_availability
+from edgescale.model.arrays import SystemArrays
 from edgescale.model.schema import Scenario
 
 F64 = NDArray[np.float64]
@@ -57,27 +58,6 @@ class PlacementModel:
     level_cap: F64  # largest arrival rate (1/s) that k replicas serve within budget
     min_domains: I64  # per service
     total_rate: float
-
-
-def site_availability(s: Scenario, a: SystemArrays) -> tuple[F64, F64]:
-    """Independent availability of each site and of each failure domain (as analyze computes them)."""
-    site_av = np.ones(a.n_sites)
-    pos = {n: i for i, n in enumerate(a.site_ids)}
-    for fc in s.failures.classes:
-        av = fc.mtbf_h / (fc.mtbf_h + fc.mttr_h)
-        if fc.tier is not None:
-            site_av[a.site_tier == TIER_INDEX[fc.tier]] *= av
-        else:
-            site_av[[pos[x] for x in fc.sites or ()]] *= av
-    dom_av = np.ones(len(a.domain_ids))
-    for cf in s.failures.correlated:
-        av = cf.mtbf_h / (cf.mtbf_h + cf.mttr_h)
-        if cf.region is not None and cf.region in a.region_ids:
-            r = a.region_ids.index(cf.region)
-            dom_av[np.unique(a.site_domain[a.site_region == r])] *= av
-        elif cf.failure_domain is not None and cf.failure_domain in a.domain_ids:
-            dom_av[a.domain_ids.index(cf.failure_domain)] *= av
-    return site_av, dom_av
 
 
 def allowed_sites(a: SystemArrays) -> NDArray[np.bool_]:
@@ -213,7 +193,7 @@ def _walk_tx(pm: PathMetrics, pred: NDArray[np.int32], row: I64, origin: I64, ta
     while live.any():
         idx = np.flatnonzero(live)
         prev = pred[row[idx], cur[idx]].astype(np.int64)
-        acc[idx] += pm._edge_values(prev, cur[idx])[0]
+        acc[idx] += pm.edge_values(prev, cur[idx])[0]
         cur[idx] = prev
         live[idx] = cur[idx] != origin[idx]
     return acc
