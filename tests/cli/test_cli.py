@@ -242,3 +242,21 @@ def test_unknown_policy_name_is_rejected_with_hint() -> None:
         "policies.balancing.name: unknown policy (got 'least-loadd'); did you mean 'least-loaded'?"
         in result.output
     )
+
+
+def test_optimize_scenario_plan_feeds_analyze_and_simulate(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    scenario = str(EXAMPLES / "factory-cell.yaml")
+    result = runner.invoke(app, ["optimize", scenario, "--time-limit", "30", "-o", str(plan), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == "optimal"
+    assert data["gap"] == pytest.approx(0.0, abs=1e-6)
+    analysed = json.loads(runner.invoke(app, ["analyze", scenario, "--plan", str(plan), "-f", "json"]).stdout)
+    assert analysed["plan"] == "optimize:milp"
+    simulated = runner.invoke(
+        app, ["simulate", scenario, "--plan", str(plan), "--duration", "60", "-f", "json"]
+    )
+    assert simulated.exit_code == 0, simulated.output
+    assert json.loads(simulated.stdout)["plan"] == "optimize:milp"
+    assert runner.invoke(app, ["optimize", scenario, "--solver", "pareto"]).exit_code == 1

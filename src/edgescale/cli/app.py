@@ -443,12 +443,13 @@ def _optimize_scenario(
     set_: list[str] | None,
     fmt: Format,
 ) -> None:
+    if solver is Solver.pareto:
+        _fail(EdgescaleError("--solver pareto: Pareto fronts are not built yet; use auto, milp or heuristic"), fmt)
+        return
     try:
-        import importlib
-
-        placement = importlib.import_module("edgescale.optimize.placement")
-    except ImportError:
-        _fail(EdgescaleError("scenario placement is not available in this build yet; 'optimize gap' is"), fmt)
+        from edgescale.optimize import placement
+    except ImportError as e:
+        _fail(EdgescaleError(f"optimize needs highspy ({e}): pip install 'edgescale[optimize]'"), fmt)
         return
     try:
         from edgescale.model.plan import save_plan
