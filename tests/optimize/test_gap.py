@@ -19,6 +19,7 @@ from edgescale.optimize.gap import (
     GapInstance,
     _result,
     check_gap_assignment,
+    gap_bound,
     read_gap_file,
     solve_gap,
     solve_gap_file,
@@ -308,10 +309,11 @@ def test_every_plan_is_feasible_and_bounded(inst: GapInstance) -> None:
             return
         assert check_gap_assignment(inst, res.assignment) == []
         assert inst.objective(res.assignment) == pytest.approx(res.objective)
+        bound = gap_bound(inst, time_limit_s=5)
         if inst.sense == "min":
-            assert res.bound <= res.objective + 1e-9
+            assert max(res.bound, bound) <= res.objective + 1e-9
         else:
-            assert res.bound >= res.objective - 1e-9
+            assert min(res.bound, bound) >= res.objective - 1e-9
         assert res.gap >= 0
 
 
@@ -378,6 +380,16 @@ def test_gapd_within_half_a_percent_of_best_known(k: int) -> None:
     assert check_gap_assignment(inst, res.assignment) == []
     assert res.objective <= best_known * 1.005
     assert res.bound <= best_known
+
+
+@needs_data
+@pytest.mark.parametrize(("name", "k"), [("gap12", 3), ("gapd", 6)])
+def test_bound_never_exceeds_the_optimum(name: str, k: int) -> None:
+    inst = read_gap_file(DATA / f"{name}.txt")[k - 1]
+    best = {"gap12": 1433, "gapd": 12235}[name]
+    bound = gap_bound(inst, time_limit_s=20)
+    assert (bound >= best) if inst.sense == "max" else (bound <= best)
+    assert abs(bound - best) / best < 0.005  # the Lagrangian/column-generation bound is tight here
 
 
 def test_reproducible_with_same_seed() -> None:

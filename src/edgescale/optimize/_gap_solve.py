@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from edgescale.errors import InfeasibleError
 from edgescale.optimize import _gap_bounds, _gap_colgen, _gap_heur, _gap_milp
 
-__all__ = ["RawSolve", "SolveBudget", "run_solver"]
+__all__ = ["RawSolve", "SolveBudget", "run_bounds", "run_solver"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -254,6 +254,35 @@ class _Solver:
             if not self.search(self.best, deadline):
                 return
 
+    def heuristics(self, until: float) -> None:
+        """Bounds, constructions, dives and searches until ``until`` or a proof of optimality."""
+        lp = self.lp()
+        start = self.construct(lp)
+        if self.proven():
+            return
+        lag = self.lagrangian(lp)
+        if self.proven():
+            return
+        if lag.exact_knapsacks and self.m > 1 and self.n <= self.budget.dive_max_jobs_per_agent * self.m:
+            self.dive_and_search(self.column_generation(lag), until)
+        else:
+            self.improve([start], until)
+
+    def dive_and_search(self, cg: _gap_colgen.ColumnGeneration, until: float) -> None:
+        """A dive and a search from it; more randomised dives while the gap is wide and they pay off."""
+        self.improve([self.dive(cg, None, until)], until)
+        rng = np.random.default_rng(self.seed)
+        idle = 0
+        while (
+            idle < self.budget.idle_dives
+            and not self.proven()
+            and time.perf_counter() < until
+            and self.relative_gap() > self.budget.diversify_gap
+        ):
+            before = self.best_cost
+            self.improve([self.dive(cg, rng, until)], until)
+            idle = 0 if self.best_cost < before else idle + 1
+
     def prove_feasibility(self) -> None:
         """No plan found by the heuristics: let HiGHS look for any plan, or prove there is none."""
         if self.remaining() < 0.05:
@@ -299,36 +328,22 @@ def run_solver(
     """Run the phases of ``method`` on the minimisation-form arrays."""
     s = _Solver(c, a, b, budget, seed, check)
     s.necessary_conditions()
-    if method == "milp":
-        s.milp()
-        return RawSolve(s.best, s.best_cost, s.rounded_bound(), s.proven(), s.stats)
-    lp = s.lp()
-    start = s.construct(lp)
-    search_deadline = s.t0 + (1.0 if method == "heuristic" else budget.search_share) * budget.time_limit_s
-    cg = None
-    if not s.proven():
-        lag = s.lagrangian(lp)
-        if not s.proven() and lag.exact_knapsacks and s.m > 1 and s.n <= budget.dive_max_jobs_per_agent * s.m:
-            cg = s.column_generation(lag)
-    if cg is None:
-        if not s.proven():
-            s.improve([start], search_deadline)
-    else:
-        rng = np.random.default_rng(seed)
-        s.improve([s.dive(cg, None, search_deadline)], search_deadline)
-        # More (randomised) dives while the gap is wide enough and they keep paying off.
-        idle = 0
-        while (
-            idle < budget.idle_dives
-            and not s.proven()
-            and time.perf_counter() < search_deadline
-            and s.relative_gap() > budget.diversify_gap
-        ):
-            before = s.best_cost
-            s.improve([s.dive(cg, rng, search_deadline)], search_deadline)
-            idle = 0 if s.best_cost < before else idle + 1
-    if method == "auto" and not s.proven():
+    if method != "milp":
+        s.heuristics(
+            until=s.t0 + (1.0 if method == "heuristic" else budget.search_share) * budget.time_limit_s
+        )
+    if method != "heuristic" and not s.proven():
         s.milp()
     if s.best is None:
         s.prove_feasibility()
     return RawSolve(s.best, s.best_cost, s.rounded_bound(), s.proven(), s.stats)
+
+
+def run_bounds(c: FloatArray, a: FloatArray, b: FloatArray, *, budget: SolveBudget) -> RawSolve:
+    """Only the bounds: LP relaxation, Lagrangian relaxation and root column generation."""
+    s = _Solver(c, a, b, budget, 0, lambda asg: [])
+    s.necessary_conditions()
+    lag = s.lagrangian(s.lp())
+    if lag.exact_knapsacks:
+        s.column_generation(lag)
+    return RawSolve(None, math.inf, s.rounded_bound(), False, s.stats)

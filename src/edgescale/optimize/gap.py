@@ -21,18 +21,22 @@ The plan returned is the best found, the bound the best proven, and the plan is 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from edgescale.errors import Issue, ScenarioError
+
+if TYPE_CHECKING:
+    from edgescale.optimize._gap_solve import RawSolve, SolveBudget
 
 __all__ = [
     "DEFAULT_TIME_LIMIT_S",
@@ -378,7 +382,7 @@ def solve_gap(
     >>> res.assignment.tolist(), res.objective, res.status
     ([0, 1, 0], 6.0, 'optimal')
     """
-    from edgescale.optimize._gap_solve import SolveBudget, run_solver
+    from edgescale.optimize._gap_solve import run_solver
 
     if method not in ("auto", "milp", "heuristic"):
         raise ValueError(f"method: must be 'auto', 'milp' or 'heuristic' (got {method!r})")
@@ -386,16 +390,7 @@ def solve_gap(
         raise ValueError(f"time_limit_s: must be > 0 (got {time_limit_s!r})")
     t0 = time.perf_counter()
     sign = -1.0 if instance.sense == "max" else 1.0
-    budget = SolveBudget(
-        time_limit_s=time_limit_s,
-        search_share=AUTO_SEARCH_SHARE,
-        lagrangian_share=LAGRANGIAN_SHARE,
-        dive_share=DIVE_SHARE,
-        dive_max_jobs_per_agent=DIVE_MAX_JOBS_PER_AGENT,
-        diversify_gap=DIVERSIFY_GAP,
-        idle_dives=IDLE_DIVES,
-        patience=SEARCH_PATIENCE,
-    )
+    budget = _budget(time_limit_s)
 
     def check(asg: NDArray[np.int64]) -> list[str]:
         return check_gap_assignment(instance, asg)
@@ -412,7 +407,22 @@ def solve_gap(
     return _result(instance, raw, sign, method, time.perf_counter() - t0)
 
 
-def _result(instance: GapInstance, raw: Any, sign: float, method: str, seconds: float) -> GapResult:
+def _budget(time_limit_s: float) -> SolveBudget:
+    from edgescale.optimize._gap_solve import SolveBudget
+
+    return SolveBudget(
+        time_limit_s=time_limit_s,
+        search_share=AUTO_SEARCH_SHARE,
+        lagrangian_share=LAGRANGIAN_SHARE,
+        dive_share=DIVE_SHARE,
+        dive_max_jobs_per_agent=DIVE_MAX_JOBS_PER_AGENT,
+        diversify_gap=DIVERSIFY_GAP,
+        idle_dives=IDLE_DIVES,
+        patience=SEARCH_PATIENCE,
+    )
+
+
+def _result(instance: GapInstance, raw: RawSolve, sign: float, method: str, seconds: float) -> GapResult:
     stats = {k: (sign * v if k.endswith(("_bound", "_objective")) else v) for k, v in raw.stats.items()}
     bound = sign * raw.bound if math.isfinite(raw.bound) else sign * -math.inf
     if raw.assignment is None:
@@ -456,17 +466,38 @@ def _result(instance: GapInstance, raw: Any, sign: float, method: str, seconds: 
 
 
 def gap_bound(instance: GapInstance, *, time_limit_s: float = 10.0) -> float:
-    """Best of the LP and Lagrangian bounds: a lower bound for ``"min"``, an upper one for ``"max"``.
+    """Best proven bound without searching for a plan: lower for ``"min"``, upper for ``"max"``.
+
+    The best of the LP relaxation, the Lagrangian relaxation of the assignment constraints and, when
+    weights are integers, column generation at the root (which converges to the Lagrangian dual).
+    Rounded when all costs are integers.
+
+    Raises
+    ------
+    InfeasibleError
+        If the necessary conditions or the LP relaxation show that no assignment exists.
 
     Examples
     --------
     >>> inst = GapInstance("tiny", costs=[[1, 5, 3], [4, 2, 3]], weights=[[2, 2, 2], [2, 2, 2]],
     ...                    capacities=[4, 2])
-    >>> gap_bound(inst) <= 6.0
-    True
+    >>> gap_bound(inst)
+    6.0
     """
-    res = solve_gap(instance, method="heuristic", time_limit_s=time_limit_s)
-    return res.bound
+    from edgescale.optimize._gap_solve import run_bounds
+
+    if not time_limit_s > 0:
+        raise ValueError(f"time_limit_s: must be > 0 (got {time_limit_s!r})")
+    sign = -1.0 if instance.sense == "max" else 1.0
+    budget = _budget(time_limit_s)
+    budget = dataclasses.replace(budget, lagrangian_share=0.5, dive_share=0.5)
+    raw = run_bounds(
+        np.ascontiguousarray(sign * instance.costs),
+        np.ascontiguousarray(instance.weights),
+        np.ascontiguousarray(instance.capacities),
+        budget=budget,
+    )
+    return sign * raw.bound
 
 
 def solve_gap_file(
