@@ -328,8 +328,9 @@ def ejection_chain_search(
     """Weighted ejection-chain search from ``start`` (feasible or not).
 
     Stops at ``deadline`` (``time.perf_counter`` seconds), once the incumbent reaches ``target``, or
-    when the local searches since the last improvement number ``patience`` and half of all so far. ``incumbent`` is the cost of a known
-    feasible assignment: only cheaper ones are reported.
+    when the local searches since the last improvement number both ``patience`` and half of all
+    so far. ``incumbent`` is the cost of a known feasible assignment: only cheaper ones are
+    reported. ``price_steps`` are the relative increase and decrease of the overflow prices.
     """
     m, n = c.shape
     asg = np.ascontiguousarray(start, dtype=np.int64).copy()
