@@ -377,8 +377,9 @@ def solve_gap(
     integers; otherwise the fractional (Dantzig) knapsack bound keeps the Lagrangian bound valid
     and the column-generation dive is skipped.
 
-    On OR-Library type D instances (5-20 agents, 100-200 jobs, 60 s, 2 busy cores) the plans are
-    within 0.2 % of the best known values; see ``benchmarks/optimize_gap.py``.
+    On OR-Library type D instances (5-20 agents, 100-200 jobs, 60 s on 2 shared cores) the plans
+    were within 0.25 % of the best known values in our runs (HiGHS alone: up to 1.1 %); see
+    ``benchmarks/optimize_gap.py``.
 
     References
     ----------
