@@ -28,7 +28,6 @@ def test_s1_mean_and_p95_within_ci_of_mm1() -> None:
     assert abs(lat["mean"] - 410.0) <= lat["mean_ci99_half_width"]
     p95 = 10.0 + 1000.0 * math.log(20.0) / 2.5
     assert abs(lat["p95"] - p95) <= max(lat["p95_ci99_half_width"], 0.02 * p95)  # histogram resolution 2 %
-    # Little's law at every station: L = lambda W over the window
     assert r["requests"] > 0
 
 

@@ -69,12 +69,14 @@ def _stations(
     return svc.astype(np.int64), site.astype(np.int64), servers, speed, index
 
 
-def _combinations(pa: PlanArrays, dem: int, services: list[int]) -> list[tuple[list[int], float]]:
-    """Every way to route one request of demand point *dem* through its stages, with its probability."""
+def _combinations(pa: PlanArrays, entries: I64, services: list[int]) -> list[tuple[list[int], float]]:
+    """Every way to route one request through its stages, with its probability.
+
+    *entries* are the route entries of one demand point.
+    """
     combos: list[tuple[list[int], float]] = [([], 1.0)]
-    mask = pa.route_demand == dem
     for svc in services:
-        ent = np.flatnonzero(mask & (pa.route_service == svc))
+        ent = entries[pa.route_service[entries] == svc]
         if not len(ent):
             return []
         combos = [
@@ -115,12 +117,15 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     diurnal: dict[int, tuple[F64, float]] = {}
     # all (origin, target) pairs first, so path metrics are computed in one batch
     plans: list[tuple[int, list[int], float]] = []
+    by_demand = np.argsort(pa.route_demand, kind="stable")  # route entries grouped by demand point, once
+    bounds = np.searchsorted(pa.route_demand[by_demand], np.arange(len(a.demand_group) + 1))
     for d in range(len(a.demand_group)):
         g = int(a.demand_group[d])
         app = int(a.group_app[g])
         if app < 0:
             continue
-        for sites, p in _combinations(pa, d, app_services[app]):
+        entries = by_demand[bounds[d] : bounds[d + 1]]
+        for sites, p in _combinations(pa, entries, app_services[app]):
             plans.append((d, sites, p))
     origins: list[int] = []
     targets: list[int] = []
