@@ -11,12 +11,18 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from edgescale.cli._common import Format, FormatOpt, OutOpt, SetOpt, State, err, out
+from edgescale.cli._common import emit as _emit
+from edgescale.cli._common import fail as _fail
+from edgescale.cli._common import fmt_ms as _ms
+from edgescale.cli._common import json_default as _json_default
+from edgescale.cli._common import load_scenario as _load
+from edgescale.cli._common import spinner as _spinner
 from edgescale.errors import EdgescaleError, ScenarioError
 
 app = typer.Typer(
@@ -33,92 +39,17 @@ import_app = typer.Typer(help="Import real topologies and datasets as scenario f
 app.add_typer(generate_app, name="generate")
 app.add_typer(import_app, name="import")
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-
-
-class _State:
-    debug = False
-
-
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="What-if override PATH=VALUE (repeatable).", show_default=False),
-]
-OutOpt = Annotated[Path, typer.Option("--output", "-o", help="File to write (.yaml or .json).")]
-
-
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
-    _State.debug = debug
+    State.debug = debug
     if version:
         from edgescale import __version__
 
         out.print(__version__)
         raise typer.Exit(0)
-
-
-def _emit(fmt: Format, data: Any, text: str) -> None:
-    if fmt is Format.json:
-        sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
-    else:
-        out.print(text)
-
-
-def _json_default(x: Any) -> Any:
-    import numpy as np
-
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
-
-
-def _fail(e: Exception, fmt: Format) -> None:
-    if _State.debug:
-        raise e
-    if fmt is Format.json:
-        issues = [i.to_dict() for i in e.issues] if isinstance(e, ScenarioError) else []
-        payload = {"ok": False, "error": type(e).__name__, "message": str(e), "issues": issues}
-        sys.stdout.write(json.dumps(payload, indent=2, default=_json_default) + "\n")
-    else:
-        text = str(e)
-        lines = text.splitlines()
-        if len(lines) > 40:
-            text = "\n".join([*lines[:40], f"  ... and {len(lines) - 40} more"])
-        err.print(f"[bold red]error:[/] {type(e).__name__}: {escape(text)}")
-    raise typer.Exit(1)
-
-
-def _spinner(message: str) -> Any:
-    if err.is_terminal:
-        return err.status(message)
-    from contextlib import nullcontext
-
-    return nullcontext()
-
-
-def _load(path: Path, overrides: list[str] | None) -> Any:
-    """Load a scenario and check its policy names and parameters (the model cannot: policies sit above it)."""
-    from edgescale.model.io import load
-    from edgescale.policies.registry import check_policies
-
-    scenario = load(path, overrides=overrides or ())
-    issues = check_policies(scenario.policies)
-    if issues:
-        raise ScenarioError(issues, str(path))
-    return scenario
-
 
 @app.command()
 def validate(
@@ -247,11 +178,6 @@ def analyze(
         return
     _emit(fmt, data, _analysis_text(data))
 
-
-def _ms(x: float | None) -> str:
-    return "inf" if x is None else f"{x:,.2f}"
-
-
 def _analysis_text(d: dict[str, Any]) -> str:
     lines = [f"[bold]{escape(d['scenario'])}[/]: {escape(d['verdict'])}"]
     apps = d.get("applications", [])
@@ -350,229 +276,6 @@ def queue(
         return
     text = "\n".join(f"{k:24} {v:.6g}" if isinstance(v, float) else f"{k:24} {v}" for k, v in data.items())
     _emit(fmt, data, escape(text))
-
-
-class Solver(StrEnum):
-    auto = "auto"
-    milp = "milp"
-    heuristic = "heuristic"
-    pareto = "pareto"
-
-
-@app.command()
-def optimize(
-    target: Annotated[str, typer.Argument(help="A scenario file, or 'gap' to solve an OR-Library GAP file.")],
-    gap_file: Annotated[Path | None, typer.Argument(help="With 'gap': the OR-Library file.")] = None,
-    objective: Annotated[
-        str, typer.Option(help="latency, cost, energy, or weights like latency=1,cost=0.1.")
-    ] = ("latency"),
-    solver: Annotated[Solver, typer.Option(help="auto, milp, heuristic or pareto.")] = Solver.auto,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per solve.")] = 60.0,
-    instance: Annotated[
-        list[int] | None, typer.Option(help="With 'gap': 1-based instance number(s).")
-    ] = None,
-    sense: Annotated[
-        str | None, typer.Option(help="With 'gap': min or max (default from the file name).")
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Plan (or results) file to write.")
-    ] = None,
-    set_: SetOpt = None,
-    fmt: FormatOpt = Format.text,
-) -> None:
-    """Decide placement and assignment (writes a plan), or solve standard GAP instances."""
-    if target == "gap":
-        _optimize_gap(gap_file, instance, sense, time_limit, solver, output, fmt)
-        return
-    _optimize_scenario(Path(target), objective, solver, time_limit, output, set_, fmt)
-
-
-def _optimize_gap(
-    file: Path | None,
-    instance: list[int] | None,
-    sense: str | None,
-    time_limit: float,
-    solver: Solver,
-    output: Path | None,
-    fmt: Format,
-) -> None:
-    if file is None:
-        err.print("error: 'edgescale optimize gap' needs the OR-Library file, e.g. gapc.txt")
-        raise typer.Exit(2)
-    if sense not in (None, "min", "max"):
-        err.print(f"error: --sense must be min or max (got {sense!r})")
-        raise typer.Exit(2)
-    if solver is Solver.pareto:
-        err.print("error: --solver pareto does not apply to GAP (one objective)")
-        raise typer.Exit(2)
-    try:
-        from edgescale.model.io import write_atomic
-        from edgescale.optimize.gap import solve_gap_file
-
-        with _spinner(f"solving {file.name}"):
-            results = solve_gap_file(
-                file,
-                instance=instance,
-                sense=cast(Literal["min", "max"] | None, sense),
-                time_limit_s=time_limit,
-                method=cast(Literal["auto", "milp", "heuristic"], solver.value),
-            )
-        rows = [r.to_dict() for r in results]
-        if output is not None:
-            write_atomic(output, json.dumps(rows, indent=1) + "\n")
-    except (EdgescaleError, OSError) as e:
-        _fail(e, fmt)
-        return
-    brief = [{k: v for k, v in r.items() if k not in ("assignment", "stats")} for r in rows]
-    lines = ["instance  sense  objective      bound        gap  status      seconds"]
-    for k, r in zip(instance or range(1, len(rows) + 1), brief, strict=False):
-        gap = "-" if r["gap"] is None else f"{r['gap']:.4%}"
-        lines.append(
-            f"{k:>8}  {r['sense']:5}  {r['objective']!s:>9}  {r['bound']!s:>9}  {gap:>9}  {r['status']:10}"
-            f"  {r['solve_seconds']:7.2f}"
-        )
-    _emit(fmt, brief if len(brief) > 1 else brief[0], "\n".join(lines))
-
-
-def _optimize_scenario(
-    file: Path,
-    objective: str,
-    solver: Solver,
-    time_limit: float,
-    output: Path | None,
-    set_: list[str] | None,
-    fmt: Format,
-) -> None:
-    if solver is Solver.pareto:
-        _fail(EdgescaleError("--solver pareto: Pareto fronts are not built yet; use auto, milp or heuristic"), fmt)
-        return
-    try:
-        from edgescale.optimize import placement
-    except ImportError as e:
-        _fail(EdgescaleError(f"optimize needs highspy ({e}): pip install 'edgescale[optimize]'"), fmt)
-        return
-    try:
-        from edgescale.model.plan import save_plan
-
-        s = _load(file, set_)
-        weights = None
-        if "=" in objective:
-            weights = {k.strip(): float(v) for k, v in (p.split("=") for p in objective.split(","))}
-            objective = "weighted"
-        with _spinner("optimizing"):
-            plan = placement.optimize_placement(
-                s, objective=objective, weights=weights, method=solver.value, time_limit_s=time_limit
-            )
-        if output is not None:
-            save_plan(plan, output)
-    except (EdgescaleError, OSError, ValueError) as e:
-        _fail(e, fmt)
-        return
-    data = {
-        "status": plan.status,
-        "objectives": plan.objectives,
-        "bound": plan.bound,
-        "gap": plan.gap,
-        "solve_seconds": plan.solve_seconds,
-        "created_by": plan.created_by,
-        "output": str(output) if output else None,
-    }
-    text = escape(
-        f"{plan.created_by}: {plan.status}; objectives {plan.objectives}; bound {plan.bound}; gap {plan.gap}"
-        + (f"; wrote {output}" if output else "")
-    )
-    _emit(fmt, data, text)
-
-
-def _duration(text: str | None, what: str) -> float | None:
-    """Seconds from '90', '90s', '5m', '1h', '1.5h', '2d'."""
-    if text is None:
-        return None
-    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-    t = text.strip().lower()
-    try:
-        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        err.print(f"error: {what}: must be a duration like 90, 90s, 5m, 1h (got {text!r})")
-        raise typer.Exit(2)
-    return value
-
-
-@app.command()
-def simulate(
-    file: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
-    plan: Annotated[
-        Path | None, typer.Option("--plan", help="Plan file (default: the default plan).")
-    ] = None,
-    duration: Annotated[str | None, typer.Option(help="Measured time, e.g. 1h, 30m, 100 (s).")] = None,
-    warmup: Annotated[str | None, typer.Option(help="Discarded warm-up, e.g. 5m.")] = None,
-    replications: Annotated[int | None, typer.Option(min=1, help="Independent replications.")] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same numbers.")] = 0,
-    executor: Annotated[str, typer.Option(help="Where replications run: serial, processes or ray.")] = "serial",
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (executor 'processes').")] = None,
-    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (executor 'ray').")] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the results JSON here.")
-    ] = None,
-    set_: SetOpt = None,
-    fmt: FormatOpt = Format.text,
-) -> None:
-    """Run the digital twin: latency distributions with confidence intervals, utilization, energy."""
-    dur, warm = _duration(duration, "--duration"), _duration(warmup, "--warmup")
-    try:
-        from edgescale.model.io import write_atomic
-        from edgescale.model.plan import load_plan
-
-        try:
-            from edgescale.sim.runner import simulate_scenario
-        except ImportError as e:
-            raise EdgescaleError(f"simulate needs numba ({e}): pip install 'edgescale[simulate]'") from e
-
-        s = _load(file, set_)
-        p = load_plan(plan) if plan is not None else None
-        with _spinner("simulating"):
-            result = simulate_scenario(
-                s,
-                plan=p,
-                duration_s=dur,
-                warmup_s=warm,
-                replications=replications,
-                seed=seed,
-                executor=executor,
-                workers=workers,
-                ray_address=ray_address,
-            )
-        data = result.to_dict()
-        if output is not None:
-            write_atomic(output, json.dumps(data, indent=1, default=_json_default) + "\n")
-    except (EdgescaleError, OSError) as e:
-        _fail(e, fmt)
-        return
-    _emit(fmt, data, _simulation_text(data))
-
-
-def _simulation_text(d: dict[str, Any]) -> str:
-    lines = [
-        f"[bold]{escape(d['scenario'])}[/]: {d['requests']:,} requests in {d['replications']} replication(s) of "
-        f"{d['duration_s']:g} s (after {d['warmup_s']:g} s warm-up); kernel {d['kernel_seconds']:.2f} s, "
-        f"wall {d['wall_seconds']:.2f} s",
-        "  application       mean ms (99% CI)        p95 ms      p99 ms   drops",
-    ]
-    for x in d["applications"]:
-        lat = x["latency_ms"]
-        hw = lat["mean_ci99_half_width"]
-        ci = f"± {hw:.2f}" if hw is not None else ""
-        lines.append(
-            f"  {escape(x['application'])[:16]:16} {_ms(lat['mean']):>9} {ci:12} {_ms(lat['p95']):>10} "
-            f"{_ms(lat['p99']):>10} {x['drops']:>7}"
-        )
-    lines.append(
-        f"  energy {d['energy_j'] / 3.6e6:,.3f} kWh; busiest site utilization {d['utilization']['mean_by_site_max']:.1%}"
-    )
-    return "\n".join(lines)
-
 
 @app.command()
 def schema(
@@ -756,6 +459,16 @@ def import_eua(
         _write_doc(doc, output, fmt, {"report": report.to_dict()})
     except (EdgescaleError, OSError) as e:
         _fail(e, fmt)
+
+
+def _register_commands() -> None:
+    from edgescale.cli import operate, optimize, report, simulate
+
+    for module in (optimize, simulate, report, operate):
+        module.register(app)
+
+
+_register_commands()
 
 
 def run() -> None:

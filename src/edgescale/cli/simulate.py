@@ -1,0 +1,102 @@
+"""``edgescale simulate``: the digital twin from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from edgescale.cli._common import (
+    Format,
+    FormatOpt,
+    SetOpt,
+    emit,
+    fail,
+    fmt_ms,
+    json_default,
+    load_scenario,
+    parse_duration,
+    spinner,
+)
+from edgescale.errors import EdgescaleError
+
+
+def simulate(
+    file: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    plan: Annotated[
+        Path | None, typer.Option("--plan", help="Plan file (default: the default plan).")
+    ] = None,
+    duration: Annotated[str | None, typer.Option(help="Measured time, e.g. 1h, 30m, 100 (s).")] = None,
+    warmup: Annotated[str | None, typer.Option(help="Discarded warm-up, e.g. 5m.")] = None,
+    replications: Annotated[int | None, typer.Option(min=1, help="Independent replications.")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same numbers.")] = 0,
+    executor: Annotated[str, typer.Option(help="Where replications run: serial, processes or ray.")] = "serial",
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (executor 'processes').")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (executor 'ray').")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the results JSON here.")
+    ] = None,
+    set_: SetOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Run the digital twin: latency distributions with confidence intervals, utilization, energy."""
+    dur, warm = parse_duration(duration, "--duration"), parse_duration(warmup, "--warmup")
+    try:
+        from edgescale.model.io import write_atomic
+        from edgescale.model.plan import load_plan
+
+        try:
+            from edgescale.sim.runner import simulate_scenario
+        except ImportError as e:
+            raise EdgescaleError(f"simulate needs numba ({e}): pip install 'edgescale[simulate]'") from e
+
+        s = load_scenario(file, set_)
+        p = load_plan(plan) if plan is not None else None
+        with spinner("simulating"):
+            result = simulate_scenario(
+                s,
+                plan=p,
+                duration_s=dur,
+                warmup_s=warm,
+                replications=replications,
+                seed=seed,
+                executor=executor,
+                workers=workers,
+                ray_address=ray_address,
+            )
+        data = result.to_dict()
+        if output is not None:
+            write_atomic(output, json.dumps(data, indent=1, default=json_default) + "\n")
+    except (EdgescaleError, OSError) as e:
+        fail(e, fmt)
+        return
+    emit(fmt, data, _simulation_text(data))
+
+
+def _simulation_text(d: dict[str, Any]) -> str:
+    lines = [
+        f"[bold]{escape(d['scenario'])}[/]: {d['requests']:,} requests in {d['replications']} replication(s) of "
+        f"{d['duration_s']:g} s (after {d['warmup_s']:g} s warm-up); kernel {d['kernel_seconds']:.2f} s, "
+        f"wall {d['wall_seconds']:.2f} s",
+        "  application       mean ms (99% CI)        p95 ms      p99 ms   drops",
+    ]
+    for x in d["applications"]:
+        lat = x["latency_ms"]
+        hw = lat["mean_ci99_half_width"]
+        ci = f"± {hw:.2f}" if hw is not None else ""
+        lines.append(
+            f"  {escape(x['application'])[:16]:16} {fmt_ms(lat['mean']):>9} {ci:12} {fmt_ms(lat['p95']):>10} "
+            f"{fmt_ms(lat['p99']):>10} {x['drops']:>7}"
+        )
+    lines.append(
+        f"  energy {d['energy_j'] / 3.6e6:,.3f} kWh; busiest site utilization {d['utilization']['mean_by_site_max']:.1%}"
+    )
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate`` to the command line."""
+    app.command()(simulate)
