@@ -22,6 +22,7 @@ def test_all_is_pinned() -> None:
         "load_plan",
         "save",
         "save_plan",
+        "simulate",
     ]
     for name in edgescale.__all__:
         assert hasattr(edgescale, name)

@@ -5,6 +5,7 @@ design -> analyze -> optimize -> simulate -> operate. The public API mirrors the
 >>> import edgescale
 >>> scenario = edgescale.load("examples/factory-cell.yaml")  # doctest: +SKIP
 >>> arrays = edgescale.compile_scenario(scenario)  # doctest: +SKIP
+>>> result = edgescale.simulate(scenario, duration_s=600, replications=3)  # doctest: +SKIP
 
 Names are imported on first use, so ``import edgescale`` stays fast for command-line tools.
 """
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from edgescale.model.io import load, save
     from edgescale.model.plan import Plan, load_plan, save_plan
     from edgescale.model.schema import Scenario
+    from edgescale.sim.runner import simulate_scenario as simulate
 
 _LAZY = {
     "analyze": "edgescale.analysis.scenario:analyze_scenario",
@@ -45,6 +47,7 @@ _LAZY = {
     "load_plan": "edgescale.model.plan",
     "save_plan": "edgescale.model.plan",
     "Scenario": "edgescale.model.schema",
+    "simulate": "edgescale.sim.runner:simulate_scenario",
 }
 
 
@@ -75,4 +78,5 @@ __all__ = [
     "load_plan",
     "save",
     "save_plan",
+    "simulate",
 ]
