@@ -1,0 +1,261 @@
+"""Offloading: worked example, MILP against brute force, equilibrium and potential properties."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgescale.errors import InfeasibleError, ModelAssumptionError
+from edgescale.optimize.offloading import (
+    OffloadProblem,
+    offload_best_response,
+    offload_optimal,
+    offload_resolve,
+    reallocation_cost,
+    shannon_rate_bps,
+)
+
+
+def random_problem(
+    seed: int, n: int, k: int, *, deadlines: bool = True, energy: float = 0.0
+) -> OffloadProblem:
+    rng = np.random.default_rng(seed)
+    cycles = rng.uniform(2e8, 2e9, n)
+    rtt = np.concatenate([rng.uniform(2, 30, (n, k)), rng.uniform(60, 150, (n, 1))], axis=1)
+    deadline = rng.uniform(400, 3000, n) if deadlines else np.inf
+    return OffloadProblem.build(
+        cycles=cycles,
+        device_hz=rng.uniform(0.5e9, 2e9, n),
+        rtt_ms=rtt,
+        edge_hz=rng.uniform(2e9, 8e9, k),
+        edge_slots=rng.integers(1, n + 1, k),
+        input_bits=rng.uniform(0, 4e6, n),
+        output_bits=rng.uniform(0, 1e6, n),
+        deadline_ms=deadline,
+        kappa=1e-27,
+        cloud_hz=rng.uniform(3e9, 10e9),
+        energy_weight=energy,
+        latency_weight=1.0,
+    )
+
+
+def brute_force(p: OffloadProblem) -> tuple[float, tuple[int, ...] | None]:
+    best, arg = math.inf, None
+    for combo in itertools.product(range(p.cloud + 1), repeat=p.n_devices):
+        c = np.array(combo)
+        if not p.allowed[np.arange(p.n_devices), c].all() or (p.counts(c) > p.edge_slots).any():
+            continue
+        lat, _, cost = p.evaluate(c)
+        if (lat > p.deadline_ms * (1 + 1e-9)).any():
+            continue
+        if cost.sum() < best:
+            best, arg = float(cost.sum()), combo
+    return best, arg
+
+
+def test_worked_example_energy_and_latency():
+    # Mao et al. 2017: local t = c/f, E = kappa c f^2; offloading: upload at the Shannon rate
+    # B log2(1 + SNR), transmit power x upload time, idle power while waiting, receive power x download.
+    rate = float(shannon_rate_bps(1e6, 10 * math.log10(3.0)))  # 1 MHz, SNR 3 -> 2 Mbit/s
+    assert rate == pytest.approx(2e6)
+    p = OffloadProblem.build(
+        cycles=5e8,
+        device_hz=1e9,
+        kappa=1e-27,
+        input_bits=4e5,
+        output_bits=1e5,
+        uplink_bps=rate,
+        downlink_bps=50e6,
+        tx_w=1.0,
+        rx_w=0.5,
+        idle_w=0.05,
+        rtt_ms=[[20.0, 80.0]],
+        edge_hz=[10e9],
+        cloud_hz=5e9,
+        energy_weight=1000.0,
+    )
+    # local: 500 ms, 1e-27 * 5e8 * 1e18 = 0.5 J
+    lat, en, cost = p.evaluate([0])
+    assert (lat[0], en[0]) == pytest.approx((500.0, 0.5))
+    assert cost[0] == pytest.approx(500.0 + 1000 * 0.5)
+    # edge: 200 ms upload (0.2 J) + 20 ms rtt + 50 ms run + 2 ms download (0.001 J) + idle 0.05 W * 70 ms
+    lat, en, cost = p.evaluate([1])
+    assert (lat[0], en[0]) == pytest.approx((272.0, 0.2 + 0.001 + 0.0035))
+    # cloud: 200 + 80 + 100 + 2 ms; idle over 180 ms
+    lat, en, _ = p.evaluate([2])
+    assert (lat[0], en[0]) == pytest.approx((382.0, 0.2 + 0.001 + 0.05 * 0.18))
+    r = offload_optimal(p)
+    assert r.choice.tolist() == [1] and r.status == "optimal"
+    assert r.objective == pytest.approx(272.0 + 1000 * 0.2045)
+
+
+def test_processor_sharing_congestion():
+    p = OffloadProblem.build(cycles=[1e9] * 3, device_hz=1e8, rtt_ms=[[0.0, 1e6]] * 3, edge_hz=[3e9])
+    lat, en, _ = p.evaluate([1, 1, 1])
+    assert lat.tolist() == pytest.approx([1000.0] * 3)  # 3 tasks share 3 GHz: 1 s each
+    assert en.tolist() == pytest.approx([0.05] * 3)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_milp_equals_brute_force(seed):
+    rng = np.random.default_rng(100 + seed)
+    n, k = int(rng.integers(2, 6)), int(rng.integers(1, 3))
+    p = random_problem(seed, n, k, energy=float(rng.choice([0.0, 200.0])))
+    best, _ = brute_force(p)
+    if not math.isfinite(best):
+        with pytest.raises(InfeasibleError, match=r"deadline|edge_slots"):
+            offload_optimal(p)
+        return
+    r = offload_optimal(p, time_limit_s=30)
+    assert r.status == "optimal"
+    assert r.objective == pytest.approx(best, rel=1e-7)
+    assert r.bound <= r.objective + 1e-9 and r.gap <= 1e-6
+    assert r.deadline_violations == 0
+    assert (p.counts(r.choice) <= p.edge_slots).all()
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40), k=st.integers(1, 5))
+@settings(max_examples=40, deadline=None, derandomize=True)
+def test_best_response_reaches_equilibrium(seed, n, k):
+    p = random_problem(seed, n, k, deadlines=False, energy=100.0)
+    r = offload_best_response(p, seed=seed)
+    assert r.equilibrium
+    counts = p.counts(r.choice)
+    assert (counts <= p.edge_slots).all()
+    # independent check: no device lowers its own cost by moving alone to an option with room
+    for i in range(n):
+        for j in range(p.cloud + 1):
+            if (
+                j == r.choice[i]
+                or not p.allowed[i, j]
+                or (1 <= j <= k and counts[j - 1] >= p.edge_slots[j - 1])
+            ):
+                continue
+            c = r.choice.copy()
+            c[i] = j
+            assert p.evaluate(c)[2][i] >= r.cost[i] * (1 - 1e-9)
+    assert r.objective >= r.bound - 1e-9
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 20), k=st.integers(1, 4))
+@settings(max_examples=40, deadline=None, derandomize=True)
+def test_potential_changes_by_weighted_cost(seed, n, k):
+    p = random_problem(seed, n, k, deadlines=False, energy=50.0)
+    rng = np.random.default_rng(seed)
+    c = rng.integers(0, p.cloud + 1, n)
+    i, j = int(rng.integers(n)), int(rng.integers(p.cloud + 1))
+    d = c.copy()
+    d[i] = j
+    delta_cost = p.evaluate(d)[2][i] - p.evaluate(c)[2][i]
+    delta_phi = p.potential(d) - p.potential(c)
+    assert delta_phi * p.congestion_weight[i] == pytest.approx(delta_cost, rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_price_of_anarchy_at_least_one(seed):
+    p = random_problem(seed, 6, 2, deadlines=False)
+    opt = offload_optimal(p)
+    br = offload_best_response(p, optimum=opt, seed=seed)
+    assert opt.status == "optimal"
+    assert br.price_of_anarchy is not None and br.price_of_anarchy >= 1 - 1e-9
+    assert br.bound == pytest.approx(opt.bound) or br.bound >= opt.bound
+    assert br.objective >= opt.objective * (1 - 1e-9)
+
+
+def test_price_of_anarchy_example():
+    p = OffloadProblem.build(
+        cycles=[1e9, 1e9], device_hz=0.5e9, rtt_ms=[[10, 100]] * 2, edge_hz=[2e9], cloud_hz=1e9
+    )
+    opt = offload_optimal(p)
+    br = offload_best_response(p, optimum=opt)
+    assert br.objective == pytest.approx(2020.0) and opt.objective == pytest.approx(1610.0)
+    assert br.price_of_anarchy == pytest.approx(2020 / 1610)
+    assert br.status == "heuristic" and br.gap == pytest.approx((2020 - 1610) / 2020)
+
+
+def test_reallocation_trades_moving_against_staying():
+    # the device moved: edge 1 is now closer (5 ms) than edge 0 (40 ms) where its task runs
+    p = OffloadProblem.build(cycles=1e9, device_hz=0.5e9, rtt_ms=[[40.0, 5.0, 200.0]], edge_hz=[5e9, 5e9])
+    small = reallocation_cost(p, [1], 1e6, site_bandwidth_bps=1e9, site_latency_ms=2.0)
+    assert small.latency_ms[0, 2] == pytest.approx(1.0 + 2.0)
+    r = offload_resolve(p, [1], small)
+    assert r.choice.tolist() == [2] and r.moved == 1  # 3 ms to move, 35 ms saved
+    big = reallocation_cost(p, [1], 1e9, site_bandwidth_bps=1e9, site_latency_ms=2.0)
+    r = offload_resolve(p, [1], big)
+    assert r.choice.tolist() == [1] and r.moved == 0  # 1002 ms to move: stay
+    r = offload_resolve(p, [1], big, method="best_response")
+    assert r.choice.tolist() == [1] and r.equilibrium
+
+
+def test_resolve_without_state_is_a_fresh_solve():
+    p = random_problem(3, 5, 2, deadlines=False)
+    free = reallocation_cost(p, np.zeros(5, int), 0.0)
+    r = offload_resolve(p, np.zeros(5, int), free)
+    # from the device the upload of zero state still takes rtt/2
+    assert r.objective >= offload_optimal(p).objective - 1e-9
+    none = reallocation_cost(p, -np.ones(5, int), 1e9)
+    assert offload_resolve(p, -np.ones(5, int), none).objective == pytest.approx(offload_optimal(p).objective)
+
+
+def test_deadline_infeasible_says_by_how_much():
+    p = OffloadProblem.build(
+        cycles=1e9, device_hz=1e9, rtt_ms=[[10.0, 50.0]], edge_hz=[4e9], deadline_ms=100, cloud_hz=1e9
+    )
+    with pytest.raises(InfeasibleError, match=r"deadline: device 0 needs 260 ms.*by 160 ms") as e:
+        offload_optimal(p)
+    assert e.value.constraint == "deadline" and e.value.excess == pytest.approx(160.0)
+
+
+def test_slots_infeasible():
+    p = OffloadProblem.build(
+        cycles=[1e9] * 3,
+        device_hz=1e8,
+        rtt_ms=[[1.0, 1e5]] * 3,
+        edge_hz=[1e10],
+        edge_slots=[2],
+        deadline_ms=1000,
+    )
+    with pytest.raises(InfeasibleError, match=r"edge_slots: 3 devices .* take 2 tasks"):
+        offload_best_response(p)
+
+
+def test_congestion_deadline_infeasible():
+    # alone each meets 300 ms at the edge (10 + 250), together they need 510 ms
+    p = OffloadProblem.build(
+        cycles=[1e9] * 2, device_hz=1e8, rtt_ms=[[10.0, 1e5]] * 2, edge_hz=[4e9], deadline_ms=300
+    )
+    with pytest.raises(InfeasibleError, match="deadline: no choice"):
+        offload_optimal(p)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"cycles": [1e9, -1.0]}, r"cycles\[1\] must be finite and > 0"),
+        ({"edge_hz": [0.0]}, r"edge_hz\[0\] must be finite and > 0"),
+        ({"rtt_ms": [[1.0, 2.0, 3.0]]}, r"rtt_ms must broadcast to shape \(2, 2\)"),
+        ({"latency_weight": 0.0}, r"latency_weight\[0\] must be finite and > 0"),
+    ],
+    ids=["cycles", "edge_hz", "rtt_shape", "latency_weight"],
+)
+def test_bad_input(kw, match):
+    base = {"cycles": [1e9, 1e9], "device_hz": 1e9, "rtt_ms": [[1.0, 2.0]] * 2, "edge_hz": [1e9]}
+    base.update(kw)
+    with pytest.raises(ModelAssumptionError, match=match):
+        OffloadProblem.build(**base)
+
+
+def test_plan_entries_and_dict():
+    p = OffloadProblem.build(
+        cycles=[1e9, 1e9], device_hz=0.5e9, rtt_ms=[[10, 100]] * 2, edge_hz=[2e9], cloud_hz=1e9
+    )
+    r = offload_optimal(p)
+    (entry,) = r.plan_entries(p.n_edges, [0, 0], ["phones"])
+    assert (entry.device, entry.edge, entry.cloud) == (0.0, 0.5, 0.5)
+    d = r.to_dict(per_device=True)
+    assert d["status"] == "optimal" and d["objective"] == pytest.approx(1610.0) and len(d["choice"]) == 2
