@@ -1,0 +1,699 @@
+"""The controller: desired state in, assignments out; failure detection and the autonomy window.
+
+Agents' messages arrive on NatsClient and are verified (:mod:`edgescale.operate.security`); every reconcile
+pass builds a :class:`~edgescale.operate.cluster.LiveCluster`, asks the placement policy where the
+missing replicas go, writes the new assignment to SQLite in one transaction and only then publishes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+import numpy as np
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from edgescale.errors import ControlPlaneError
+from edgescale.model.io import write_atomic
+from edgescale.operate.cluster import LiveCluster, NodeState, ServiceState, plan_counts
+from edgescale.operate.config import ClusterConfig
+from edgescale.operate.protocol import EVENTS, JOIN, agent_subject, parse_agent_subject, reply_error
+from edgescale.operate.rollout import RolloutTracker
+from edgescale.operate.security import AuthError, KeyPair, check_token, open_envelope, seal
+from edgescale.operate.spec import Deployment, parse_deployment
+from edgescale.operate.store import Store
+from edgescale.policies import FailureDetector, PlacementPolicy, make_policy
+
+__all__ = ["Controller", "ControllerConfig"]
+
+log = logging.getLogger("edgescale.operate.controller")
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """How the controller decides.
+
+    Parameters
+    ----------
+    state_dir : Path
+        SQLite database (``state.db``) and ``controller.json`` (its API address).
+    heartbeat_s : float
+        Agents' heartbeat period (the detector's first estimate).
+    detector, detector_params
+        A ``failure_detection`` policy by name (``phi-accrual``: threshold 8 by default).
+    autonomy_window_s : float
+        How long a suspected node keeps its replicas before they are re-placed (a deployment's
+        ``autonomy_window_s`` overrides it).
+    placement, placement_params
+        A ``placement`` policy by name (default ``least-loaded``).
+    reconcile_s : float
+        Period of the reconcile loop (it also runs at once after any change).
+    api_port : int
+        HTTP API port (0: a free one; -1: no API).
+    """
+
+    state_dir: Path
+    heartbeat_s: float = 1.0
+    detector: str = "phi-accrual"
+    detector_params: dict[str, Any] = field(default_factory=dict)
+    autonomy_window_s: float = 30.0
+    placement: str = "least-loaded"
+    placement_params: dict[str, Any] = field(default_factory=dict)
+    reconcile_s: float = 0.5
+    api_host: str = "127.0.0.1"
+    api_port: int = 0
+    inter_region_ms: float = 0.0
+
+    def make_detector(self) -> FailureDetector:
+        """The configured failure detector (phi-accrual defaults scaled to the heartbeat period)."""
+        params = dict(self.detector_params)
+        if self.detector == "phi-accrual":
+            hb = self.heartbeat_s
+            params.setdefault("first_heartbeat_estimate_s", hb)
+            params.setdefault("min_std_s", max(0.05, hb / 4))
+            params.setdefault("acceptable_pause_s", hb)
+            params.setdefault("window", 100)
+        return make_policy("failure_detection", self.detector, params)
+
+    def make_placement(self) -> PlacementPolicy:
+        """The configured placement policy."""
+        return make_policy("placement", self.placement, self.placement_params)
+
+
+@dataclass
+class AgentRec:
+    """The controller's record of one agent."""
+
+    idx: int
+    node: NodeState
+    key: KeyPair
+    generation: int = 0
+    last_seq: int = 0
+    last_hb: float | None = None
+    suspected_since: float | None = None
+    lost: bool = False
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reported_generation: int = 0
+
+    @property
+    def id(self) -> str:
+        """Agent id."""
+        return self.node.agent_id
+
+
+@dataclass
+class DepRec:
+    """A deployment as the controller holds it."""
+
+    spec: Deployment
+    revision: int
+    template_hash: str
+
+
+@dataclass
+class Rep:
+    """One replica of the assignment."""
+
+    uid: str
+    deployment: str
+    revision: int
+    agent: str
+
+
+class Controller:
+    """The control plane's brain; ``await start()``, then it runs until ``await stop()``.
+
+    Parameters
+    ----------
+    cluster : ClusterConfig
+        NatsClient URLs and credentials, bootstrap and API tokens, the signing key.
+    config : ControllerConfig
+    """
+
+    def __init__(self, cluster: ClusterConfig, config: ControllerConfig) -> None:
+        self.cluster = cluster
+        self.config = config
+        self.key = cluster.key()
+        self.policy = config.make_placement()
+        self.detector = config.make_detector()
+        self.store = Store(Path(config.state_dir) / "state.db")
+        self.agents: dict[str, AgentRec] = {}
+        self.deployments: dict[str, DepRec] = {}
+        self.replicas: dict[str, Rep] = {}
+        self.rollouts = RolloutTracker(self)
+        self.nc: NatsClient | None = None
+        self.rejected = 0
+        self.passes = 0
+        self._t0 = time.monotonic()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._api: Any = None
+        self.api_url: str | None = None
+        self._load()
+
+    def clock(self) -> float:
+        """Seconds since this controller started (monotonic)."""
+        return time.monotonic() - self._t0
+
+    # --- durable state ------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        now = self.clock()
+        for a in self.store.agents():
+            rec = AgentRec(
+                a["idx"], NodeState.from_info(a["id"], a["info"]), KeyPair.from_public(a["public_key"])
+            )
+            rec.generation = a["generation"]
+            self.agents[rec.id] = rec
+            self.detector.heartbeat(rec.idx, now)  # a dead agent is still detected after a restart
+        for name, d in self.store.deployments().items():
+            self.deployments[name] = DepRec(
+                Deployment.model_validate(d["spec"]), d["revision"], d["template_hash"]
+            )
+        for uid, dep, rev, agent in self.store.replicas():
+            self.replicas[uid] = Rep(uid, dep, rev, agent)
+        self.rollouts.load()
+
+    def event(self, kind: str, subject: str, message: str, data: dict[str, Any] | None = None) -> None:
+        """Record an event (SQLite) and publish it on ``es.events``."""
+        eid = self.store.add_event(kind, subject, message, data)
+        log.info("%s %s: %s", kind, subject, message)
+        nc = self.nc
+        if nc is not None and nc.is_connected:
+            payload = json.dumps(
+                {"id": eid, "kind": kind, "subject": subject, "message": message, "data": data or {}}
+            )
+            asyncio.get_running_loop().create_task(self._publish_quietly(EVENTS, payload.encode()))
+
+    async def _publish_quietly(
+        self, subject: str, data: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        nc = self.nc
+        if nc is not None and nc.is_connected:
+            with contextlib.suppress(nats.errors.Error, OSError):
+                await nc.publish(subject, data, headers=headers)
+
+    # --- desired state (API) ----------------------------------------------------------------------
+
+    def apply(self, doc: Any) -> dict[str, Any]:
+        """Create or update a deployment; a new template is a new revision (a rollout).
+
+        Raises
+        ------
+        ScenarioError
+            The document is not a valid deployment.
+        """
+        spec = parse_deployment(
+            doc, source=f"deployment {doc.get('name', '?') if isinstance(doc, dict) else '?'}"
+        )
+        h = spec.template_hash()
+        old = self.deployments.get(spec.name)
+        if old is not None and old.template_hash == h:
+            rev = old.revision
+        else:
+            rev = self.store.max_revision(spec.name) + 1
+        with self.store.transaction():
+            self.store.put_deployment(spec.name, spec.model_dump(), rev, h)
+            if old is not None and old.revision != rev:
+                self.rollouts.begin(spec.name, old.revision, rev)
+        self.deployments[spec.name] = DepRec(spec, rev, h)
+        self.event("deployment.applied", spec.name, f"revision {rev}, {spec.replicas} replicas")
+        self._wake.set()
+        return self.deployment_status(spec.name)
+
+    def delete(self, name: str) -> bool:
+        """Delete a deployment (its replicas are stopped by the next reconcile)."""
+        if name not in self.deployments:
+            return False
+        with self.store.transaction():
+            self.store.delete_deployment(name)
+            self.rollouts.forget(name)
+        del self.deployments[name]
+        self.event("deployment.deleted", name, "deleted")
+        self._wake.set()
+        return True
+
+    def remove_node(self, agent_id: str) -> bool:
+        """Forget a node (decommissioned): its replicas are re-placed, it must join again."""
+        rec = self.agents.pop(agent_id, None)
+        if rec is None:
+            return False
+        self.store.delete_agent(agent_id)
+        self.detector.forget(rec.idx)
+        self.event("node.removed", rec.node.site, f"agent {agent_id} removed")
+        self._wake.set()
+        return True
+
+    # --- observed state (API) ---------------------------------------------------------------------
+
+    def report_of(self, rep: Rep) -> dict[str, Any] | None:
+        """The latest report the replica's agent sent about it."""
+        a = self.agents.get(rep.agent)
+        return a.reports.get(rep.uid) if a is not None else None
+
+    def deployment_status(self, name: str) -> dict[str, Any]:
+        """Spec, revision, and counts of assigned, running and ready replicas."""
+        d = self.deployments[name]
+        reps = [r for r in self.replicas.values() if r.deployment == name]
+        reports = [self.report_of(r) for r in reps]
+        running = sum(1 for x in reports if x is not None and x.get("state") == "running")
+        ready = sum(1 for x in reports if x is not None and x.get("state") == "running" and x.get("ready"))
+        current = sum(1 for r in reps if r.revision == d.revision)
+        return {
+            "name": name,
+            "revision": d.revision,
+            "replicas": d.spec.replicas,
+            "assigned": len(reps),
+            "updated": current,
+            "running": running,
+            "ready": ready,
+            "nodes": sorted({self.agents[r.agent].node.site for r in reps if r.agent in self.agents}),
+            "rollout": self.rollouts.status(name),
+            "spec": d.spec.model_dump(),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for ``operate status``: nodes by state, replicas wanted, assigned, running, ready."""
+        states: dict[str, int] = {}
+        for nd in self.nodes():
+            states[nd["state"]] = states.get(nd["state"], 0) + 1
+        deps = [self.deployment_status(n) for n in sorted(self.deployments)]
+        keys = ("name", "revision", "replicas", "assigned", "running", "ready")
+        return {
+            "nodes": len(self.agents),
+            "node_states": states,
+            "deployments": [{k: d[k] for k in keys} for d in deps],
+            "replicas_wanted": sum(d["replicas"] for d in deps),
+            "replicas_running": sum(d["running"] for d in deps),
+            "reconcile_passes": self.passes,
+            "rejected_messages": self.rejected,
+        }
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """Every node with its liveness, suspicion level and replica counts."""
+        now = self.clock()
+        per_agent: dict[str, int] = {}
+        for r in self.replicas.values():
+            per_agent[r.agent] = per_agent.get(r.agent, 0) + 1
+        out = []
+        for a in sorted(self.agents.values(), key=lambda x: x.idx):
+            running = sum(1 for x in a.reports.values() if x.get("state") == "running")
+            state = "lost" if a.lost else ("suspected" if a.suspected_since is not None else "ready")
+            out.append(
+                {
+                    "id": a.id,
+                    "site": a.node.site,
+                    "state": state,
+                    "phi": round(self.detector.phi(a.idx, now), 3),
+                    "last_heartbeat_ago_s": None if a.last_hb is None else round(now - a.last_hb, 3),
+                    "assigned": per_agent.get(a.id, 0),
+                    "running": running,
+                    "generation": a.generation,
+                    "reported_generation": a.reported_generation,
+                    "cpu_cores": a.node.cpu_cores,
+                    "labels": a.node.labels,
+                    "region": a.node.region,
+                    "domain": a.node.domain,
+                }
+            )
+        return out
+
+    def replica_list(self) -> list[dict[str, Any]]:
+        """Every assigned replica with its reported state."""
+        out = []
+        for r in self.replicas.values():
+            rep = self.report_of(r) or {}
+            a = self.agents.get(r.agent)
+            out.append(
+                {
+                    "uid": r.uid,
+                    "deployment": r.deployment,
+                    "revision": r.revision,
+                    "agent": r.agent,
+                    "site": a.node.site if a else None,
+                    "state": rep.get("state", "pending"),
+                    "ready": rep.get("ready"),
+                    "pid": rep.get("pid"),
+                    "restarts": rep.get("restarts", 0),
+                }
+            )
+        return out
+
+    # --- messages from agents ---------------------------------------------------------------------
+
+    async def _on_join(self, msg: Msg) -> None:
+        try:
+            reply = self._join(msg.data, msg.headers)
+        except AuthError as e:
+            self.rejected += 1
+            self.event("auth.rejected", JOIN, str(e))
+            reply = (reply_error(str(e)), {})
+        if msg.reply:
+            await self._publish_quietly(msg.reply, reply[0], reply[1] or None)
+
+    def _join(self, data: bytes, headers: dict[str, str] | None) -> tuple[bytes, dict[str, str]]:
+        try:
+            body = json.loads(data).get("body", {})
+            key = KeyPair.from_public(str(body["public_key"]))
+        except (ValueError, KeyError, AttributeError) as e:
+            raise AuthError(f"{JOIN}: malformed join request") from e
+        env = open_envelope(data, headers, key, subject=JOIN, agent="")
+        if not check_token(env.body.get("token"), self.cluster.bootstrap_token):
+            raise AuthError(f"{JOIN}: bad bootstrap token")
+        site = str(env.body.get("site", ""))
+        info = {
+            k: env.body.get(k)
+            for k in ("site", "cpu_cores", "memory_mb", "labels", "region", "domain", "tier")
+        }
+        same = [a for a in self.agents.values() if a.node.site == site]
+        if same:
+            rec = same[0]
+            if rec.key.public_b64 != key.public_b64:
+                raise AuthError(
+                    f"{JOIN}: site {site!r} already joined with another key; remove the node first"
+                )
+            self.store.update_agent_info(rec.id, info)
+            rec.node = NodeState.from_info(rec.id, info)
+        else:
+            agent_id = "a-" + secrets.token_hex(6)
+            idx = self.store.add_agent(agent_id, site, key.public_b64, info)
+            rec = AgentRec(idx, NodeState.from_info(agent_id, info), key)
+            self.agents[agent_id] = rec
+            self.detector.heartbeat(idx, self.clock())
+            self.event("node.joined", site, f"agent {agent_id}", info)
+        self._wake.set()
+        return seal(self.key, "join", rec.id, JOIN, {"agent_id": rec.id})
+
+    async def _on_agent(self, msg: Msg) -> None:
+        parsed = parse_agent_subject(msg.subject)
+        if parsed is None or parsed[1] == "assign":
+            return
+        agent_id, kind = parsed
+        rec = self.agents.get(agent_id)
+        try:
+            if rec is None:
+                raise AuthError(f"{msg.subject}: unknown agent")
+            env = open_envelope(
+                msg.data, msg.headers, rec.key, subject=msg.subject, agent=agent_id, after_seq=rec.last_seq
+            )
+        except AuthError as e:
+            self.rejected += 1
+            if rec is not None or kind != "hb":
+                self.event("auth.rejected", msg.subject, str(e))
+            if msg.reply:
+                await self._publish_quietly(msg.reply, reply_error(str(e)))
+            return
+        rec.last_seq = env.seq
+        if kind == "hb":
+            self.heartbeat(rec)
+        elif kind in ("status", "sync"):
+            rec.reports = {
+                r["uid"]: r for r in env.body.get("replicas", []) if isinstance(r, dict) and "uid" in r
+            }
+            rec.reported_generation = int(env.body.get("generation", 0))
+            self.heartbeat(rec)
+            self.rollouts.observe()
+            if kind == "sync" and msg.reply:
+                data, hdr = self._assignment(rec)
+                await self._publish_quietly(msg.reply, data, hdr)
+
+    def heartbeat(self, rec: AgentRec) -> None:
+        """Renew *rec*'s lease now."""
+        now = self.clock()
+        rec.last_hb = now
+        self.detector.heartbeat(rec.idx, now)
+        if rec.suspected_since is not None and rec.idx not in self.detector.suspected(now):
+            rec.suspected_since = None
+            was_lost, rec.lost = rec.lost, False
+            self.event(
+                "node.recovered",
+                rec.node.site,
+                "heartbeats again" + (" (after losing its replicas)" if was_lost else ""),
+            )
+            self._wake.set()
+
+    # --- assignments ------------------------------------------------------------------------------
+
+    def _replica_spec(self, r: Rep) -> dict[str, Any]:
+        d = self.deployments.get(r.deployment)
+        spec = d.spec.model_dump() if d is not None and d.revision == r.revision else None
+        if spec is None:
+            spec = self.store.revision_spec(r.deployment, r.revision) or {}
+        t = {
+            k: spec.get(k)
+            for k in (
+                "command",
+                "env",
+                "cpu_cores",
+                "memory_mb",
+                "health",
+                "restart_backoff_s",
+                "max_backoff_s",
+            )
+        }
+        return {"uid": r.uid, "deployment": r.deployment, "revision": r.revision, **t}
+
+    def _assignment(self, rec: AgentRec) -> tuple[bytes, dict[str, str]]:
+        reps = [self._replica_spec(r) for r in self.replicas.values() if r.agent == rec.id]
+        body = {"generation": rec.generation, "replicas": reps}
+        return seal(self.key, "assign", rec.id, agent_subject(rec.id, "assign"), body)
+
+    async def publish_assignments(self, agent_ids: list[str]) -> None:
+        """Send their current assignment to these agents."""
+        for aid in agent_ids:
+            rec = self.agents.get(aid)
+            if rec is not None:
+                data, hdr = self._assignment(rec)
+                await self._publish_quietly(agent_subject(aid, "assign"), data, hdr)
+
+    # --- reconcile --------------------------------------------------------------------------------
+
+    def _window(self, d: DepRec) -> float:
+        w = d.spec.autonomy_window_s
+        return self.config.autonomy_window_s if w is None else w
+
+    def _update_suspicions(self, now: float) -> None:
+        suspected = self.detector.suspected(now)
+        for a in self.agents.values():
+            if a.idx in suspected and a.suspected_since is None:
+                a.suspected_since = now
+                phi = self.detector.phi(a.idx, now)
+                self.event(
+                    "node.suspected",
+                    a.node.site,
+                    f"no heartbeat for {now - (a.last_hb or 0):.2f} s (phi {phi:.1f})",
+                )
+
+    def reconcile_once(self) -> list[str]:
+        """One pass: detect, place, persist. Returns the agents whose assignment changed."""
+        self.passes += 1
+        now = self.clock()
+        self._update_suspicions(now)
+        nodes = sorted(self.agents.values(), key=lambda a: a.idx)
+        deps = [self.deployments[k] for k in sorted(self.deployments)]
+        col = {a.id: j for j, a in enumerate(nodes)}
+        row = {d.spec.name: s for s, d in enumerate(deps)}
+        m, n = len(deps), len(nodes)
+        remove = [r for r in self.replicas.values() if r.deployment not in row or r.agent not in col]
+        remove += self.rollouts.retire(now)
+        removed = {r.uid for r in remove}
+        current = np.zeros((m, n), np.int64)
+        for r in self.replicas.values():
+            if r.uid not in removed and r.revision == deps[row[r.deployment]].revision:
+                current[row[r.deployment], col[r.agent]] += 1
+        services = [
+            ServiceState(
+                d.spec.name,
+                self.rollouts.target(d),
+                d.spec.cpu_cores,
+                tuple(d.spec.tiers) if d.spec.tiers else None,
+                tuple(sorted(d.spec.node_selector.items())),
+            )
+            for d in deps
+        ]
+        usable = np.ones((m, n), bool)
+        for s, d in enumerate(deps):
+            usable[s] = services[s].eligible([a.node for a in nodes])
+            window = self._window(d)
+            for j, a in enumerate(nodes):
+                if a.suspected_since is not None and now - a.suspected_since >= window:
+                    usable[s, j] = False
+                    if not a.lost:
+                        a.lost = True
+                        self.event(
+                            "node.lost",
+                            a.node.site,
+                            f"suspected for {window:g} s (autonomy window): replicas move",
+                        )
+        view = LiveCluster.from_state(
+            [a.node for a in nodes], services, current, now=now, inter_region_ms=self.config.inter_region_ms
+        )
+        desired, unplaced = plan_counts(self.policy, view, usable, [s.replicas for s in services])
+        return self._apply_plan(deps, nodes, current, desired, unplaced, remove)
+
+    def _apply_plan(
+        self,
+        deps: list[DepRec],
+        nodes: list[AgentRec],
+        current: np.ndarray[Any, Any],
+        desired: np.ndarray[Any, Any],
+        unplaced: np.ndarray[Any, Any],
+        remove: list[Rep],
+    ) -> list[str]:
+        add: list[Rep] = []
+        by_cell: dict[tuple[str, str], list[Rep]] = {}
+        removed = {r.uid for r in remove}
+        revision = {d.spec.name: d.revision for d in deps}
+        for r in self.replicas.values():
+            if r.uid not in removed and r.revision == revision.get(r.deployment):
+                by_cell.setdefault((r.deployment, r.agent), []).append(r)
+        for s, j in zip(*np.nonzero(desired != current), strict=True):
+            d, a = deps[s], nodes[j]
+            diff = int(desired[s, j] - current[s, j])
+            if diff < 0:
+                cell = by_cell.get((d.spec.name, a.id), [])
+                cell.sort(key=lambda r: r.uid)
+                remove += cell[:-diff]
+            for _ in range(max(diff, 0)):
+                add.append(
+                    Rep(f"{d.spec.name}-{d.revision}-{secrets.token_hex(4)}", d.spec.name, d.revision, a.id)
+                )
+        for s in np.flatnonzero(unplaced):
+            log.debug("%s: %d replicas found no node", deps[s].spec.name, unplaced[s])
+        if not add and not remove:
+            return []
+        changed = sorted({r.agent for r in add} | {r.agent for r in remove})
+        with self.store.transaction():
+            self.store.remove_replicas([r.uid for r in remove])
+            self.store.add_replicas([(r.uid, r.deployment, r.revision, r.agent) for r in add])
+            for aid in changed:
+                if aid in self.agents:
+                    self.agents[aid].generation += 1
+                    self.store.set_generation(aid, self.agents[aid].generation)
+        for r in remove:
+            self.replicas.pop(r.uid, None)
+        for r in add:
+            self.replicas[r.uid] = r
+        self._summarise(add, remove)
+        return [a for a in changed if a in self.agents]
+
+    def _summarise(self, add: list[Rep], remove: list[Rep]) -> None:
+        for verb, reps in (("scheduled", add), ("removed", remove)):
+            per: dict[str, int] = {}
+            for r in reps:
+                per[r.deployment] = per.get(r.deployment, 0) + 1
+            for dep, k in per.items():
+                sites = sorted(
+                    {
+                        self.agents[r.agent].node.site
+                        for r in reps
+                        if r.deployment == dep and r.agent in self.agents
+                    }
+                )
+                shown = ", ".join(sites[:5]) + (f" (+{len(sites) - 5} more)" if len(sites) > 5 else "")
+                self.event(f"replica.{verb}", dep, f"{k} replica(s) {verb} on {shown or '-'}")
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.config.reconcile_s)
+            self._wake.clear()
+            try:
+                changed = self.reconcile_once()
+            except ControlPlaneError as e:
+                log.error("reconcile failed: %s", e)
+                continue
+            if changed:
+                await self.publish_assignments(changed)
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def _connect(self) -> NatsClient:
+        c = self.cluster
+
+        async def _err(e: Exception) -> None:
+            log.debug("controller: nats: %s", e)
+
+        return await nats.connect(
+            servers=c.nats_urls,
+            user=c.controller_user,
+            password=c.controller_password,
+            name="controller",
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.25,
+            connect_timeout=2,
+            error_cb=_err,
+            pending_size=64 * 1024 * 1024,
+        )
+
+    async def start(self) -> None:
+        """Connect, subscribe, re-publish every assignment, start the loops and the HTTP API."""
+        nc = self.nc = await self._connect()
+        await nc.subscribe(JOIN, cb=self._on_join)
+        await nc.subscribe("es.agent.*.*", cb=self._on_agent)
+        await nc.flush()
+        self.event(
+            "controller.started",
+            "controller",
+            f"{len(self.agents)} agents, {len(self.deployments)} deployments",
+        )
+        await self.publish_assignments(list(self.agents))
+        self._tasks.append(asyncio.create_task(self._reconcile_loop()))
+        if self.config.api_port >= 0:
+            await self._start_api()
+
+    async def _start_api(self) -> None:
+        import uvicorn
+
+        from edgescale.operate.api import make_app
+        from edgescale.operate.natsd import free_port
+
+        port = self.config.api_port or free_port(self.config.api_host)
+        cfg = uvicorn.Config(
+            make_app(self),
+            host=self.config.api_host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+        self._api = uvicorn.Server(cfg)
+        self._tasks.append(asyncio.create_task(self._api.serve()))
+        while not self._api.started:
+            await asyncio.sleep(0.01)
+            if self._tasks[-1].done():
+                raise ControlPlaneError(f"controller API: cannot listen on {self.config.api_host}:{port}")
+        self.api_url = f"http://{self.config.api_host}:{port}"
+        write_atomic(
+            Path(self.config.state_dir) / "controller.json", json.dumps({"api_url": self.api_url}) + "\n"
+        )
+
+    async def stop(self) -> None:
+        """Stop the loops, the API and the NatsClient connection; close the database."""
+        if self._api is not None:
+            self._api.should_exit = True
+        for t in self._tasks:
+            if t is not self._tasks[-1] or self._api is None:
+                t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+        self.store.close()
+
+    async def run_forever(self) -> None:
+        """Start and serve until cancelled."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
