@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from pathlib import Path
-
-import pytest
 
 from edgescale.operate.agent import Agent, AgentConfig
 from edgescale.operate.controller import Controller, ControllerConfig
 
-from .conftest import Env, await_until, kill_group, pid_alive
+from .conftest import Env, await_until, pid_alive
 
 
 def _agents(env: Env, n: int, **kw: object) -> list[Agent]:
