@@ -1,0 +1,171 @@
+"""Caching: exact against brute force, greedy guarantees and bounds, Zipf hit ratio."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgescale.errors import ModelAssumptionError
+from edgescale.optimize.caching import (
+    CacheProblem,
+    cache_greedy,
+    cache_optimal,
+    generalized_harmonic,
+    regional_popularity,
+    zipf_hit_ratio,
+    zipf_popularity,
+)
+
+
+def random_problem(seed: int, s: int, n: int, *, sizes: bool = False, max_cap: int = 2) -> CacheProblem:
+    rng = np.random.default_rng(seed)
+    pop = regional_popularity(s, n, float(rng.uniform(0.5, 1.2)), spread=0.3, seed=rng)
+    rate = pop * rng.uniform(1, 10, (s, 1))
+    xy = rng.uniform(0, 10, (s, 2))
+    lat = 1.0 + np.linalg.norm(xy[:, None] - xy[None, :], axis=2)
+    size = rng.integers(1, 4, n).astype(float) if sizes else 1.0
+    return CacheProblem.build(
+        rate_per_s=rate,
+        capacity=rng.integers(0, max_cap + 1, s) * (2 if sizes else 1),
+        latency_ms=lat,
+        origin_ms=rng.uniform(10, 25, s),
+        item_size=size,
+    )
+
+
+def brute_force(p: CacheProblem) -> float:
+    per_site = []
+    for t in range(p.n_sites):
+        options = []
+        for mask in itertools.product([False, True], repeat=p.n_items):
+            if (np.array(mask) * p.item_size).sum() <= p.capacity[t] + 1e-9:
+                options.append(mask)
+        per_site.append(options)
+    return max(p.saved(np.array(combo)) for combo in itertools.product(*per_site))
+
+
+def plain_greedy(p: CacheProblem) -> float:
+    placed = np.zeros((p.n_sites, p.n_items), bool)
+    left = p.capacity.copy()
+    while True:
+        base = p.saved(placed)
+        best, arg = 0.0, None
+        for t, n in itertools.product(range(p.n_sites), range(p.n_items)):
+            if placed[t, n] or p.item_size[n] > left[t]:
+                continue
+            placed[t, n] = True
+            g = (p.saved(placed) - base) / p.item_size[n]
+            placed[t, n] = False
+            if g > best + 1e-12:
+                best, arg = g, (t, n)
+        if arg is None:
+            return p.saved(placed)
+        placed[arg] = True
+        left[arg[0]] -= p.item_size[arg[1]]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_exact_equals_brute_force(seed):
+    p = random_problem(seed, 2 + seed % 2, 4, sizes=seed % 3 == 0)
+    r = cache_optimal(p)
+    assert r.status == "optimal"
+    assert r.objective == pytest.approx(brute_force(p), rel=1e-9, abs=1e-9)
+    assert not p.check(r.placed)
+    assert r.bound >= r.objective - 1e-9 and r.gap <= 1e-6
+
+
+@given(seed=st.integers(0, 100_000), s=st.integers(1, 3), n=st.integers(2, 5))
+@settings(max_examples=30, deadline=None, derandomize=True)
+def test_greedy_guarantee_and_bound(seed, s, n):
+    p = random_problem(seed, s, n)
+    g = cache_greedy(p)
+    opt = brute_force(p)
+    # Nemhauser-Wolsey-Fisher: 1 - 1/e for one cache (cardinality), 1/2 for several (partition matroid)
+    assert g.guarantee == (1 - 1 / math.e if s == 1 else 0.5)
+    assert g.objective >= g.guarantee * opt - 1e-9
+    assert g.objective <= opt + 1e-9
+    assert g.bound >= opt - 1e-9  # the reported bound is a true upper bound
+    assert not p.check(g.placed)
+
+
+@given(seed=st.integers(0, 100_000), s=st.integers(1, 3), n=st.integers(2, 5))
+@settings(max_examples=20, deadline=None, derandomize=True)
+def test_greedy_bound_with_sizes(seed, s, n):
+    p = random_problem(seed, s, n, sizes=True)
+    g = cache_greedy(p)
+    assert g.guarantee is None or p.unit_sizes
+    assert g.bound >= brute_force(p) - 1e-9
+    assert not p.check(g.placed)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lazy_greedy_matches_plain_greedy(seed):
+    p = random_problem(seed, 3, 6, sizes=seed % 2 == 1, max_cap=3)
+    assert cache_greedy(p).objective == pytest.approx(plain_greedy(p), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("c", "n", "alpha"), [(10, 1000, 0.8), (50, 500, 1.0), (1, 100, 0.6), (100, 100, 0.9)]
+)
+def test_zipf_hit_ratio_of_top_c(c, n, alpha):
+    # one cache, no neighbours: greedy caches the C most popular items, hit ratio H_{C,a} / H_{N,a}
+    pop = zipf_popularity(n, alpha)
+    p = CacheProblem.build(rate_per_s=pop[None, :] * 7.0, capacity=[c], latency_ms=[[2.0]], origin_ms=[30.0])
+    r = cache_greedy(p)
+    assert r.placed[0, :c].all() and r.placed.sum() == c
+    assert r.local_hit == pytest.approx(zipf_hit_ratio(c, n, alpha), rel=1e-12)
+    assert r.local_hit == pytest.approx(generalized_harmonic(c, alpha) / generalized_harmonic(n, alpha))
+    assert r.mean_latency_ms == pytest.approx(30.0 - 28.0 * r.local_hit)
+
+
+def test_zipf_hit_ratio_known_values():
+    assert zipf_hit_ratio(1, 2, 1.0) == pytest.approx(1 / 1.5)
+    assert zipf_hit_ratio(3, 10, 0.0) == pytest.approx(0.3)
+    assert zipf_hit_ratio(0, 10, 0.8) == 0.0
+
+
+def test_neighbour_hits_counted():
+    p = CacheProblem.build(
+        rate_per_s=[[3.0, 2.0], [3.0, 2.0]],
+        capacity=[1, 1],
+        latency_ms=[[1.0, 2.0], [2.0, 1.0]],
+        origin_ms=[20.0, 20.0],
+    )
+    r = cache_optimal(p)
+    assert r.local_hit == pytest.approx(0.5) and r.neighbour_hit == pytest.approx(0.5)
+    assert r.mean_latency_ms == pytest.approx(1.5)
+    entries = r.plan_entries(["a", "b"])
+    assert sorted(e.items for e in entries) == [(0,), (1,)]
+    assert r.to_dict()["status"] == "optimal"
+
+
+def test_neighbours_limit():
+    lat = np.array([[1.0, 2.0, 3.0], [2.0, 1.0, 2.0], [3.0, 2.0, 1.0]])
+    p = CacheProblem.build(
+        rate_per_s=np.ones((3, 2)), capacity=[1, 0, 0], latency_ms=lat, origin_ms=[10.0] * 3, neighbours=2
+    )
+    # site 2's two nearest caches are itself and site 1: it cannot fetch from cache 0
+    r = cache_greedy(p)
+    assert r.objective == pytest.approx(9.0 + 8.0)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"rate_per_s": [[1.0, -1.0]]}, r"rate_per_s\[1\] must be finite and >= 0"),
+        ({"capacity": [-1]}, r"capacity\[0\] must be finite and >= 0"),
+        ({"latency_ms": [[1.0, 2.0]]}, r"latency_ms must broadcast to shape \(1, 1\)"),
+        ({"item_size": [1.0, 0.0]}, r"item_size\[1\] must be finite and > 0"),
+    ],
+    ids=["rate", "capacity", "latency", "size"],
+)
+def test_bad_input(kw, match):
+    base = {"rate_per_s": [[1.0, 2.0]], "capacity": [1], "latency_ms": [[1.0]], "origin_ms": [5.0]}
+    base.update(kw)
+    with pytest.raises(ModelAssumptionError, match=match):
+        CacheProblem.build(**base)
