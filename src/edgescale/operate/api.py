@@ -24,14 +24,15 @@ def make_app(controller: Controller) -> FastAPI:
         if scheme.lower() != "bearer" or not check_token(given.strip(), token):
             raise HTTPException(401, "missing or bad bearer token", headers={"WWW-Authenticate": "Bearer"})
 
+    # async routes: they run on the controller's event loop, never in a thread (no locking needed)
     app = FastAPI(title="edgescale controller", dependencies=[Depends(auth)], docs_url=None, redoc_url=None)
 
     @app.get("/v1/deployments")
-    def list_deployments() -> list[dict[str, Any]]:
+    async def list_deployments() -> list[dict[str, Any]]:
         return [controller.deployment_status(n) for n in sorted(controller.deployments)]
 
     @app.put("/v1/deployments/{name}")
-    def apply(name: str, doc: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    async def apply(name: str, doc: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         doc = {**doc, "name": doc.get("name", name)}
         if doc["name"] != name:
             raise HTTPException(422, f"name: must match the URL ({name!r}) (got {doc['name']!r})")
@@ -41,43 +42,43 @@ def make_app(controller: Controller) -> FastAPI:
             raise HTTPException(422, str(e)) from e
 
     @app.get("/v1/deployments/{name}")
-    def get_deployment(name: str) -> dict[str, Any]:
+    async def get_deployment(name: str) -> dict[str, Any]:
         if name not in controller.deployments:
             raise HTTPException(404, f"deployment {name!r} not found")
         return controller.deployment_status(name)
 
     @app.delete("/v1/deployments/{name}")
-    def delete_deployment(name: str) -> dict[str, Any]:
+    async def delete_deployment(name: str) -> dict[str, Any]:
         if not controller.delete(name):
             raise HTTPException(404, f"deployment {name!r} not found")
         return {"deleted": name}
 
     @app.get("/v1/deployments/{name}/rollouts")
-    def rollouts(name: str) -> dict[str, Any]:
+    async def rollouts(name: str) -> dict[str, Any]:
         if name not in controller.deployments:
             raise HTTPException(404, f"deployment {name!r} not found")
         return controller.rollouts.status(name)
 
     @app.get("/v1/nodes")
-    def nodes() -> list[dict[str, Any]]:
+    async def nodes() -> list[dict[str, Any]]:
         return controller.nodes()
 
     @app.delete("/v1/nodes/{agent_id}")
-    def remove_node(agent_id: str) -> dict[str, Any]:
+    async def remove_node(agent_id: str) -> dict[str, Any]:
         if not controller.remove_node(agent_id):
             raise HTTPException(404, f"node {agent_id!r} not found")
         return {"removed": agent_id}
 
     @app.get("/v1/replicas")
-    def replicas() -> list[dict[str, Any]]:
+    async def replicas() -> list[dict[str, Any]]:
         return controller.replica_list()
 
     @app.get("/v1/events")
-    def events(after: int = 0, limit: int = 1000, kind: str | None = None) -> list[dict[str, Any]]:
+    async def events(after: int = 0, limit: int = 1000, kind: str | None = None) -> list[dict[str, Any]]:
         return controller.store.events(after, min(limit, 10_000), kind)
 
     @app.get("/v1/status")
-    def status() -> dict[str, Any]:
+    async def status() -> dict[str, Any]:
         return controller.summary()
 
     return app
