@@ -1,0 +1,170 @@
+"""What a report is made of: the scenario compiled, the plan, the analysis and the simulation results.
+
+Results may come as objects (``AnalysisResult``, ``SimulationResult``) or as the dicts their
+``to_dict`` returns (as read back from JSON). Results made for another scenario or under another plan
+are rejected with a :class:`~edgescale.errors.ScenarioError` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgescale.errors import Issue, ScenarioError
+from edgescale.model.arrays import SystemArrays, compile_scenario
+from edgescale.model.default_plan import default_plan
+from edgescale.model.io import scenario_sha256
+from edgescale.model.plan import Plan, PlanArrays, check_plan_matches, plan_to_arrays
+from edgescale.model.schema import Scenario
+
+__all__ = ["RESULTS_SCHEMA", "ReportInputs", "load_results", "prepare"]
+
+RESULTS_SCHEMA = "edgescale.results/1"
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything a report draws from, checked to belong together."""
+
+    scenario: Scenario
+    arrays: SystemArrays
+    plan: Plan
+    plan_arrays: PlanArrays
+    plan_given: bool
+    analysis: dict[str, Any]
+    simulation: dict[str, Any] | None
+
+
+def _as_dict(x: Any, what: str) -> dict[str, Any] | None:
+    if x is None:
+        return None
+    if isinstance(x, dict):
+        return x
+    to_dict = getattr(x, "to_dict", None)
+    if callable(to_dict):
+        d = to_dict()
+        if isinstance(d, dict):
+            return d
+    raise ScenarioError(
+        [Issue(what, "must be a results object or its dict", type(x).__name__, "pass .to_dict() or the JSON")]
+    )
+
+
+def _check_same(d: dict[str, Any], what: str, sha: str, plan: Plan, plan_given: bool) -> None:
+    issues: list[Issue] = []
+    got = d.get("scenario_sha256")
+    if got is not None and got != sha:
+        issues.append(
+            Issue(
+                f"{what}.scenario_sha256",
+                f"results were made for another scenario ('{d.get('scenario')}')",
+                str(got)[:12] + "...",
+                f"this scenario's sha256 is {sha[:12]}...; re-run them for this scenario",
+            )
+        )
+    made_under = d.get("plan")
+    if made_under is not None and made_under != plan.created_by:
+        hint = "pass the plan they were made under (--plan)" if not plan_given else "re-run them under this plan"
+        issues.append(
+            Issue(
+                f"{what}.plan",
+                f"results were made under plan '{made_under}', the report uses '{plan.created_by}'",
+                made_under,
+                hint,
+            )
+        )
+    if issues:
+        raise ScenarioError(issues)
+
+
+def _check_simulation(d: dict[str, Any]) -> None:
+    if d.get("schema") != RESULTS_SCHEMA or not isinstance(d.get("applications"), list):
+        raise ScenarioError(
+            [
+                Issue(
+                    "simulation.schema",
+                    f"must be a {RESULTS_SCHEMA} results file",
+                    d.get("schema"),
+                    "write one with: edgescale simulate FILE -o results.json",
+                )
+            ]
+        )
+
+
+def _check_analysis(d: dict[str, Any]) -> None:
+    if not isinstance(d.get("applications"), list) or "verdict" not in d:
+        raise ScenarioError(
+            [
+                Issue(
+                    "analysis",
+                    "must be an analysis results file (applications, verdict, sites)",
+                    sorted(d)[:8],
+                    "write one with: edgescale analyze FILE -o analysis.json",
+                )
+            ]
+        )
+
+
+def _analyze(scenario: Scenario, plan: Plan, arrays: SystemArrays) -> dict[str, Any]:
+    if not len(arrays.demand_group):
+        return {
+            "scenario": scenario.name,
+            "scenario_sha256": scenario_sha256(scenario),
+            "plan": plan.created_by,
+            "applications": [],
+            "sites": {"utilization": {}, "max_utilization": 0.0, "sites_used": 0},
+            "bottlenecks": [],
+            "capacity_plan": [],
+            "verdict": "no workloads: nothing to analyse",
+        }
+    from edgescale.analysis.scenario import analyze_scenario
+
+    return analyze_scenario(scenario, plan=plan, arrays=arrays).to_dict()
+
+
+def prepare(
+    scenario: Scenario,
+    *,
+    plan: Plan | None = None,
+    analysis: Any = None,
+    simulation: Any = None,
+    arrays: SystemArrays | None = None,
+) -> ReportInputs:
+    """Compile the scenario, resolve the plan, check the results belong to both; analyse if needed."""
+    a = arrays if arrays is not None else compile_scenario(scenario, devices=False)
+    sha = scenario_sha256(scenario)
+    plan_given = plan is not None
+    if plan is None:
+        plan, _ = default_plan(scenario, a)
+    else:
+        check_plan_matches(plan, sha, source="plan")
+    pa = plan_to_arrays(plan, a, source="plan")
+    sim = _as_dict(simulation, "simulation")
+    if sim is not None:
+        _check_simulation(sim)
+        _check_same(sim, "simulation", sha, plan, plan_given)
+    an = _as_dict(analysis, "analysis")
+    if an is None:
+        an = _analyze(scenario, plan, a)
+    else:
+        _check_analysis(an)
+        _check_same(an, "analysis", sha, plan, plan_given)
+    return ReportInputs(scenario, a, plan, pa, plan_given, an, sim)
+
+
+def load_results(path: str | Path, what: str) -> dict[str, Any]:
+    """Read a results JSON file (analysis or simulation) as a dict, with a clear error."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ScenarioError([Issue("<file>", f"cannot read {what} results", str(p), str(e))], str(p)) from e
+    except json.JSONDecodeError as e:
+        raise ScenarioError(
+            [Issue(f"<line {e.lineno}>", f"{what} results must be JSON", e.msg, has_value=True)], str(p)
+        ) from e
+    if not isinstance(data, dict):
+        raise ScenarioError([Issue("<root>", "results must be a JSON object", type(data).__name__)], str(p))
+    return data

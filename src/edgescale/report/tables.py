@@ -1,0 +1,76 @@
+"""The capacity plan and availability tables (plain HTML)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from edgescale.report._fig import note
+
+__all__ = ["MAX_CAPACITY_ROWS", "availability_table", "capacity_table"]
+
+MAX_CAPACITY_ROWS = 200
+MINUTES_PER_YEAR = 525_600.0
+
+
+def _row(cells: list[Any], attrs: str = "") -> str:
+    return f"<tr{attrs}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
+
+
+def capacity_table(analysis: dict[str, Any]) -> str:
+    """Queues whose server count should change to meet the SLO budget."""
+    rows = list(analysis.get("capacity_plan") or [])
+    if not rows:
+        return note("No queue needs another server count to meet its latency budget.")
+    head = (
+        "<tr><th>application</th><th>service</th><th>site</th><th>servers now</th><th>servers needed</th>"
+        "<th>budget (ms)</th><th>extra cost per hour</th></tr>"
+    )
+    body = []
+    for r in rows[:MAX_CAPACITY_ROWS]:
+        need = r.get("servers_needed")
+        extra = r.get("extra_cost_per_hour")
+        body.append(
+            _row(
+                [
+                    r.get("application"), r.get("service"), r.get("site"), r.get("servers_now"),
+                    "–" if need is None else need, f"{r.get('budget_ms', 0.0):,.2f}",
+                    r.get("note", "") if extra is None else f"{extra:,.2f}",
+                ]
+            )
+        )
+    cap = f"<caption>the first {MAX_CAPACITY_ROWS} of {len(rows):,} rows</caption>" if len(rows) > MAX_CAPACITY_ROWS else ""
+    add = sum(max(0, int(r["servers_needed"]) - int(r["servers_now"])) for r in rows if r.get("servers_needed") is not None)
+    cost = sum(float(r.get("extra_cost_per_hour") or 0.0) for r in rows)
+    lead = note(
+        f"{len(rows):,} queue(s) to resize: {add:,} servers to add in all, {cost:,.2f} per hour more "
+        "(negative: servers that can go)."
+    )
+    return lead + f'<table class="data" id="capacity-table">{cap}<thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def availability_table(analysis: dict[str, Any]) -> str:
+    """Availability per application against its target (analytic)."""
+    apps = list(analysis.get("applications") or [])
+    if not apps:
+        return note("No application to assess.")
+    head = (
+        "<tr><th>application</th><th>availability</th><th>target</th><th>downtime (min/year)</th>"
+        "<th>meets target</th></tr>"
+    )
+    body = []
+    for x in apps:
+        a, t, ok = x.get("availability"), x.get("slo_availability"), x.get("meets_availability_slo")
+        verdict = "–" if ok is None else ("yes" if ok else "no")
+        cls = "" if ok is None else (' class="ok"' if ok else ' class="fail"')
+        attrs = f'{cls} data-app="{html.escape(x["application"])}" data-availability="{a!r}"'
+        body.append(
+            _row(
+                [
+                    x["application"], "–" if a is None else f"{100 * a:.4f} %", "–" if t is None else f"{100 * t:.4f} %",
+                    "–" if a is None else f"{(1 - a) * MINUTES_PER_YEAR:,.1f}", verdict,
+                ],
+                attrs,
+            )
+        )
+    return f'<table class="data" id="availability-table"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
