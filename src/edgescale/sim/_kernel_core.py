@@ -107,6 +107,7 @@ T_EPOCH = 6  # time the last call started (servers and up are constant since)
 H_INV_LO = 7  # latency histogram layout: 1/lo, 1/ln(g), and (int) the number of log buckets
 H_INV_LOG_G = 8
 H_N_LOG = 9
+T_WEND = 10  # end of the measurement window: requests created from then on are not counted (inf: open)
 N_SC = 16
 
 # ---- request pool: 16 slots (128 bytes) per request; line 1 = slots 0-7 ----
@@ -245,6 +246,12 @@ _cg: Any = cgutils
 _prefetch: Any = intrinsic(_prefetch_intrinsic)
 
 
+@_jit
+def _in_window(sc_f: Any, created: float) -> bool:
+    """Whether a request created at *created* counts: it was created inside the measurement window."""
+    return bool(sc_f[T_METRICS] <= created < sc_f[T_WEND])
+
+
 # ======================================================================= RNG: xoshiro256** and samplers
 @_jit
 def _uniform(rng: Any) -> float:
@@ -358,8 +365,8 @@ def push_events(S: Tup, times: Any, payloads: Any) -> None:
 @_jit
 def _free(S: Tup, r: int, drop_col: int) -> None:
     """Return request *r* to the pool; count it in application column *drop_col* unless that is -1."""
-    req_w, app_i, sc_i = S[_RW], S[_AI], S[_SCI]
-    if drop_col >= 0 and not req_w[r, R_STATE] & FL_ORPHAN:
+    req_w, req_f, app_i, sc_i = S[_RW], S[_RF], S[_AI], S[_SCI]
+    if drop_col >= 0 and not req_w[r, R_STATE] & FL_ORPHAN and _in_window(S[_SCF], req_f[r, F_CREATED]):
         app_i[req_w[r, R_APP], drop_col] += 1
     req_w[r, R_GEN] = (req_w[r, R_GEN] + 1) & GEN_MASK
     req_w[r, R_STATE] = 0
@@ -467,14 +474,19 @@ def _finish_route(S: Tup, r: int, t: float) -> None:
         S[_SCF],
     )
     a = req_w[r, R_APP]
+    counted = _in_window(sc_f, req_f[r, F_CREATED])
     if req_w[r, R_STATE] & FL_ORPHAN:
-        app_i[a, A_ORPHANS_DONE] += 1
+        if counted:
+            app_i[a, A_ORPHANS_DONE] += 1
         _free(S, r, -1)
         return
     done = t + req_f[r, F_RETURN]
     req_f[r, F_LINK] += req_f[r, F_RETURN]
     if done > req_f[r, F_DEADLINE]:
         req_w[r, R_STATE] |= FL_RETURNING  # its timeout event comes first and frees it
+        return
+    if not counted:  # created before the window (warm-up) or after it (while draining)
+        _free(S, r, -1)
         return
     lat = done - req_f[r, F_CREATED]
     app_i[a, A_COMPLETIONS] += 1
@@ -628,12 +640,13 @@ def _timeout(S: Tup, r: int, t: float) -> None:
     c = req_w[r, R_SRC]
     a = req_w[r, R_APP]
     attempt = req_w[r, R_STATE] >> ATTEMPT_SHIFT
-    app_i[a, A_TIMEOUTS] += 1
+    counted = np.int64(1) if _in_window(S[_SCF], req_f[r, F_CREATED]) else np.int64(0)
+    app_i[a, A_TIMEOUTS] += counted
     if attempt < src_w[c, W_RETRIES]:
-        app_i[a, A_RETRIES] += 1
+        app_i[a, A_RETRIES] += counted
         _new_attempt(S, c, req_f[r, F_CREATED], attempt + 1, t, np.int64(0))
     else:
-        app_i[a, A_FAILED] += 1
+        app_i[a, A_FAILED] += counted
     if req_w[r, R_STATE] & FL_RETURNING:
         _free(S, r, -1)
     else:
@@ -738,8 +751,9 @@ def run(S: Tup, t_stop: float, sync: bool, changed: Any) -> int:
         gen = p >> 40
         if kind == EV_ARRIVAL:
             if gen == src_w[ident, W_GEN]:
-                app_i[src_w[ident, W_APP], A_ARRIVALS] += 1
                 sent = t - src_f[ident, M_DELAY0] if src_w[ident, W_R0] < src_w[ident, W_R1] else t
+                if _in_window(sc_f, sent):
+                    app_i[src_w[ident, W_APP], A_ARRIVALS] += 1
                 _new_attempt(
                     S, ident, sent, np.int64(0), t, np.int64(1)
                 )  # np.int64: no literal specialisation

@@ -28,6 +28,11 @@ class KernelMetrics:
     ``station_in_system_s == station_residence_done_s + station_residence_open_s`` (up to rounding), and in
     the mean as ``mean_in_system ~= throughput_per_s * mean_sojourn_s`` up to boundary effects.
     Requests lost when a station goes down count in ``station_drops_down`` and in ``drops_down``.
+
+    Per-application counts and latencies cover the requests *created* in the window (warm-up requests
+    that finish inside it are not counted): ``arrivals == completions + drops_full + drops_down + failed +
+    unfinished``, where ``unfinished`` are those whose outcome is still open. :func:`~edgescale.sim.kernel.drain` closes the window
+    and runs on until they have finished, which removes the bias of counting by completion.
     """
 
     t_start: float
@@ -40,6 +45,7 @@ class KernelMetrics:
     timeouts: NDArray[np.int64]
     failed: NDArray[np.int64]
     orphans_done: NDArray[np.int64]
+    unfinished: NDArray[np.int64]
     latency: tuple[LogHistogram, ...]
     wait_s_sum: NDArray[np.float64]
     service_s_sum: NDArray[np.float64]
@@ -121,6 +127,7 @@ def read_metrics(state: KernelState) -> KernelMetrics:
         timeouts=ai[:, core.A_TIMEOUTS].copy(),
         failed=ai[:, core.A_FAILED].copy(),
         orphans_done=ai[:, core.A_ORPHANS_DONE].copy(),
+        unfinished=state.outstanding,
         latency=latency,
         wait_s_sum=af[:, core.A_WAIT_SUM].copy(),
         service_s_sum=af[:, core.A_SERVICE_SUM].copy(),

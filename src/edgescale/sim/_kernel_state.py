@@ -78,20 +78,27 @@ class KernelState:
         return float(self.sc.view(_F64)[core.T_METRICS])
 
     @property
+    def metrics_end(self) -> float:
+        """End of the measurement window (``inf`` while it is open; set by :func:`~edgescale.sim.kernel.drain`)."""
+        return float(self.sc.view(_F64)[core.T_WEND])
+
+    @property
     def live_requests(self) -> int:
         """Requests alive now (on links, at stations, returning late, or orphans)."""
         return int(self.sc[core.I_N_LIVE])
 
     @property
     def outstanding(self) -> NDArray[np.int64]:
-        """Per application, requests whose outcome is still open (live and not orphaned).
+        """Per application, requests created in the measurement window whose outcome is still open.
 
-        Since the last :func:`reset_metrics`, ``arrivals == completions + drops_full + drops_down + failed
-        + (outstanding now - outstanding at the reset)``.
+        Requests are counted by creation time: since the last :func:`reset_metrics`, ``arrivals ==
+        completions + drops_full + drops_down + failed + outstanding``.
         """
-        rw = self.req.view(_I32)
+        rw, rf = self.req.view(_I32), self.req.view(_F64)
         state = rw[:, core.R_STATE]
-        open_ = (state & core.FL_LIVE != 0) & (state & core.FL_ORPHAN == 0)
+        created = rf[:, core.F_CREATED]
+        in_window = (created >= self.metrics_start) & (created < self.metrics_end)
+        open_ = (state & core.FL_LIVE != 0) & (state & core.FL_ORPHAN == 0) & in_window
         return np.bincount(rw[open_, core.R_APP], minlength=self.app.shape[0]).astype(np.int64)
 
     @property
@@ -180,6 +187,7 @@ def init_state(
     sc[core.I_N_FREE] = cap
     sc[core.H_N_LOG] = layout.n_log_buckets
     sc.view(_F64)[[core.H_INV_LO, core.H_INV_LOG_G]] = (1 / layout.lo, 1 / math.log1p(layout.resolution))
+    sc.view(_F64)[core.T_WEND] = math.inf
     state = KernelState(
         heap=_zeros_rows(max(1024, 2 * (n_src + n_st)) + core.HEAP_OFFSET, core.N_HEAP_COLS),
         req=_free_rows(0, cap, -1),

@@ -37,6 +37,11 @@ Semantics
   from their current stage number.
 * **Accounting times**: a new request is counted as it reaches its first station (the source's event is
   due then), and completed as it leaves its last station (its latency includes the return delay).
+  Per-application statistics count the requests *created* inside the measurement window
+  ``[reset time, window end)``: a warm-up request that finishes inside the window is not counted, and
+  :func:`drain` ends the window and runs on until every request created in it has an outcome, so that
+  latencies are not biased towards the short ones by the window's end (counting by completion time
+  would be). Station statistics are time integrals over the window, whatever the request.
 * Events with equal times are processed in an unspecified but deterministic order. Everything is fixed by
   the seed: the same seed and the same sequence of calls give identical numbers, however the run is split
   into epochs.
@@ -104,6 +109,7 @@ __all__ = [
     "KernelModel",
     "KernelState",
     "compile_kernel",
+    "drain",
     "init_state",
     "make_model",
     "merged_poisson_rates",
@@ -198,6 +204,57 @@ def reset_metrics(state: KernelState, t: float | None = None) -> None:
     state.st[:, _STATION_STATS] = 0  # zero bits are 0.0 in the float fields too
     state.st[:, core.S_N_START] = state.st.view(_I32)[:, core.W_N]
     state.sc.view(_F64)[core.T_METRICS] = state.now
+    state.sc.view(_F64)[core.T_WEND] = math.inf
+
+
+_APP_FIELDS = ("arrivals", "retries", "completions", "drops_full", "drops_down", "timeouts", "failed",
+               "orphans_done", "unfinished", "latency", "wait_s_sum", "service_s_sum", "link_s_sum")  # fmt: skip
+
+
+def drain(
+    model: KernelModel, state: KernelState, *, max_s: float, first_step_s: float = 0.05
+) -> KernelMetrics:
+    """End the measurement window now and run on until every request created in it has an outcome.
+
+    Requests created from now on are not counted. The run continues in growing steps (starting at
+    *first_step_s*, doubling) until none of the window's requests is open, or *max_s* has passed (an
+    overloaded system): those still open are reported as ``unfinished``.
+
+    Parameters
+    ----------
+    model : KernelModel
+        The system while draining (usually the model of the last epoch).
+    state : KernelState
+        Advanced in place: its time ends after the drain.
+    max_s : float
+        Longest drain, seconds (>= 0).
+    first_step_s : float, optional
+        First step of the drain, seconds (> 0).
+
+    Returns
+    -------
+    KernelMetrics
+        Station statistics over the window (up to the time of this call) and per-application statistics
+        of the requests created in the window, after the drain; ``t_end`` is the window's end.
+
+    Raises
+    ------
+    SimulationError
+        If *max_s* or *first_step_s* is out of range.
+    """
+    if not (max_s >= 0 and math.isfinite(max_s) and first_step_s > 0):
+        raise SimulationError(
+            f"drain: needs finite max_s >= 0 and first_step_s > 0 (got {max_s!r}, {first_step_s!r})"
+        )
+    at_end = read_metrics(state)
+    end = state.now
+    state.sc.view(_F64)[core.T_WEND] = end
+    step = first_step_s
+    while state.outstanding.any() and state.now < end + max_s:
+        run_until(model, state, min(state.now + step, end + max_s), validate=False)
+        step *= 2.0
+    after = read_metrics(state)
+    return replace(at_end, **{name: getattr(after, name) for name in _APP_FIELDS})
 
 
 def compile_kernel() -> float:
