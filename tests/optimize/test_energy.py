@@ -247,3 +247,12 @@ def test_balancing_weights_from_plan_routes():
     ]
     w, _ = balancing_weights(plan.model_copy(update={"routes": tuple(routes)}), arrays)
     assert w[0].tolist() == pytest.approx([15 / 40, 25 / 40])
+
+
+def test_docs_page_examples():
+    import doctest
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "optimize-offloading-caching.md"
+    result = doctest.testfile(str(page), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0
