@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import typer
 from rich.markup import escape
@@ -34,7 +35,11 @@ def optimize(
     target: Annotated[str, typer.Argument(help="A scenario file, or 'gap' to solve an OR-Library GAP file.")],
     gap_file: Annotated[Path | None, typer.Argument(help="With 'gap': the OR-Library file.")] = None,
     objective: Annotated[
-        str, typer.Option(help="latency, cost, energy, or weights like latency=1,cost=0.1.")
+        str,
+        typer.Option(
+            help="latency, cost, energy, weights like latency=1,cost=0.1, an order like latency,cost "
+            "(lexicographic); with --solver pareto: the front's objectives (default all three)."
+        ),
     ] = ("latency"),
     solver: Annotated[Solver, typer.Option(help="auto, milp, heuristic or pareto.")] = Solver.auto,
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per solve.")] = 60.0,
@@ -47,6 +52,17 @@ def optimize(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Plan (or results) file to write.")
     ] = None,
+    sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--sensitivity",
+            help="Add shadow prices of site cores and memory (LP duals) and a demand sweep to the output.",
+        ),
+    ] = False,
+    sweep_percent: Annotated[
+        float, typer.Option("--sweep-percent", min=0.1, help="With --sensitivity: demand sweep of ± this %.")
+    ] = 20.0,
+    seed: Annotated[int, typer.Option(help="Seed of the solvers.")] = 0,
     set_: SetOpt = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
@@ -54,7 +70,15 @@ def optimize(
     if target == "gap":
         _optimize_gap(gap_file, instance, sense, time_limit, solver, output, fmt)
         return
-    _optimize_scenario(Path(target), objective, solver, time_limit, output, set_, fmt)
+    extra = _Extra(sensitivity=sensitivity, sweep_percent=sweep_percent, seed=seed)
+    _optimize_scenario(Path(target), objective, solver, time_limit, output, set_, fmt, extra)
+
+
+@dataclass(frozen=True)
+class _Extra:
+    sensitivity: bool = False
+    sweep_percent: float = 20.0
+    seed: int = 0
 
 
 def _optimize_gap(
@@ -112,10 +136,9 @@ def _optimize_scenario(
     output: Path | None,
     set_: list[str] | None,
     fmt: Format,
+    extra: _Extra | None = None,
 ) -> None:
-    if solver is Solver.pareto:
-        fail(EdgescaleError("--solver pareto: Pareto fronts are not built yet; use auto, milp or heuristic"), fmt)
-        return
+    extra = extra or _Extra()
     try:
         from edgescale.optimize import placement
     except ImportError as e:
@@ -126,19 +149,41 @@ def _optimize_scenario(
 
         s = load_scenario(file, set_)
         weights = None
-        if "=" in objective:
-            weights = {k.strip(): float(v) for k, v in (p.split("=") for p in objective.split(","))}
-            objective = "weighted"
-        with spinner("optimizing"):
-            plan = placement.optimize_placement(
-                s, objective=objective, weights=weights, method=solver.value, time_limit_s=time_limit
-            )
+        front = None
+        if solver is Solver.pareto:
+            from edgescale.optimize.pareto import pareto_front
+
+            names = tuple(x.strip() for x in objective.split(",")) if "," in objective else None
+            with spinner("building the Pareto front"):
+                front = pareto_front(
+                    s,
+                    objectives=names or ("latency", "energy", "cost"),
+                    time_limit_s=time_limit,
+                    resolution=0.02,
+                    seed=extra.seed,
+                )
+            plan = front.plan
+            objective = names[0] if names else "latency"
+        else:
+            if "=" in objective:
+                weights = {k.strip(): float(v) for k, v in (p.split("=") for p in objective.split(","))}
+                objective = "weighted"
+            with spinner("optimizing"):
+                plan = placement.optimize_placement(
+                    s,
+                    objective=objective,
+                    weights=weights,
+                    method=solver.value,
+                    time_limit_s=time_limit,
+                    seed=extra.seed,
+                )
         if output is not None:
             save_plan(plan, output)
+        sens = _sensitivity(s, objective, weights, solver, time_limit, extra) if extra.sensitivity else None
     except (EdgescaleError, OSError, ValueError) as e:
         fail(e, fmt)
         return
-    data = {
+    data: dict[str, Any] = {
         "status": plan.status,
         "objectives": plan.objectives,
         "bound": plan.bound,
@@ -147,11 +192,61 @@ def _optimize_scenario(
         "created_by": plan.created_by,
         "output": str(output) if output else None,
     }
-    text = escape(
+    text = (
         f"{plan.created_by}: {plan.status}; objectives {plan.objectives}; bound {plan.bound}; gap {plan.gap}"
         + (f"; wrote {output}" if output else "")
     )
-    emit(fmt, data, text)
+    if front is not None:
+        data["pareto"] = {
+            "method": front.method,
+            "complete": front.complete,
+            "objectives": list(front.objectives),
+            "points": front.points.tolist(),
+            "chosen": front.chosen,
+            "hypervolume": front.hypervolume,
+            "ideal": front.ideal.tolist(),
+            "nadir": front.nadir.tolist(),
+            "reference_point": front.reference,
+        }
+        text += (
+            f"\nPareto front ({front.method}, {len(front.points)} points, hypervolume {front.hypervolume:.4g}), "
+            f"chosen point {front.chosen} (closest to the ideal):\n  "
+            + "  ".join(f"{n:>12}" for n in front.objectives)
+            + "".join(
+                f"\n{'*' if i == front.chosen else ' '} " + "  ".join(f"{v:12.5g}" for v in row)
+                for i, row in enumerate(front.points)
+            )
+        )
+    if sens is not None:
+        data["sensitivity"] = sens
+        sp, sw = sens["shadow_prices"], sens["demand_sweep"]
+        text += (
+            f"\nshadow prices ({objective} per core / per GB): cores {sp['cores']}; memory {sp['memory_gb']}"
+            f"\ndemand sweep: replicas change first at x{sw['first_change_up']} (up) and "
+            f"x{sw['first_change_down']} (down)"
+        )
+    emit(fmt, data, escape(text))
+
+
+def _sensitivity(
+    s: Any, objective: str, weights: dict[str, float] | None, solver: Solver, time_limit: float, extra: _Extra
+) -> dict[str, Any]:
+    from edgescale.optimize.sensitivity import capacity_shadow_prices, demand_sweep
+
+    obj = objective if "," not in objective else objective.split(",")[0]
+    with spinner("shadow prices and demand sweep"):
+        sp = capacity_shadow_prices(s, objective=obj, weights=weights)
+        sw = demand_sweep(
+            s,
+            percent=extra.sweep_percent,
+            steps=2,
+            objective=obj,
+            weights=weights,
+            method="auto" if solver is Solver.pareto else solver.value,
+            time_limit_s=time_limit,
+            seed=extra.seed,
+        )
+    return {"shadow_prices": sp.to_dict(), "demand_sweep": sw.to_dict()}
 
 
 def register(app: typer.Typer) -> None:

@@ -118,7 +118,7 @@ class _Search:
             return None
         f1 = values(self.m, self.objs, *first)[0]
         if len(self.objs) > 1:  # among the f1-optimal points, the least scaled sum of the others
-            scale = [DELTA_REL / d for d in self.delta[1:]]  # 1 / spread of each objective
+            scale = [1.0 / d for d in self.delta[1:]]  # proportional to 1 / spread of each objective
             lex = combine(self.objs[1:], scale)
             tol = max(abs(f1) * 1e-6, 1e-9)  # HiGHS proves optimality to 1e-6
             refined = self._milp(lex, (*caps, (self.objs[0], f1 + tol)), first)
@@ -145,8 +145,14 @@ def epsilon_front(
     max_points: int,
     budget_per_hour: float | None = None,
     seed: int = 0,
+    resolution: float = DELTA_REL,
 ) -> EpsilonFront:
-    """The adaptive ε-constraint search (see the module docstring); ``objs[0]`` is minimised in every cell."""
+    """The adaptive ε-constraint search (see the module docstring); ``objs[0]`` is minimised in every cell.
+
+    ``resolution``: the strictness ``delta_k`` as a share of each objective's spread; points closer
+    than that in every bounded objective are not told apart (exact for finite fronts whose points
+    differ by more).
+    """
     s = _Search(m, a, objs, budget_per_hour, seed, time.perf_counter() + time_limit_s)
     p_dim = len(objs)
     complete = False
@@ -160,7 +166,7 @@ def epsilon_front(
             anchors.append(values(m, objs, *sol))
         anch = np.array(anchors)
         spread = anch.max(axis=0) - anch.min(axis=0)
-        s.delta = DELTA_REL * np.where(spread > 0, spread, np.maximum(np.abs(anch).max(axis=0), 1e-6))
+        s.delta = resolution * np.where(spread > 0, spread, np.maximum(np.abs(anch).max(axis=0), 1e-6))
         solved: dict[tuple[float, ...], F64 | None] = {}
         while True:
             grids = [

@@ -9,8 +9,8 @@ Methods:
 
 - ``"epsilon"`` (exact): the adaptive ε-constraint method on the MILP (see
   :mod:`._pareto_epsilon`). When the front is finite (at most one objective depends on routing)
-  and the search completes with every MILP proven optimal, the front is exact and the plan's status is
-  ``"optimal"``; otherwise ``"feasible"``.
+  and the search completes at the default resolution with every MILP proven optimal, the front is
+  exact and the plan's status is ``"optimal"``; otherwise ``"feasible"``.
 - ``"nsga2"``: NSGA-II (pymoo) with an integer encoding of replicas, routing weights, and repair
   to feasibility (see :mod:`._pareto_nsga2`); status ``"heuristic"``.
 - ``"auto"``: ε-constraint when the model has at most :data:`EPSILON_MAX_COLUMNS` chains plus queue
@@ -45,7 +45,7 @@ from edgescale.optimize._pareto_common import (
     nondominated,
     pure_objectives,
 )
-from edgescale.optimize._pareto_epsilon import epsilon_front
+from edgescale.optimize._pareto_epsilon import DELTA_REL, epsilon_front
 from edgescale.optimize._pareto_nsga2 import nsga2_front
 from edgescale.optimize._placement_milp import solve
 from edgescale.optimize._placement_model import ModelOptions, PlacementModel, build_model, evaluate
@@ -174,6 +174,7 @@ def pareto_front(
     objectives: Sequence[str] = NAMES,
     method: str = "auto",
     points: int = 60,
+    resolution: float | None = None,
     time_limit_s: float = 120.0,
     rho_max: float = 0.8,
     budget_per_hour: float | None = None,
@@ -197,6 +198,11 @@ def pareto_front(
         See the module docstring.
     points : int
         The ε-constraint search stops (incomplete) at this many points.
+    resolution : float, optional
+        ε-constraint: the least difference, as a share of each objective's spread over the
+        single-objective optima, by which a bounded objective must improve for a new point. The
+        default (1e-5) separates every point of a finite front; a coarser value such as 0.02 gives
+        an even sample of a front with continuous pieces (latency against energy through routing).
     time_limit_s : float
         Wall-time limit of the search (model build excluded).
     rho_max, budget_per_hour, min_domains
@@ -245,12 +251,19 @@ def pareto_front(
     left = max(time_limit_s - (time.perf_counter() - t0), 1.0)
     if use == "epsilon":
         ef = epsilon_front(
-            m, a, objs, time_limit_s=left, max_points=points, budget_per_hour=budget_per_hour, seed=seed
+            m,
+            a,
+            objs,
+            time_limit_s=left,
+            max_points=points,
+            budget_per_hour=budget_per_hour,
+            seed=seed,
+            resolution=DELTA_REL if resolution is None else float(resolution),
         )
         pts_list, decisions, complete, evaluations = (
             ef.points,
             ef.decisions,
-            ef.complete and ef.all_optimal,
+            ef.complete and ef.all_optimal and resolution is None,
             ef.solves,
         )
         status, by = ("optimal" if complete else "feasible"), "optimize:pareto-epsilon"
