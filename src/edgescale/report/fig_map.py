@@ -29,6 +29,8 @@ MAX_TIER_MARKERS = 500
 MAX_LINKS = 1500
 GRID_CELLS = 36  # per side of the bounding box, for aggregated tiers
 SPRING_MAX_SITES = 400
+FAR_FACTOR = 4.0  # zoom to the sites below the cloud tier when the clouds spread the map this much wider
+MIN_VIEW_DEG = 0.005
 LINK_CLASSES = (  # (label, lower bound of link utilization, colour, width)
     ("idle", -1.0, "#c7c7c7", 0.6),
     ("< 50 %", 0.0, "#6baed6", 1.4),
@@ -149,6 +151,23 @@ def _link_traces(
     return len(sel), n
 
 
+def _initial_view(a: SystemArrays, x: F64, y: F64) -> tuple[list[float], list[float], int] | None:
+    """Axis ranges around the sites below the cloud tier when far-away clouds would shrink them to a dot."""
+    near = a.site_tier != TIERS.index("cloud")
+    if near.all() or not near.any():
+        return None
+    def span(v: F64) -> float:
+        return float(v.max() - v.min())
+    if max(span(x), span(y)) < FAR_FACTOR * max(span(x[near]), span(y[near]), 1e-9):
+        return None
+    pad_x = max(0.08 * span(x[near]), MIN_VIEW_DEG)
+    pad_y = max(0.08 * span(y[near]), MIN_VIEW_DEG)
+    xr = [float(x[near].min()) - pad_x, float(x[near].max()) + pad_x]
+    yr = [float(y[near].min()) - pad_y, float(y[near].max()) + pad_y]
+    outside = int(np.sum(~near & ((x < xr[0]) | (x > xr[1]) | (y < yr[0]) | (y > yr[1]))))
+    return xr, yr, outside
+
+
 def map_section(a: SystemArrays, util: F64, load_mbps: F64) -> str:
     """HTML of the map section: the figure and a note on what is drawn."""
     x, y, geographic = site_positions(a)
@@ -180,9 +199,15 @@ def map_section(a: SystemArrays, util: F64, load_mbps: F64) -> str:
         coloraxis={"colorscale": UTIL_SCALE, "cmin": 0.0, "cmax": cmax, "colorbar": {"title": "utilization"}},
         xaxis_title="longitude" if geographic else "", yaxis_title="latitude" if geographic else "",
     )
+    far = ""
     if geographic:
         lat0 = float(np.nanmean(y)) if len(y) else 0.0
         fig.update_yaxes(scaleanchor="x", scaleratio=1.0 / max(math.cos(math.radians(lat0)), 0.05))
+        view = _initial_view(a, x, y)
+        if view is not None:
+            fig.update_xaxes(range=view[0])
+            fig.update_yaxes(range=view[1])
+            far = f" {view[2]} cloud site(s) lie outside the first view: the autoscale button shows all."
     else:
         fig.update_xaxes(showticklabels=False)
         fig.update_yaxes(showticklabels=False)
@@ -192,6 +217,6 @@ def map_section(a: SystemArrays, util: F64, load_mbps: F64) -> str:
     )
     text = (
         f"Sites: {', '.join(parts)}; {where}. Marker colour: utilization (busy cores / cores, analytic); "
-        f"symbol and outline: tier. Lines: {links}, by offered load over bandwidth."
+        f"symbol and outline: tier. Lines: {links}, by offered load over bandwidth.{far}"
     )
     return note(text) + to_div(fig, "map-figure")

@@ -1,0 +1,162 @@
+"""build_report / write_report and ``edgescale report`` without a browser: content, inputs, errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from edgescale.analysis.scenario import analyze_scenario
+from edgescale.cli.app import app
+from edgescale.errors import ScenarioError
+from edgescale.model.io import load
+from edgescale.report import SECTIONS, build_report, write_report
+from edgescale.report.verdict import verdict_facts
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def factory_scenario() -> Any:
+    return load(EXAMPLES / "factory-cell.yaml")
+
+
+@pytest.fixture(scope="module")
+def results(factory: dict[str, Path]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(factory["results"].read_text())
+    return data
+
+
+def test_sections_and_one_inlined_plotly(factory: dict[str, Path]) -> None:
+    text = factory["report"].read_text()
+    for key in SECTIONS:
+        assert len(re.findall(f'<section id="{key}"', text)) == 1
+    assert text.count("plotly.js (cartesian - minified)") == 1  # the library, once
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", text)  # nothing fetched
+    assert int(re.search(r'data-figures="(\d+)"', text)[1]) == text.count('class="plotly-graph-div"')  # type: ignore[index]
+
+
+def test_without_simulation_says_so(factory_scenario: Any) -> None:
+    text = build_report(factory_scenario)
+    assert "No simulation was given" in text
+    assert 'data-simulation="false"' in text
+    for fig in ("utilization-heatmap", "drops-timeouts", "utilization-tiers"):
+        assert fig not in text
+    assert "latency-cdf-0" in text and "map-figure" in text
+
+
+def test_objects_and_dicts_give_the_same_report(factory_scenario: Any, results: dict[str, Any]) -> None:
+    an = analyze_scenario(factory_scenario)
+    from_obj = build_report(factory_scenario, analysis=an, simulation=results)
+    from_dict = build_report(factory_scenario, analysis=json.loads(json.dumps(an.to_dict())), simulation=results)
+    assert from_obj == from_dict
+    assert from_obj == build_report(factory_scenario, simulation=results)  # analysis computed when not given
+
+
+def test_verdict_facts_from_results(factory: dict[str, Path], results: dict[str, Any]) -> None:
+    analysis = json.loads(factory["analysis"].read_text())
+    f = verdict_facts(analysis, results)
+    # factory-cell: control misses its 99.99 % availability target (one edge rack, one power domain)
+    assert (f["slo_apps"], f["slo_met"], f["failing"]) == (3, 2, ["control"])
+    assert [m[0] for m in f["availability_misses"]] == ["control"]
+    assert f["bottleneck_site"] == "rack-a"
+    assert f["sim_max_utilization"] == results["utilization"]["mean_by_site_max"]
+    assert f["energy_j"] == results["energy_j"]
+
+
+def test_write_report_is_atomic_and_returns_the_path(tmp_path: Path, factory_scenario: Any) -> None:
+    out = write_report(tmp_path / "sub" / "r.html", factory_scenario)
+    assert out == tmp_path / "sub" / "r.html"
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert [p.name for p in out.parent.iterdir()] == ["r.html"]  # no temporary file left
+
+
+def _other_scenario(r: dict[str, Any]) -> dict[str, Any]:
+    return {**r, "scenario_sha256": "0" * 64, "scenario": "elsewhere"}
+
+
+BAD_SIMULATIONS = [
+    (_other_scenario, r"simulation.scenario_sha256: results were made for another scenario \('elsewhere'\)"),
+    (lambda r: {**r, "plan": "placement"}, r"simulation.plan: results were made under plan 'placement'.*--plan"),
+    (lambda r: {k: v for k, v in r.items() if k != "schema"}, r"simulation.schema: must be a edgescale.results/1"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "match"), BAD_SIMULATIONS, ids=["other-scenario", "other-plan", "no-schema"])
+def test_bad_simulation_results(mutate: Any, match: str, factory_scenario: Any, results: dict[str, Any]) -> None:
+    with pytest.raises(ScenarioError, match=match):
+        build_report(factory_scenario, simulation=mutate(copy.deepcopy(results)))
+
+
+def test_bad_analysis_and_bundle(factory_scenario: Any, factory: dict[str, Path]) -> None:
+    analysis = json.loads(factory["analysis"].read_text())
+    with pytest.raises(ScenarioError, match=r"analysis\.scenario_sha256"):
+        build_report(factory_scenario, analysis=_other_scenario(analysis))
+    with pytest.raises(ScenarioError, match="analysis: must be an analysis results file"):
+        build_report(factory_scenario, analysis={"schema": "edgescale.results/1"})
+    with pytest.raises(ScenarioError, match="simulation: must be a results object or its dict"):
+        build_report(factory_scenario, simulation=[1, 2])
+    with pytest.raises(ScenarioError, match="plotlyjs: must be 'cartesian' or 'full'"):
+        build_report(factory_scenario, plotlyjs="lite")
+
+
+def test_full_bundle_is_the_plotly_packages(factory_scenario: Any) -> None:
+    import plotly.offline
+
+    text = build_report(factory_scenario, plotlyjs="full")
+    assert text.count(plotly.offline.get_plotlyjs()) == 1
+
+
+def test_vendored_bundle_matches_the_plotly_package_major_version() -> None:
+    import plotly.offline
+
+    from edgescale.report.page import plotly_js
+
+    head = plotly_js("cartesian")[:200]
+    got = re.search(r"v(\d+)\.(\d+)\.(\d+)", head)
+    assert got is not None
+    assert got[1] == plotly.offline.get_plotlyjs_version().split(".")[0]
+
+
+def test_cli_report(tmp_path: Path, factory: dict[str, Path]) -> None:
+    out = tmp_path / "r.html"
+    args = ["report", str(factory["scenario"]), "--sim", str(factory["results"]), "-o", str(out)]
+    result = runner.invoke(app, [*args, "--analysis", str(factory["analysis"]), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] and data["bytes"] == out.stat().st_size and data["simulation"] is True
+    assert 'data-simulation="true"' in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--sim", "missing.json"], "cannot read simulation results"),
+        (["--sim", "{scenario}"], "simulation results must be JSON"),
+        (["--sim", "{other}"], "results were made for another scenario"),
+        (["--plan", "missing-plan.json"], "cannot read plan"),
+    ],
+    ids=["missing-results", "not-json", "other-scenario", "missing-plan"],
+)
+def test_cli_report_bad_input(extra: list[str], message: str, tmp_path: Path, factory: dict[str, Path]) -> None:
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(_other_scenario(json.loads(factory["results"].read_text()))))
+    extra = [x.format(scenario=factory["scenario"], other=other) for x in extra]
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(factory["scenario"]), "-o", str(out), *extra])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_cli_report_missing_scenario(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 1
+    assert "file not found" in result.output
