@@ -109,3 +109,16 @@ def pid_alive(pid: int) -> bool:
     from edgescale.operate.procs import proc_start_ticks
 
     return proc_start_ticks(pid) is not None
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[Any]:
+    """A one-machine cluster of real processes: heartbeat 0.2 s, autonomy window 2 s."""
+    need_nats()
+    from edgescale.operate.local import LocalCluster
+
+    lc = LocalCluster(tmp_path / "c", heartbeat_s=0.2, autonomy_window_s=2.0, reconcile_s=0.1)
+    try:
+        yield lc
+    finally:
+        lc.stop()

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from edgescale.model.schema import TIERS
-from edgescale.policies import Demand, LeastLoadedPlacement, PlacementPolicy
+from edgescale.policies import ClusterView, Demand, LeastLoadedPlacement, PlacementPolicy
 
 __all__ = ["LiveCluster", "NodeState", "ServiceState", "plan_counts"]
 
@@ -153,6 +153,23 @@ class LiveCluster:
             latency_matrix_ms=_ro(lat, np.float64),
         )
 
+    @classmethod
+    def of(cls, view: ClusterView) -> LiveCluster:
+        """A copy of any :class:`ClusterView` (e.g. the twin's ``ArrayClusterView``)."""
+        n = view.n_sites
+        names = (
+            "site_tier", "site_cpu_cores", "site_cpu_speed", "site_up", "site_load", "site_region",
+            "site_domain", "service_cpu_cores", "service_tier_mask", "replicas", "queue_len", "utilization",
+        )  # fmt: skip
+        arrays = {k: _ro(getattr(view, k), np.asarray(getattr(view, k)).dtype) for k in names}
+        return cls(
+            now=float(view.now),
+            site_ids=tuple(view.site_ids),
+            service_ids=tuple(view.service_ids),
+            latency_matrix_ms=_ro(view.latencies(np.arange(n), np.arange(n)), np.float64),
+            **arrays,
+        )
+
     def with_(self, services: I64 | None = None, **changes: Any) -> LiveCluster:
         """A new view with some arrays replaced and, optionally, only some services."""
         a = dict(self._a)
@@ -281,15 +298,16 @@ def _trim(rep: I64, want: int, order_key: F64) -> None:
         extra -= k
 
 
-def plan_counts(policy: PlacementPolicy, view: LiveCluster, usable: B, want: ArrayLike) -> tuple[I64, I64]:
+def plan_counts(policy: PlacementPolicy, view: ClusterView, usable: B, want: ArrayLike) -> tuple[I64, I64]:
     """Desired replicas per (deployment, node), and replicas no node could take, per deployment.
 
     Parameters
     ----------
     policy : PlacementPolicy
         Any placement policy; :class:`LeastLoadedPlacement` places only the missing replicas.
-    view : LiveCluster
-        ``replicas`` holds the current assignment; ``site_up`` the nodes that are not lost.
+    view : ClusterView
+        ``replicas`` holds the current assignment; ``site_up`` the nodes that are not lost. Any view
+        works (the twin's too); the policy sees :class:`LiveCluster` sub-views of it.
     usable : ndarray of bool, shape (n_services, n_sites)
         Node may run the deployment: up (not past its autonomy window) and matching its selector.
         Deployments with the same row are placed in one policy call.
@@ -297,6 +315,7 @@ def plan_counts(policy: PlacementPolicy, view: LiveCluster, usable: B, want: Arr
         Replicas wanted per deployment (the policy's ``Demand``).
     """
     want = np.asarray(want, np.int64)
+    view = view if isinstance(view, LiveCluster) else LiveCluster.of(view)
     m, n = view.n_services, view.n_sites
     total = view.site_cpu_cores
     svc = view.service_cpu_cores
@@ -328,13 +347,12 @@ def plan_counts(policy: PlacementPolicy, view: LiveCluster, usable: B, want: Arr
             )
             p = policy.place(sub, Demand(replicas=missing))
             res = cur + p.replicas
-        else:
-            sub = view.with_(idx, site_up=row & view.site_up, replicas=kept[idx])
-            p = policy.place(sub, Demand(replicas=want[idx]))
-            res = np.asarray(p.replicas, np.int64) * row[None, :]
-            used += ((res - kept[idx]) * svc[idx, None]).sum(axis=0)
-        if incremental:
             used += (p.replicas * svc[idx, None]).sum(axis=0)
-        out[idx] = res
-        unplaced[idx] = p.unplaced if p.unplaced is not None else 0
+            out[idx] = res
+            unplaced[idx] = p.unplaced if p.unplaced is not None else 0
+        else:  # a whole placement (e.g. a plan's): every service in the call, this group's rows kept
+            sub = view.with_(None, site_up=row & view.site_up, replicas=kept)
+            p = policy.place(sub, Demand(replicas=want))
+            out[idx] = np.asarray(p.replicas, np.int64)[idx] * row[None, :]
+            unplaced[idx] = p.unplaced[idx] if p.unplaced is not None else 0
     return out, unplaced

@@ -116,11 +116,11 @@ class LocalCluster:
         self.controller = self._spawn(args, "controller")
         return self.controller
 
-    def start_agent(self, site: str, *extra: str) -> subprocess.Popen[bytes]:
-        """Start (or restart) the agent of *site*."""
+    def start_agent(self, site: str, *extra: str, join: Path | None = None) -> subprocess.Popen[bytes]:
+        """Start (or restart) the agent of *site* (with another join file, e.g. through a proxy)."""
         args = [
             "agent",
-            "--join", str(self.directory / "join.json"),
+            "--join", str(join or self.directory / "join.json"),
             "--site", site,
             "--state-dir", str(self.agent_dir(site)),
             "--heartbeat-s", str(self.heartbeat_s),
