@@ -84,9 +84,7 @@ class RolloutTracker:
 
     def _ready(self, r: Rep, now: float, min_ready_s: float) -> bool:
         rep = self.c.report_of(r)
-        ok = rep is not None and rep.get("state") == "running" and rep.get("ready") is not False
-        if rep is not None and rep.get("ready") is None and rep.get("state") == "running":
-            ok = True
+        ok = rep is not None and rep.get("state") == "running" and rep.get("ready") is True
         if not ok:
             self.ready_since.pop(r.uid, None)
             return False

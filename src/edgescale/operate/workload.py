@@ -51,7 +51,7 @@ class Workload:
     restarts: int = 0
     state: str = "starting"
     error: str = ""
-    ready: bool | None = None
+    ready: bool = False
     backoff_s: float = 0.0
     next_start: float = 0.0
     started_mono: float = 0.0
@@ -94,13 +94,13 @@ class Workload:
             self._schedule_restart(now)
             return
         self.state, self.error, self.started_mono = "running", "", now
-        self.ready = None if self.spec.get("health") else True
+        self.ready = not self.spec.get("health")  # with a probe: not ready until it passes
         self.probe_failures = 0
         self.probe_next = now
 
     def _schedule_restart(self, now: float) -> None:
         self.state = "backoff"
-        self.ready = False if self.spec.get("health") else None
+        self.ready = False
         self.next_start = now + self.backoff_s
         self.backoff_s = min(self.backoff_s * 2.0, float(self.spec.get("max_backoff_s", 30.0)))
 
@@ -141,7 +141,7 @@ class Workload:
             self.probe_failures, self.ready = 0, True
         else:
             self.probe_failures += 1
-            if self.ready is not False and self.probe_failures >= int(health.get("failure_threshold", 3)):
+            if self.ready and self.probe_failures >= int(health.get("failure_threshold", 3)):
                 self.ready = False
         return before != self.ready
 
@@ -184,7 +184,7 @@ class Workload:
         proc = Proc.adopt(int(pid), int(ticks)) if pid and ticks is not None else None
         if proc is not None:
             w.proc, w.state, w.started_mono = proc, "running", now
-            w.ready = None if spec.get("health") else True
+            w.ready = not spec.get("health")
         else:
             w.next_start = now  # gone while the agent was down: start again at once
             w.state = "backoff" if pid else "starting"
