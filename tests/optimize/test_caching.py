@@ -169,3 +169,103 @@ def test_bad_input(kw, match):
     base.update(kw)
     with pytest.raises(ModelAssumptionError, match=match):
         CacheProblem.build(**base)
+
+
+CACHE_SCENARIO = {
+    "schema_version": 1,
+    "name": "cache-metro",
+    "sites": [
+        {"id": "e1", "tier": "edge", "cpu_cores": 4, "cache_gb": 0.2, "location": {"lat": 0.0, "lon": 0.0}},
+        {"id": "e2", "tier": "edge", "cpu_cores": 4, "cache_gb": 0.3, "location": {"lat": 0.0, "lon": 0.1}},
+        {"id": "c1", "tier": "cloud", "cpu_cores": 64, "location": {"lat": 0.0, "lon": 1.0}},
+    ],
+    "links": [
+        {"src": "e1", "dst": "e2", "latency_ms": 2.0},
+        {"src": "e1", "dst": "c1", "latency_ms": 30.0},
+        {"src": "e2", "dst": "c1", "latency_ms": 25.0},
+    ],
+    "services": [{"id": "web", "work_ms": 2}],
+    "applications": [{"id": "browse", "stages": [{"service": "web"}], "content_share": 0.5}],
+    "content": {"items": 50, "item_size_mb": 100, "zipf_alpha": 0.9},
+    "device_groups": [
+        {
+            "id": "a",
+            "count": 10,
+            "application": "browse",
+            "placement": {"around": {"sites": ["e1"]}},
+            "arrival": {"process": "poisson", "rate_per_s": 2.0},
+        },
+        {
+            "id": "b",
+            "count": 10,
+            "application": "browse",
+            "placement": {"around": {"sites": ["e2"]}},
+            "arrival": {"process": "poisson", "rate_per_s": 1.0},
+        },
+    ],
+}
+
+
+def _scenario(doc):
+    from edgescale.model.arrays import compile_scenario
+    from edgescale.model.io import scenario_from_dict
+
+    sc = scenario_from_dict(doc)
+    return sc, compile_scenario(sc, devices=False)
+
+
+def test_scenario_problem_from_catalog():
+    from edgescale.optimize.caching import cache_problem_from_scenario
+
+    sc, arrays = _scenario(CACHE_SCENARIO)
+    out = cache_problem_from_scenario(sc, arrays, max_items=20)
+    p = out.problem
+    assert [arrays.site_ids[i] for i in out.sites] == ["e1", "e2"]
+    assert p.capacity.tolist() == [2.0, 3.0]  # 0.2 GB and 0.3 GB of 100 MB items
+    assert p.origin_ms.tolist() == pytest.approx([27.0, 25.0])  # e1 reaches the cloud via e2
+    pop = zipf_popularity(50, 0.9)[:20]
+    assert p.rate_per_s[0] == pytest.approx(10 * 2.0 * 0.5 * pop)
+    assert p.rate_per_s[1] == pytest.approx(10 * 1.0 * 0.5 * pop)
+    assert out.content_rate_per_s == pytest.approx(15.0)
+    r = cache_optimal(p)
+    g = cache_greedy(p)
+    assert r.status == "optimal" and r.objective >= g.objective - 1e-9
+
+
+def test_scenario_without_catalog_is_rejected():
+    from edgescale.errors import ScenarioError
+    from edgescale.optimize.caching import cache_problem_from_scenario
+
+    doc = {k: v for k, v in CACHE_SCENARIO.items() if k != "content"}
+    sc, arrays = _scenario(doc)
+    with pytest.raises(ScenarioError, match="content: caching needs a content catalog"):
+        cache_problem_from_scenario(sc, arrays)
+    doc = dict(CACHE_SCENARIO, applications=[dict(CACHE_SCENARIO["applications"][0], content_share=0.0)])
+    sc, arrays = _scenario(doc)
+    with pytest.raises(ScenarioError, match=r"content_share: no content requests"):
+        cache_problem_from_scenario(sc, arrays)
+
+
+def test_cli_cache_writes_plan(tmp_path):
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from edgescale.cli import optimize_extra
+    from edgescale.model.io import write_atomic
+    from edgescale.model.plan import load_plan
+
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    optimize_extra.register(app)
+    scen = tmp_path / "s.json"
+    write_atomic(scen, json.dumps(CACHE_SCENARIO))
+    out = tmp_path / "plan.json"
+    r = CliRunner().invoke(app, ["cache", str(scen), "--method", "milp", "-o", str(out), "-f", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["status"] == "optimal"
+    plan = load_plan(out)
+    sizes = {e.site: len(e.items) for e in plan.cache}
+    assert sizes == {"e1": 2, "e2": 3}
+    assert plan.routes  # the other sections come from the default plan

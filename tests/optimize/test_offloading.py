@@ -41,6 +41,7 @@ def random_problem(
         cloud_hz=rng.uniform(3e9, 10e9),
         energy_weight=energy,
         latency_weight=1.0,
+        edge_core_hz=np.where(rng.random(k) < 0.5, np.inf, rng.uniform(0.5e9, 3e9, k)),
     )
 
 
@@ -259,3 +260,112 @@ def test_plan_entries_and_dict():
     assert (entry.device, entry.edge, entry.cloud) == (0.0, 0.5, 0.5)
     d = r.to_dict(per_device=True)
     assert d["status"] == "optimal" and d["objective"] == pytest.approx(1610.0) and len(d["choice"]) == 2
+
+
+OFFLOAD_SCENARIO = {
+    "schema_version": 1,
+    "name": "offload-cell",
+    "sites": [
+        {"id": "e1", "tier": "edge", "cpu_cores": 4, "location": {"lat": 0.0, "lon": 0.0}},
+        {
+            "id": "c1",
+            "tier": "cloud",
+            "cpu_cores": 64,
+            "cpu_speed": 2.0,
+            "location": {"lat": 0.0, "lon": 1.0},
+        },
+    ],
+    "links": [{"src": "e1", "dst": "c1", "latency_ms": 20.0}],
+    "services": [{"id": "detect", "work_ms": 10}, {"id": "track", "work_ms": 20}],
+    "applications": [
+        {
+            "id": "vision",
+            "stages": [{"service": "detect", "request_kb": 100}, {"service": "track", "request_kb": 5}],
+            "response_kb": 10,
+            "slo": {"latency_ms": 500},
+        }
+    ],
+    "device_groups": [
+        {
+            "id": "cams",
+            "count": 3,
+            "application": "vision",
+            "placement": {"around": {"sites": ["e1"]}},
+            "arrival": {"process": "poisson", "rate_per_s": 1.0},
+            "access": {"latency_ms": 1.0},
+            "device": {
+                "cpu_speed": 0.5,
+                "power": {"idle_w": 0.1, "peak_w": 3.0},
+                "radio": {"uplink_mbps": 10.0},
+            },
+        }
+    ],
+}
+
+
+def _scenario_problem(**kw):
+    from edgescale.model.arrays import compile_scenario
+    from edgescale.model.io import scenario_from_dict
+    from edgescale.optimize.offloading import offload_problem_from_scenario
+
+    sc = scenario_from_dict(OFFLOAD_SCENARIO)
+    arrays = compile_scenario(sc, devices=False)
+    return sc, arrays, offload_problem_from_scenario(sc, arrays, **kw)
+
+
+def test_scenario_problem_agrees_with_runtime_policy():
+    from edgescale.policies import ArrayClusterView, DeviceState, TaskClass
+    from edgescale.policies.offloading import estimate_offloading
+
+    _, _, so = _scenario_problem(energy_weight=1.0)
+    p = so.problem
+    assert p.n_devices == 3 and p.n_edges == 1 and so.scale == 1.0
+    view = ArrayClusterView(site_tier=[1, 3], latency_ms=[[0, 20], [20, 0]], site_cpu_speed=[1.0, 2.0])
+    task = TaskClass(work_ms=30.0, input_kb=100.0, output_kb=10.0, deadline_ms=500.0)
+    dev = DeviceState(access_site=0, cpu_speed=0.5, compute_w=3.0, uplink_mbps=10.0, access_latency_ms=1.0)
+    est = {e.target: e for e in estimate_offloading(view, task, dev)}
+    for option, target in ((0, "device"), (1, "edge"), (2, "cloud")):
+        lat, en, _ = p.evaluate([option, 0, 0])  # device 0 alone at its option
+        assert lat[0] == pytest.approx(est[target].latency_ms, rel=1e-12)
+        assert en[0] == pytest.approx(est[target].energy_j, rel=1e-12)
+    # hand values: local 30 / 0.5 = 60 ms at 3 W; edge 80 ms up + 2 ms + 30 ms + 1.6 ms down
+    assert p.evaluate([0, 0, 0])[0][0] == pytest.approx(60.0)
+    assert p.evaluate([1, 0, 0])[0][0] == pytest.approx(113.6)
+    # two tasks still get one core each of the 4; five would share them
+    assert p.evaluate([1, 1, 1])[0][0] == pytest.approx(113.6)
+
+
+def test_scenario_problem_scales_devices():
+    _, _, so = _scenario_problem(max_devices=1)
+    assert so.problem.n_devices == 1 and so.scale == pytest.approx(1 / 3)
+    assert so.problem.edge_hz[0] == pytest.approx(4e9 / 3)
+
+
+def test_cli_offload_writes_plan(tmp_path):
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from edgescale.cli import optimize_extra
+    from edgescale.model.io import write_atomic
+    from edgescale.model.plan import load_plan
+
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    optimize_extra.register(app)
+    scen = tmp_path / "s.json"
+    write_atomic(scen, json.dumps(OFFLOAD_SCENARIO))
+    out = tmp_path / "plan.json"
+    r = CliRunner().invoke(app, ["offload", str(scen), "--method", "milp", "-o", str(out), "-f", "json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["status"] == "optimal"
+    (entry,) = load_plan(out).offload
+    assert entry.group == "cams" and entry.device + entry.edge + entry.cloud == pytest.approx(1.0)
+    bad = dict(
+        OFFLOAD_SCENARIO, applications=[dict(OFFLOAD_SCENARIO["applications"][0], slo={"latency_ms": 10})]
+    )
+    write_atomic(scen, json.dumps(bad))
+    r = CliRunner().invoke(app, ["offload", str(scen)])
+    assert r.exit_code == 1 and "InfeasibleError: deadline" in r.output

@@ -13,11 +13,13 @@ I64 = NDArray[np.int64]
 
 
 @numba.njit(cache=True)
-def _cost(a: F64, m: F64, inv_f: F64, counts: I64, i: int, j: int, k: int, joining: int) -> float:
+def _cost(
+    a: F64, m: F64, inv_f: F64, inv_core: F64, counts: I64, i: int, j: int, k: int, joining: int
+) -> float:
     """Cost of device *i* at option *j*, with ``joining`` = 1 if it is not there yet."""
     c = float(a[i, j])
     if 1 <= j <= k:
-        c += m[i] * (counts[j - 1] + joining) * inv_f[j - 1]
+        c += m[i] * max(inv_core[j - 1], (counts[j - 1] + joining) * inv_f[j - 1])
     return c
 
 
@@ -26,6 +28,7 @@ def best_response_dynamics(
     a: F64,
     m: F64,
     inv_f: F64,
+    inv_core: F64,
     slots: I64,
     allowed: NDArray[np.bool_],
     choice: I64,
@@ -53,7 +56,7 @@ def best_response_dynamics(
         for idx in range(n):
             i = order[idx]
             cur = choice[i]
-            cur_cost = np.inf if cur < 0 else _cost(a, m, inv_f, counts, i, cur, k, 0)
+            cur_cost = np.inf if cur < 0 else _cost(a, m, inv_f, inv_core, counts, i, cur, k, 0)
             best = cur
             best_cost = cur_cost
             for j in range(n_opt):
@@ -61,7 +64,7 @@ def best_response_dynamics(
                     continue
                 if 1 <= j <= k and counts[j - 1] >= slots[j - 1]:
                     continue
-                c = _cost(a, m, inv_f, counts, i, j, k, 1)
+                c = _cost(a, m, inv_f, inv_core, counts, i, j, k, 1)
                 if c < best_cost:
                     best = j
                     best_cost = c
@@ -82,7 +85,14 @@ def best_response_dynamics(
 
 
 def improving_moves(
-    a: F64, m: F64, inv_f: F64, slots: I64, allowed: NDArray[np.bool_], choice: I64, rel_tol: float
+    a: F64,
+    m: F64,
+    inv_f: F64,
+    inv_core: F64,
+    slots: I64,
+    allowed: NDArray[np.bool_],
+    choice: I64,
+    rel_tol: float,
 ) -> int:
     """Number of devices with a unilateral move better by more than ``rel_tol`` (0 at an equilibrium)."""
     n, n_opt = a.shape
@@ -90,10 +100,11 @@ def improving_moves(
     rows = np.arange(n)
     counts = np.bincount(choice[(choice >= 1) & (choice <= k)] - 1, minlength=k)
     join = a.copy()
-    join[:, 1 : k + 1] += m[:, None] * (counts + 1)[None, :] * inv_f[None, :]
+    join[:, 1 : k + 1] += m[:, None] * np.maximum(inv_core, (counts + 1) * inv_f)[None, :]
     cur = a[rows, choice].copy()
     at_edge = (choice >= 1) & (choice <= k)
-    cur[at_edge] += m[at_edge] * counts[choice[at_edge] - 1] * inv_f[choice[at_edge] - 1]
+    here = choice[at_edge] - 1
+    cur[at_edge] += m[at_edge] * np.maximum(inv_core[here], counts[here] * inv_f[here])
     ok = allowed.copy()
     ok[:, 1 : k + 1] &= (counts < slots)[None, :]
     ok[rows, choice] = False

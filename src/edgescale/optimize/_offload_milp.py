@@ -2,9 +2,9 @@
 
 Columns: ``x[i, j]`` (device i at option j, binary, row-major), then per edge site k the binaries
 ``y[k, t]`` (exactly t tasks at k, t = 0..T_k) and the continuous ``z[k, t]`` (t = 1..T_k), where
-``z[k, t] >= M_k / F_k - BIG_k (1 - y[k, t])`` and ``M_k = sum_i m_i x[i, k]``. The congestion cost of site
-k, ``n_k M_k / F_k``, is then ``sum_t t z[k, t]`` with ``z`` kept in cost units (``M_k / F_k``);
-exact, as the objective pushes ``z`` down.
+``z[k, t] >= M_k / F_k - BIG_k (1 - y[k, t])`` and ``M_k = sum_i m_i x[i, k]``. The congestion
+cost of site k, ``M_k g_k(n_k)``, is then ``sum_t g_k(t) F_k z[k, t]`` (``z`` is kept in cost units,
+``M_k / F_k``); exact, as the objective pushes ``z`` down.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def solve_offload_milp(
         t = np.arange(top[e] + 1)
         ys = y0[e] + t
         zs = z0[e] + np.arange(top[e])
-        c[zs] = t[1:].astype(np.float64)
+        c[zs] = _g(p, e, t[1:]) * p.edge_hz[e]  # z_kt = M_k / F_k, so the cost is g_k(t) F_k z_kt
         me = m / p.edge_hz[e]  # z in cost units: M_k / F_k (well scaled)
         big = float(np.sort(me[allowed[:, e + 1]])[::-1][: top[e]].sum())
         rows.add(ys, np.ones(len(ys)), 1.0, 1.0)
@@ -105,15 +105,20 @@ def solve_offload_milp(
 
 def _deadline_rows(rows: _Rows, p: OffloadProblem, e: int, ys: I64, t: I64, x_col: I64, top: int) -> None:
     """``n_e <= N_ie`` when device i runs at edge e, N_ie the most tasks that keep its deadline."""
-    base = p.alone_latency_ms[:, e + 1] - p.exec_ms_per_task[:, e]
-    per = p.exec_ms_per_task[:, e]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        most = np.floor((p.deadline_ms - base) / per * (1 + 1e-12))
+    base = p.alone_latency_ms[:, e + 1] - p.exec_ms_alone[:, e]
+    # most tasks at e that keep device i's deadline: g_e is nondecreasing, so count the t that do
+    exec_ms = 1e3 * p.cycles[:, None] * _g(p, e, t[1:])[None, :]
+    most = ((base[:, None] + exec_ms) <= p.deadline_ms[:, None] * (1 + 1e-12)).sum(axis=1)
     for i in np.flatnonzero(p.allowed[:, e + 1] & (most < top)):
         cap = float(max(most[i], 0.0))
         rows.add(
             np.concatenate([ys, [x_col[i]]]), np.concatenate([t.astype(float), [top - cap]]), -math.inf, top
         )
+
+
+def _g(p: OffloadProblem, e: int, t: NDArray[np.int64]) -> F64:
+    """``g_e(t)``, seconds per cycle of one task at edge e with t tasks there."""
+    return np.asarray(np.maximum(1.0 / p.edge_core_hz[e], t.astype(np.float64) / p.edge_hz[e]))
 
 
 def _start_vector(p: OffloadProblem, choice: I64, top: list[int], n_cols: int, y0: I64, z0: I64) -> F64:

@@ -86,7 +86,8 @@ class OffloadProblem:
     except ``rtt_ms`` ``(n, K + 1)`` (edge sites, then the cloud) and the per-edge arrays ``(K,)``.
 
     Edge site ``k`` shares ``edge_hz[k]`` cycles per second equally among the ``n_k`` tasks it runs
-    (processor sharing), so a task of ``c`` cycles takes ``1e3 * c * n_k / edge_hz[k]`` ms there; it
+    (processor sharing), each task getting at most ``edge_core_hz[k]`` (one core), so a task of ``c``
+    cycles takes ``1e3 * c * g_k(n_k)`` ms there, ``g_k(n) = max(1 / edge_core_hz[k], n / edge_hz[k])``; it
     takes at most ``edge_slots[k]`` tasks. The cloud gives each task ``cloud_hz``.
     """
 
@@ -103,6 +104,7 @@ class OffloadProblem:
     downlink_bps: F64
     rtt_ms: F64
     edge_hz: F64
+    edge_core_hz: F64
     edge_slots: I64
     cloud_hz: float
     latency_weight: F64
@@ -127,6 +129,7 @@ class OffloadProblem:
         uplink_bps: ArrayLike = 20e6,
         downlink_bps: ArrayLike = 50e6,
         edge_slots: ArrayLike | None = None,
+        edge_core_hz: ArrayLike = np.inf,
         cloud_hz: float = 10e9,
         latency_weight: ArrayLike = 1.0,
         energy_weight: ArrayLike = 0.0,
@@ -158,6 +161,9 @@ class OffloadProblem:
             downlink_bps=as_array(_W, "downlink_bps", downlink_bps, dev, lo=0.0, lo_open=True),
             rtt_ms=as_array(_W, "rtt_ms", rtt_ms, (n, k + 1), lo=0.0, allow_inf=True),
             edge_hz=as_array(_W, "edge_hz", np.ravel(edge_hz), (k,), lo=0.0, lo_open=True),
+            edge_core_hz=as_array(
+                _W, "edge_core_hz", edge_core_hz, (k,), lo=0.0, lo_open=True, allow_inf=True
+            ),
             edge_slots=as_int_array(_W, "edge_slots", slots, (k,)),
             cloud_hz=float(as_array(_W, "cloud_hz", cloud_hz, (), lo=0.0, lo_open=True)),
             latency_weight=as_array(_W, "latency_weight", latency_weight, dev, lo=0.0, lo_open=True),
@@ -198,10 +204,17 @@ class OffloadProblem:
         ) / 1e3
         return lat, en
 
+    def seconds_per_cycle(self, tasks: ArrayLike) -> F64:
+        """``g_k(n) = max(1 / edge_core_hz, n / edge_hz)`` for ``tasks`` of shape ``(K,)`` or ``(K, T)``."""
+        n = np.asarray(tasks, np.float64)
+        shape = (-1,) + (1,) * (n.ndim - 1)
+        inv_core = (1.0 / self.edge_core_hz).reshape(shape)
+        return np.asarray(np.maximum(inv_core, n / self.edge_hz.reshape(shape)))
+
     @cached_property
-    def exec_ms_per_task(self) -> F64:
-        """``(n, K)``: ms device ``i``'s task takes at edge ``k`` per task sharing it (``1e3 c / F``)."""
-        return np.asarray(1e3 * self.cycles[:, None] / self.edge_hz[None, :])
+    def exec_ms_alone(self) -> F64:
+        """``(n, K)``: ms device ``i``'s task takes at edge ``k`` when alone there (``1e3 c g_k(1)``)."""
+        return np.asarray(1e3 * self.cycles[:, None] * self.seconds_per_cycle(np.ones(self.n_edges))[None, :])
 
     @cached_property
     def fixed_cost(self) -> F64:
@@ -213,7 +226,7 @@ class OffloadProblem:
 
     @cached_property
     def congestion_weight(self) -> F64:
-        """``m_i = c_i (1e3 w_t + w_e p_idle)``: the cost at edge ``k`` grows by ``m_i / F_k`` per task."""
+        """``m_i = c_i (1e3 w_t + w_e p_idle)``: device i's congestion cost at edge k is ``m_i g_k(n_k)``."""
         return np.asarray(self.cycles * (1e3 * self.latency_weight + self.energy_weight * self.idle_w))
 
     @cached_property
@@ -221,7 +234,7 @@ class OffloadProblem:
         """``(n, K + 2)``: latency of each option when the task is alone at its edge site."""
         lat, _ = self._parts
         alone = lat.copy()
-        alone[:, 1:-1] += self.exec_ms_per_task
+        alone[:, 1:-1] += self.exec_ms_alone
         return alone
 
     @cached_property
@@ -265,7 +278,8 @@ class OffloadProblem:
         energy = en[rows, c].copy()
         edge = (c >= 1) & (c <= self.n_edges)
         k = c[edge] - 1
-        exec_ms = self.exec_ms_per_task[rows[edge], k] * self.counts(c)[k]
+        g = self.seconds_per_cycle(self.counts(c))
+        exec_ms = 1e3 * self.cycles[edge] * g[k]
         latency[edge] += exec_ms
         energy[edge] += self.idle_w[edge] * exec_ms / 1e3
         cost = self.latency_weight * latency + self.energy_weight * energy + self.extra_cost[rows, c]
@@ -276,17 +290,23 @@ class OffloadProblem:
         return float(self.evaluate(choice)[2].sum())
 
     def potential(self, choice: ArrayLike) -> float:
-        """Rosenthal-type weighted potential of the offloading game (see :func:`offload_best_response`)."""
+        """Weighted Rosenthal potential ``sum_i a_{i,s_i} / m_i + sum_k sum_{t <= n_k} g_k(t)``."""
         c = np.asarray(choice, np.int64)
         rows = np.arange(self.n_devices)
         n_k = self.counts(c).astype(np.float64)
         own = self.fixed_cost[rows, c] / self.congestion_weight
-        return float(own.sum() + (n_k * (n_k + 1) / 2.0 / self.edge_hz).sum())
+        congestion = 0.0
+        for e in range(self.n_edges):
+            t = np.arange(1, int(n_k[e]) + 1, dtype=np.float64)
+            congestion += float(np.maximum(1.0 / self.edge_core_hz[e], t / self.edge_hz[e]).sum())
+        return float(own.sum() + congestion)
 
     def lower_bound(self) -> float:
         """Each device at its cheapest allowed option as if alone there: a bound below the optimum."""
         alone = self.fixed_cost.copy()
-        alone[:, 1:-1] += self.congestion_weight[:, None] / self.edge_hz[None, :]
+        alone[:, 1:-1] += (
+            self.congestion_weight[:, None] * self.seconds_per_cycle(np.ones(self.n_edges))[None, :]
+        )
         return float(np.where(self.allowed, alone, np.inf).min(axis=1).sum())
 
     def with_extra_cost(self, extra_cost: ArrayLike) -> OffloadProblem:

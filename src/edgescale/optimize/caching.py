@@ -43,13 +43,16 @@ from edgescale.errors import ModelAssumptionError
 from edgescale.model.plan import CacheEntry
 from edgescale.optimize._cache_greedy import lazy_greedy, online_bound
 from edgescale.optimize._cache_milp import solve_cache_milp
+from edgescale.optimize._cache_scenario import ScenarioCache, cache_problem_from_scenario
 from edgescale.optimize._offload_common import as_array
 
 __all__ = [
     "CacheProblem",
     "CacheResult",
+    "ScenarioCache",
     "cache_greedy",
     "cache_optimal",
+    "cache_problem_from_scenario",
     "generalized_harmonic",
     "regional_popularity",
     "zipf_hit_ratio",

@@ -10,7 +10,8 @@ The model (:class:`OffloadProblem`) follows the multi-user offloading literature
   These are the formulas of :func:`edgescale.policies.offloading.estimate_offloading` (the runtime
   policy), with the device CPU power written as ``kappa f**3``.
 - **Edge sites** share ``edge_hz[k]`` cycles per second equally among the tasks they run (processor
-  sharing) and take at most ``edge_slots[k]`` tasks; the **cloud** gives each task ``cloud_hz``.
+  sharing), each task getting at most ``edge_core_hz[k]`` (one core), and take at most
+  ``edge_slots[k]`` tasks; the **cloud** gives each task ``cloud_hz``.
 
 A device's cost is ``latency_weight * latency_ms + energy_weight * energy_j`` (plus any
 ``extra_cost``, e.g. migration). :func:`offload_optimal` minimises the total cost exactly (HiGHS MILP)
@@ -46,15 +47,19 @@ from edgescale.optimize._offload_common import as_array, as_int_array, gap_of
 from edgescale.optimize._offload_game import best_response_dynamics, improving_moves
 from edgescale.optimize._offload_milp import solve_offload_milp
 from edgescale.optimize._offload_model import OffloadProblem, local_energy_j, local_time_ms, shannon_rate_bps
+from edgescale.optimize._offload_scenario import REFERENCE_HZ, ScenarioOffload, offload_problem_from_scenario
 
 __all__ = [
+    "REFERENCE_HZ",
     "OffloadProblem",
     "OffloadResult",
     "Reallocation",
+    "ScenarioOffload",
     "local_energy_j",
     "local_time_ms",
     "offload_best_response",
     "offload_optimal",
+    "offload_problem_from_scenario",
     "offload_resolve",
     "reallocation_cost",
     "shannon_rate_bps",
@@ -137,11 +142,10 @@ class OffloadResult:
             if sel.any():
                 c = self.choice[sel]
                 n = float(len(c))
+                dev = float(np.count_nonzero(c == 0) / n)
                 edge = float(np.count_nonzero((c >= 1) & (c <= n_edges)) / n)
                 cloud = float(np.count_nonzero(c == n_edges + 1) / n)
-                out.append(
-                    OffloadEntry(group=name, device=max(1.0 - edge - cloud, 0.0), edge=edge, cloud=cloud)
-                )
+                out.append(OffloadEntry(group=name, device=dev, edge=edge, cloud=cloud))
         return tuple(out)
 
     def to_dict(self, *, per_device: bool = False) -> dict[str, Any]:
@@ -173,8 +177,8 @@ def _finish(
     lat, en, cost = p.evaluate(choice)
     objective = float(cost.sum())
     bound = min(bound, objective)
-    a, m, inv_f = p.fixed_cost, p.congestion_weight, 1.0 / p.edge_hz
-    eq = improving_moves(a, m, inv_f, p.edge_slots, p.allowed, choice, REL_TOL) == 0
+    a, m, inv_f, inv_core = p.fixed_cost, p.congestion_weight, 1.0 / p.edge_hz, 1.0 / p.edge_core_hz
+    eq = improving_moves(a, m, inv_f, inv_core, p.edge_slots, p.allowed, choice, REL_TOL) == 0
     late = int(np.count_nonzero(lat > p.deadline_ms * (1 + 1e-9)))
     return OffloadResult(
         choice,
@@ -232,10 +236,10 @@ def offload_best_response(
 
     Notes
     -----
-    Device i's cost at edge k is ``a_ik + m_i n_k / F_k`` with ``m_i = c_i (1e3 w_t + w_e p_idle)``,
-    and ``a_ij`` at the other options. Dividing by ``m_i`` gives a congestion game with
-    player-specific constants, whose Rosenthal potential [R73]_
-    ``Phi = sum_i a_{i,s_i} / m_i + sum_k n_k (n_k + 1) / (2 F_k)`` changes by exactly
+    Device i's cost at edge k is ``a_ik + m_i g_k(n_k)`` with ``m_i = c_i (1e3 w_t + w_e p_idle)`` and
+    ``g_k(n) = max(1 / edge_core_hz[k], n / edge_hz[k])`` (seconds per cycle), and ``a_ij`` at the
+    other options. Dividing by ``m_i`` gives a congestion game with player-specific constants, whose
+    Rosenthal potential [R73]_ ``Phi = sum_i a_{i,s_i} / m_i + sum_k sum_{t <= n_k} g_k(t)`` changes by exactly
     ``Delta cost_i / m_i`` when device i moves alone: a weighted potential game [MS96]_. Every move
     lowers ``Phi`` by at least a relative 1e-9 of the mover's cost and there are finitely many
     states, so the dynamics stop, at a (1e-9-approximate) Nash equilibrium; slots only remove moves.
@@ -269,6 +273,7 @@ def offload_best_response(
         problem.fixed_cost,
         problem.congestion_weight,
         1.0 / problem.edge_hz,
+        1.0 / problem.edge_core_hz,
         problem.edge_slots,
         problem.allowed,
         choice,
@@ -342,12 +347,13 @@ def offload_optimal(
     Notes
     -----
     Binary ``x_ij`` picks device i's option. For edge k, binaries ``y_kt`` (exactly t tasks,
-    ``sum_t y_kt = 1``, ``sum_i x_ik = sum_t t y_kt <= slots_k``) and ``z_kt >= M_k - BIG_k (1 - y_kt)``,
-    ``M_k = sum_i m_i x_ik``, make the congestion cost ``n_k M_k / F_k = sum_t t z_kt / F_k`` linear
-    (``BIG_k`` is the sum of the ``slots_k`` largest ``m_i``). A deadline at edge k caps ``n_k`` for
-    the devices there: ``sum_t t y_kt + (T_k - N_ik) x_ik <= T_k``. The model has ``n (K + 2)`` plus
-    about ``2 sum_k min(slots_k, n)`` columns: for hundreds of devices, not 10^5 (use
-    :func:`offload_best_response` there).
+    ``sum_t y_kt = 1``, ``sum_i x_ik = sum_t t y_kt <= slots_k``) and
+    ``z_kt >= M_k / F_k - BIG_k (1 - y_kt)``, ``M_k = sum_i m_i x_ik``, make the congestion cost
+    ``M_k g_k(n_k) = sum_t g_k(t) F_k z_kt`` linear (``BIG_k``: the sum of the ``slots_k`` largest
+    ``m_i / F_k``). A deadline at edge k caps ``n_k`` for the devices there:
+    ``sum_t t y_kt + (T_k - N_ik) x_ik <= T_k``. The LP relaxation of this linearisation is weak: the
+    MILP is for tens of devices (65 devices and 3 edge sites: about a minute); use
+    :func:`offload_best_response` beyond.
 
     Examples
     --------
