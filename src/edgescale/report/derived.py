@@ -130,25 +130,47 @@ def link_load_mbps(a: SystemArrays, pa: PlanArrays) -> F64:
     skey, slink = key[order], a.graph_link[order]
     # merge legs with the same (origin, target): one path walk per pair
     pair, inv = np.unique(o * n + t, return_inverse=True)
-    pair_mbps = np.bincount(inv, weights=w)
+    pair_mbps: F64 = np.bincount(inv, weights=w).astype(np.float64)
     o, t = pair // n, pair % n
-    if len(np.unique(t)) < len(np.unique(o)):  # walk from the side with fewer distinct sites
-        o, t = t, o
-    src = np.unique(o)
+    # Dijkstra only as far as needed: most legs are short (an edge site to its neighbours); pairs not
+    # reached within the distance limit are tried again with a larger one (exact: Dijkstra settles
+    # every node within the limit at its true distance)
+    limit = max(4.0 * float(np.median(a.link_latency_ms)), 1e-3)
+    total = float(a.link_latency_ms.sum()) + 1.0
+    todo = np.ones(len(o), dtype=bool)
+    while todo.any() and limit <= 2.0 * total:
+        ot, tt = o, t
+        if len(np.unique(t[todo])) < len(np.unique(o[todo])):  # from the side with fewer distinct sites
+            ot, tt = t, o
+        todo &= ~_walk(graph, skey, slink, n, ot, tt, pair_mbps, todo, limit, load)
+        limit *= 2.0
+    return load
+
+
+def _walk(
+    graph: csr_matrix, skey: I64, slink: NDArray[np.int32], n: int, o: I64, t: I64, mbps: F64,
+    todo: NDArray[np.bool_], limit: float, load: F64,
+) -> NDArray[np.bool_]:
+    """Add the legs still to do whose path is within *limit* ms to *load*; which legs were done."""
+    done = np.zeros(len(o), dtype=bool)
+    src = np.unique(o[todo])
     for b in range(0, len(src), DIJKSTRA_BATCH):
         batch = src[b : b + DIJKSTRA_BATCH]
-        sel = np.flatnonzero(np.isin(o, batch))
-        _, pred = dijkstra(graph, directed=False, indices=batch, return_predecessors=True)
+        sel = np.flatnonzero(todo & np.isin(o, batch))
+        dist, pred = dijkstra(graph, directed=False, indices=batch, return_predecessors=True, limit=limit)
         row = np.searchsorted(batch, o[sel])
+        reached = np.isfinite(dist[row, t[sel]])
+        sel, row = sel[reached], row[reached]
+        done[sel] = True
         cur = t[sel].copy()
-        ww = pair_mbps[sel]
         origin = o[sel]
-        live = pred[row, cur] >= 0  # reachable (origin != target: merged legs exclude equal pairs)
+        live = np.ones(len(sel), dtype=bool)  # origin != target: merged legs exclude equal pairs
         while live.any():
             idx = np.flatnonzero(live)
             prev = pred[row[idx], cur[idx]].astype(np.int64)
             pos = np.searchsorted(skey, prev * n + cur[idx])
-            np.add.at(load, slink[pos], ww[idx])
+            np.add.at(load, slink[pos], mbps[sel[idx]])
             cur[idx] = prev
             live[idx] = prev != origin[idx]
-    return load
+
+    return done

@@ -1,0 +1,70 @@
+"""HTML report (issue 6): generation time and size of each example's report, with and without a short simulation.
+
+Usage: python benchmarks/report.py [--duration 60] [--replications 2]
+Prints one JSON object. Per example: the whole-process `edgescale report` (scenario load, analysis, figures, the
+write) and, in-process, `write_report` without and with simulation results (the simulation itself is timed apart
+and not counted). Target: the 10^6-device example's report <= 10 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import machine, run_process
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = ("factory-cell", "melbourne-metro", "national-fleet")
+
+
+def _timed_report(out: Path, scenario: object, **kw: object) -> dict[str, float | int]:
+    from edgescale.report import write_report
+
+    t0 = time.perf_counter()
+    write_report(out, scenario, **kw)  # type: ignore[arg-type]
+    return {"seconds": round(time.perf_counter() - t0, 3), "bytes": out.stat().st_size}
+
+
+def bench(name: str, tmp: Path, duration_s: float, replications: int) -> dict[str, object]:
+    from edgescale.model.io import load
+    from edgescale.sim.runner import simulate_scenario
+
+    exe = shutil.which("edgescale") or str(Path(sys.executable).parent / "edgescale")
+    path = REPO / "examples" / f"{name}.yaml"
+    whole = run_process([exe, "report", str(path), "-o", str(tmp / f"{name}-cli.html"), "--format", "json"])
+    whole.pop("stdout")
+    scenario = load(path)
+    t0 = time.perf_counter()
+    sim = simulate_scenario(scenario, duration_s=duration_s, replications=replications, seed=1).to_dict()
+    sim_s = time.perf_counter() - t0
+    return {
+        "cli_without_simulation": {**whole, "bytes": (tmp / f"{name}-cli.html").stat().st_size},
+        "without_simulation": _timed_report(tmp / f"{name}.html", scenario),
+        "with_simulation": _timed_report(tmp / f"{name}-sim.html", scenario, simulation=sim),
+        "simulation": {"duration_s": duration_s, "replications": replications, "seconds": round(sim_s, 3),
+                       "requests": sim["requests"]},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--duration", type=float, default=60.0, help="simulated seconds per replication")
+    ap.add_argument("--replications", type=int, default=2)
+    ap.add_argument("--examples", nargs="*", default=list(EXAMPLES))
+    args = ap.parse_args()
+    from edgescale.sim.kernel import compile_kernel
+
+    compile_kernel()  # numba compile or cache load, kept out of the figures
+    with tempfile.TemporaryDirectory() as d:
+        results = {name: bench(name, Path(d), args.duration, args.replications) for name in args.examples}
+    print(json.dumps({"benchmark": "report", "examples": results, "machine": machine()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
