@@ -149,6 +149,10 @@ class Controller:
         self.agents: dict[str, AgentRec] = {}
         self.deployments: dict[str, DepRec] = {}
         self.replicas: dict[str, Rep] = {}
+        self.by_agent: dict[str, dict[str, Rep]] = {}
+        self.by_dep: dict[str, dict[str, Rep]] = {}
+        self._hb: list[tuple[int, float]] = []  # heartbeats not yet given to the detector
+        self._templates: dict[tuple[str, int], dict[str, Any]] = {}
         self.rollouts = RolloutTracker(self)
         self.nc: NatsClient | None = None
         self.rejected = 0
@@ -180,8 +184,18 @@ class Controller:
                 Deployment.model_validate(d["spec"]), d["revision"], d["template_hash"]
             )
         for uid, dep, rev, agent in self.store.replicas():
-            self.replicas[uid] = Rep(uid, dep, rev, agent)
+            self._add_rep(Rep(uid, dep, rev, agent))
         self.rollouts.load()
+
+    def _add_rep(self, r: Rep) -> None:
+        self.replicas[r.uid] = r
+        self.by_agent.setdefault(r.agent, {})[r.uid] = r
+        self.by_dep.setdefault(r.deployment, {})[r.uid] = r
+
+    def _drop_rep(self, r: Rep) -> None:
+        self.replicas.pop(r.uid, None)
+        self.by_agent.get(r.agent, {}).pop(r.uid, None)
+        self.by_dep.get(r.deployment, {}).pop(r.uid, None)
 
     def event(self, kind: str, subject: str, message: str, data: dict[str, Any] | None = None) -> None:
         """Record an event (SQLite) and publish it on ``es.events``."""
@@ -263,7 +277,7 @@ class Controller:
     def deployment_status(self, name: str) -> dict[str, Any]:
         """Spec, revision, and counts of assigned, running and ready replicas."""
         d = self.deployments[name]
-        reps = [r for r in self.replicas.values() if r.deployment == name]
+        reps = list(self.by_dep.get(name, {}).values())
         reports = [self.report_of(r) for r in reps]
         running = sum(1 for x in reports if x is not None and x.get("state") == "running")
         ready = sum(1 for x in reports if x is not None and x.get("state") == "running" and x.get("ready"))
@@ -427,28 +441,35 @@ class Controller:
                 await self._publish_quietly(msg.reply, data, hdr)
 
     def heartbeat(self, rec: AgentRec) -> None:
-        """Renew *rec*'s lease now."""
+        """Renew *rec*'s lease now (given to the detector in batches, see :meth:`flush_heartbeats`)."""
         now = self.clock()
         rec.last_hb = now
-        self.detector.heartbeat(rec.idx, now)
-        if rec.suspected_since is not None and rec.idx not in self.detector.suspected(now):
-            rec.suspected_since = None
-            was_lost, rec.lost = rec.lost, False
-            self.event(
-                "node.recovered",
-                rec.node.site,
-                "heartbeats again" + (" (after losing its replicas)" if was_lost else ""),
-            )
+        self._hb.append((rec.idx, now))
+        if rec.suspected_since is not None:
             self._wake.set()
+
+    def flush_heartbeats(self) -> None:
+        """Hand the heartbeats received since the last call to the detector, in one vectorised call."""
+        if self._hb:
+            hb, self._hb = self._hb, []
+            nodes, t = zip(*hb, strict=True)
+            self.detector.heartbeats(np.array(nodes, np.int64), np.array(t))
 
     # --- assignments ------------------------------------------------------------------------------
 
     def _replica_spec(self, r: Rep) -> dict[str, Any]:
-        d = self.deployments.get(r.deployment)
-        spec = d.spec.model_dump() if d is not None and d.revision == r.revision else None
-        if spec is None:
-            spec = self.store.revision_spec(r.deployment, r.revision) or {}
-        t = {
+        t = self._templates.get((r.deployment, r.revision))
+        if t is None:
+            d = self.deployments.get(r.deployment)
+            spec = d.spec.model_dump() if d is not None and d.revision == r.revision else None
+            if spec is None:
+                spec = self.store.revision_spec(r.deployment, r.revision) or {}
+            t = self._templates[(r.deployment, r.revision)] = self._template(spec)
+        return {"uid": r.uid, "deployment": r.deployment, "revision": r.revision, **t}
+
+    @staticmethod
+    def _template(spec: dict[str, Any]) -> dict[str, Any]:
+        return {
             k: spec.get(k)
             for k in (
                 "command",
@@ -460,10 +481,9 @@ class Controller:
                 "max_backoff_s",
             )
         }
-        return {"uid": r.uid, "deployment": r.deployment, "revision": r.revision, **t}
 
     def _assignment(self, rec: AgentRec) -> tuple[bytes, dict[str, str]]:
-        reps = [self._replica_spec(r) for r in self.replicas.values() if r.agent == rec.id]
+        reps = [self._replica_spec(r) for r in self.by_agent.get(rec.id, {}).values()]
         body = {"generation": rec.generation, "replicas": reps}
         return seal(self.key, "assign", rec.id, agent_subject(rec.id, "assign"), body)
 
@@ -482,9 +502,18 @@ class Controller:
         return self.config.autonomy_window_s if w is None else w
 
     def _update_suspicions(self, now: float) -> None:
+        self.flush_heartbeats()
         suspected = self.detector.suspected(now)
         for a in self.agents.values():
-            if a.idx in suspected and a.suspected_since is None:
+            if a.suspected_since is not None and a.idx not in suspected:
+                a.suspected_since = None
+                was_lost, a.lost = a.lost, False
+                self.event(
+                    "node.recovered",
+                    a.node.site,
+                    "heartbeats again" + (" (after losing its replicas)" if was_lost else ""),
+                )
+            elif a.idx in suspected and a.suspected_since is None:
                 a.suspected_since = now
                 phi = self.detector.phi(a.idx, now)
                 self.event(
@@ -492,6 +521,32 @@ class Controller:
                     a.node.site,
                     f"no heartbeat for {now - (a.last_hb or 0):.2f} s (phi {phi:.1f})",
                 )
+
+    def _usable(
+        self, now: float, nodes: list[AgentRec], deps: list[DepRec], services: list[ServiceState]
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """(deployment, node): the node matches the selector and is not past the autonomy window."""
+        since = np.array([np.inf if a.suspected_since is None else a.suspected_since for a in nodes])
+        silent = now - since if len(nodes) else np.zeros(0)
+        eligible: dict[tuple[tuple[str, str], ...], np.ndarray[Any, np.dtype[np.bool_]]] = {}
+        usable = np.ones((len(deps), len(nodes)), bool)
+        for s, d in enumerate(deps):
+            sel = services[s].node_selector
+            if sel not in eligible:
+                eligible[sel] = services[s].eligible([a.node for a in nodes])
+            window = self._window(d)
+            lost = silent >= window
+            usable[s] = eligible[sel] & ~lost
+            for j in np.flatnonzero(lost):
+                a = nodes[j]
+                if not a.lost:
+                    a.lost = True
+                    self.event(
+                        "node.lost",
+                        a.node.site,
+                        f"suspected for {window:g} s (autonomy window): replicas move",
+                    )
+        return usable
 
     def reconcile_once(self) -> list[str]:
         """One pass: detect, place, persist. Returns the agents whose assignment changed."""
@@ -520,20 +575,7 @@ class Controller:
             )
             for d in deps
         ]
-        usable = np.ones((m, n), bool)
-        for s, d in enumerate(deps):
-            usable[s] = services[s].eligible([a.node for a in nodes])
-            window = self._window(d)
-            for j, a in enumerate(nodes):
-                if a.suspected_since is not None and now - a.suspected_since >= window:
-                    usable[s, j] = False
-                    if not a.lost:
-                        a.lost = True
-                        self.event(
-                            "node.lost",
-                            a.node.site,
-                            f"suspected for {window:g} s (autonomy window): replicas move",
-                        )
+        usable = self._usable(now, nodes, deps, services)
         view = LiveCluster.from_state(
             [a.node for a in nodes], services, current, now=now, inter_region_ms=self.config.inter_region_ms
         )
@@ -580,9 +622,9 @@ class Controller:
                     self.agents[aid].generation += 1
                     self.store.set_generation(aid, self.agents[aid].generation)
         for r in remove:
-            self.replicas.pop(r.uid, None)
+            self._drop_rep(r)
         for r in add:
-            self.replicas[r.uid] = r
+            self._add_rep(r)
         self._summarise(add, remove)
         return [a for a in changed if a in self.agents]
 

@@ -79,7 +79,7 @@ class RolloutTracker:
     # --- what the reconcile pass asks -------------------------------------------------------------
 
     def _split(self, d: DepRec) -> tuple[list[Rep], list[Rep]]:
-        reps = [r for r in self.c.replicas.values() if r.deployment == d.spec.name]
+        reps = list(self.c.by_dep.get(d.spec.name, {}).values())
         return [r for r in reps if r.revision != d.revision], [r for r in reps if r.revision == d.revision]
 
     def _ready(self, r: Rep, now: float, min_ready_s: float) -> bool:
