@@ -256,3 +256,26 @@ def test_docs_page_examples():
     page = Path(__file__).resolve().parents[2] / "docs" / "optimize-offloading-caching.md"
     result = doctest.testfile(str(page), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 10 and result.failed == 0
+
+
+def test_dvfs_for_plan_uses_routed_load():
+    from edgescale.optimize.energy import dvfs_for_plan, site_load
+
+    doc = dict(SCENARIO)
+    levels = [{"frequency_ghz": 1.0, "peak_w": 80.0}, {"frequency_ghz": 2.0, "peak_w": 150.0}]
+    doc["sites"] = [
+        dict(s, dvfs_levels=levels, power={"idle_w": 50.0, "peak_w": 150.0}) for s in SCENARIO["sites"]
+    ]
+    sc = scenario_from_dict(doc)
+    arrays = compile_scenario(sc)
+    plan, _ = default_plan(sc, arrays)
+    lam, work = site_load(plan, arrays)
+    assert lam.tolist() == pytest.approx([30.0, 10.0]) and work.tolist() == pytest.approx([5.0, 5.0])
+    # M/M/4 at 1 GHz: mu = 100/s, ~10 ms; 50 + 30 * 30 / 400 = 52.25 W beats 2 GHz's 53.75 W
+    r = dvfs_for_plan(sc, arrays, plan, 20.0)
+    assert r.site_ids == ("e1", "e2") and r.frequency_ghz.tolist() == [1.0, 1.0]
+    assert r.power_w[0] == pytest.approx(52.25)
+    assert r.response_ms[0] == pytest.approx(response_time_ms(30.0, 100.0, 4))
+    r = dvfs_for_plan(sc, arrays, plan, 8.0)
+    assert r.frequency_ghz.tolist() == [2.0, 2.0]
+    assert [(e.site, e.frequency_ghz) for e in r.plan_entries()] == [("e1", 2.0), ("e2", 2.0)]

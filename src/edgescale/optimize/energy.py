@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
 from edgescale.analysis.queueing import mmc, mmc_response_time_percentile
-from edgescale.errors import InfeasibleError, ModelAssumptionError
+from edgescale.errors import InfeasibleError, Issue, ModelAssumptionError, ScenarioError
 from edgescale.model.plan import DvfsEntry, Plan, WeightEntry, plan_to_arrays
 from edgescale.optimize._offload_common import as_array, as_int_array
 
@@ -47,9 +47,11 @@ __all__ = [
     "SplitResult",
     "balancing_weights",
     "dvfs_continuous",
+    "dvfs_for_plan",
     "dvfs_levels",
     "optimal_split",
     "response_time_ms",
+    "site_load",
 ]
 
 F64 = NDArray[np.float64]
@@ -109,9 +111,11 @@ class DvfsResult:
     status: str
     solve_seconds: float
     method: str
+    site_ids: tuple[str, ...] = ()
 
-    def plan_entries(self, site_ids: Sequence[str]) -> tuple[DvfsEntry, ...]:
-        """The plan's ``dvfs`` section."""
+    def plan_entries(self, site_ids: Sequence[str] | None = None) -> tuple[DvfsEntry, ...]:
+        """The plan's ``dvfs`` section (names default to ``self.site_ids``)."""
+        site_ids = self.site_ids if site_ids is None else site_ids
         return tuple(
             DvfsEntry(site=s, frequency_ghz=float(f))
             for s, f in zip(site_ids, self.frequency_ghz, strict=True)
@@ -254,7 +258,18 @@ def dvfs_levels(
     pw = idle + (peak[rows, level] - idle) * rho
     total = float(pw.sum())
     return DvfsResult(
-        level, f, pw, resp, rho, total, total, 0.0, "optimal", time.perf_counter() - t0, "enumeration"
+        level,
+        f,
+        pw,
+        resp,
+        rho,
+        total,
+        total,
+        0.0,
+        "optimal",
+        time.perf_counter() - t0,
+        "enumeration",
+        tuple(names) if site_ids is not None else (),
     )
 
 
@@ -542,3 +557,55 @@ def balancing_weights(plan: Plan, arrays: Any) -> tuple[F64, tuple[WeightEntry, 
         for i, j in zip(*np.nonzero(weights > 0), strict=True)
     )
     return weights, entries
+
+
+def site_load(plan: Plan, arrays: Any) -> tuple[F64, F64]:
+    """Request rate per site and its rate-weighted mean work (ms) under a plan's routes."""
+    pa = plan_to_arrays(plan, arrays)
+    rate = arrays.demand_rate_per_s[pa.route_demand] * pa.route_fraction
+    lam = np.bincount(pa.route_site, weights=rate, minlength=arrays.n_sites)
+    work = np.bincount(
+        pa.route_site, weights=rate * arrays.service_work_ms[pa.route_service], minlength=arrays.n_sites
+    )
+    mean = np.divide(work, lam, out=np.ones_like(work), where=lam > 0)
+    return np.asarray(lam, np.float64), np.asarray(mean, np.float64)
+
+
+def dvfs_for_plan(
+    scenario: Any, arrays: Any, plan: Plan, latency_bound_ms: float, *, percentile: float | None = None
+) -> DvfsResult:
+    """DVFS levels for every site with ``dvfs_levels``, under the load a plan's routes put on it.
+
+    Each site is one M/M/c queue: ``c = floor(cpu_cores)`` (at least 1), Poisson arrivals at the
+    sum of the routed rates, exponential service of the rate-weighted mean ``work_ms`` at the
+    site's ``cpu_speed`` (at its highest level); its idle power from its power model (0 if none).
+
+    Raises
+    ------
+    ScenarioError
+        No site has DVFS levels.
+    InfeasibleError
+        A site cannot meet the bound at any level.
+    """
+    levels = [
+        (
+            scenario.sites[j] if arrays.site_group[j] < 0 else scenario.site_groups[arrays.site_group[j]]
+        ).dvfs_levels
+        for j in range(arrays.n_sites)
+    ]
+    sites = [j for j, lv in enumerate(levels) if lv]
+    if not sites:
+        raise ScenarioError([Issue("sites[].dvfs_levels", "no site has DVFS levels", None, has_value=False)])
+    lam, work = site_load(plan, arrays)
+    idx = np.array(sites)
+    return dvfs_levels(
+        lam[idx],
+        work[idx],
+        [levels[j] for j in sites],
+        latency_bound_ms,
+        servers=np.maximum(np.floor(arrays.site_cpu_cores[idx]), 1),
+        idle_w=np.nan_to_num(arrays.site_idle_w[idx]),
+        cpu_speed=arrays.site_cpu_speed[idx],
+        percentile=percentile,
+        site_ids=[arrays.site_ids[j] for j in sites],
+    )
