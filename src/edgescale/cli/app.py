@@ -462,9 +462,9 @@ def import_eua(
 
 
 def _register_commands() -> None:
-    from edgescale.cli import operate, optimize, report, simulate
+    from edgescale.cli import operate, optimize, optimize_extra, report, simulate
 
-    for module in (optimize, simulate, report, operate):
+    for module in (optimize, optimize_extra, simulate, report, operate):
         module.register(app)
 
 
