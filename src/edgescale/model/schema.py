@@ -479,6 +479,9 @@ class SimulationSettings(_Model):
     warmup_s: float = F(0.0, used_by="simulate", ge=0.0)
     replications: int = F(1, used_by="simulate", ge=1)
     epoch_s: float = F(10.0, used_by="simulate", gt=0.0)
+    heartbeat_interval_s: float = F(
+        1.0, used_by="simulate", gt=0.0, description="Sites send heartbeats to the failure detector this often."
+    )
 
 
 class Scenario(_Model):

@@ -23,6 +23,8 @@ from edgescale.model.io import scenario_sha256
 from edgescale.model.plan import Plan, check_plan_matches, plan_to_arrays
 from edgescale.model.schema import TIERS, Scenario
 from edgescale.policies.registry import check_policies
+from edgescale.sim.control import ControlPlane
+from edgescale.sim.failures import Unit, failure_timeline, failure_units
 from edgescale.sim.histogram import LogHistogram
 from edgescale.sim.kernel import (
     KernelMetrics,
@@ -72,6 +74,63 @@ def _ci(values: list[float], level: float = 0.99) -> dict[str, float | None]:
 
     half = float(stdtrit(len(arr) - 1, 0.5 + level / 2) * arr.std(ddof=1) / math.sqrt(len(arr)))
     return {"mean": mean, "half_width": half, "level": level}
+
+
+def _availability_seen(m: list[KernelMetrics], k: int) -> dict[str, Any]:
+    """Availability as users saw it: completed over created requests in the window, with a CI over runs."""
+    per = [float(x.completions[k] / x.arrivals[k]) if x.arrivals[k] else math.nan for x in m]
+    ci = _ci(per)
+    return {"mean": ci["mean"], "ci99_half_width": ci["half_width"], "by_replication": per}
+
+
+def _slo(scenario: Scenario, k: int, hists: list[LogHistogram], pool: LogHistogram) -> dict[str, Any] | None:
+    """SLO check: share of requests slower than the latency target (from the histograms), with a CI."""
+    slo = scenario.applications[k].slo
+    if slo is None or slo.latency_ms is None:
+        return None
+    target_s = slo.latency_ms / 1000.0
+    per = [_share_above(h, target_s) for h in hists]
+    ci = _ci(per)
+    allowed = 1.0 - slo.percentile / 100.0
+    ratio = _share_above(pool, target_s)
+    return {
+        "latency_ms": slo.latency_ms,
+        "percentile": slo.percentile,
+        "violation_ratio": ratio,
+        "violation_ratio_ci99_half_width": ci["half_width"],
+        "allowed_ratio": allowed,
+        "met": bool(ratio <= allowed) if not math.isnan(ratio) else None,
+    }
+
+
+def _share_above(h: LogHistogram, x: float) -> float:
+    """Share of a histogram's values above *x* (buckets straddling x split linearly)."""
+    if not h.count:
+        return math.nan
+    edges = h.edges
+    counts = h.counts.astype(np.float64)
+    lo, hi = edges[:-1], edges[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.clip((hi - x) / (hi - lo), 0.0, 1.0)
+    frac = np.where(np.isfinite(frac), frac, (lo >= x).astype(np.float64))
+    return float((counts * frac).sum() / h.count)
+
+
+def _site_availability(
+    world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: float
+) -> dict[str, Any]:
+    """Share of the window each site with stations was up (mean over its stations and replications)."""
+    if not world.n_stations:
+        return {"mean": None, "min": None, "by_site": {}}
+    up = np.mean([r["metrics"].station_up_s for r in runs], axis=0) / duration
+    sites = np.unique(world.station_site)
+    by_site = np.array([up[world.station_site == s].mean() for s in sites])
+    worst = np.argsort(by_site, kind="stable")[:TOP_SITES]
+    return {
+        "mean": float(by_site.mean()),
+        "min": float(by_site.min()),
+        "by_site": {a.site_ids[int(sites[i])]: float(by_site[i]) for i in worst},
+    }
 
 
 def little_check(m: KernelMetrics) -> dict[str, float]:
@@ -126,48 +185,149 @@ def _replicate(
     epoch: float,
     seed: np.random.SeedSequence,
 ) -> dict[str, Any]:
+    """One replication: the control plane stops the data plane at epochs and at events, in time order.
+
+    At a stop at time t: the kernel has run to t; heartbeats up to t are fed (sites up before t's changes
+    send them); the warm-up ends or a sample is taken; scheduled and random failures at t are applied; the
+    failure detector is asked who is suspected and routes change. Stops: epochs, the warm-up's end, the
+    horizon, scheduled events, random failure transitions, and the detector's deadlines.
+    """
     model = world.model
-    up0 = model.up.copy()
+    saved = {k: getattr(model, k).copy() for k in ("up", "rate_per_s", "stage_station", "stage_delay_s",
+                                                    "return_delay_s")}  # fmt: skip
     base_rate = world.source_base_rate_per_s
     state = init_state(model, np.random.default_rng(seed))
     horizon = warmup + duration
-    events = _event_times(scenario, a, horizon)
-    stops = sorted({*np.arange(epoch, horizon, epoch).tolist(), warmup, horizon, *(e[0] for e in events)})
-    stops = [t for t in stops if 0 < t <= horizon]
+    scheduled = _event_times(scenario, a, horizon)
+    units = failure_units(scenario, a)
+    fail_rng = np.random.default_rng(
+        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1 << 20))
+    )
+    timeline = failure_timeline(units, horizon, fail_rng)
+    control = (
+        ControlPlane(world, a, scenario, world.replicas, scenario.simulation.heartbeat_interval_s)
+        if (scheduled or len(timeline)) and world.n_stations
+        else None
+    )
+    fixed = sorted({*np.arange(epoch, horizon, epoch).tolist(), warmup, horizon, *(e[0] for e in scheduled),
+                    *timeline.t_s.tolist()})  # fmt: skip
+    fixed = [t for t in fixed if 0 < t <= horizon]
+    unit_down = np.zeros(len(units), bool)
+    sched_down = np.zeros(a.n_sites, bool)
     kernel_s = 0.0
     busy_prev = np.zeros(world.n_stations)
     samples: list[tuple[float, NDArray[np.float64]]] = []
+    series: list[dict[str, Any]] = []
+    prev_counts: NDArray[np.float64] | None = None
     t_prev = warmup
-    ev_i = 0
+    ev_i = tl_i = fx_i = 0
     applied: list[dict[str, Any]] = []
-    model.up[:] = up0
-    for t in stops:
+    n_events = 0
+    if len(timeline) and timeline.t_s[0] == 0.0:  # units that start down
+        while tl_i < len(timeline) and timeline.t_s[tl_i] == 0.0:
+            unit_down[timeline.unit[tl_i]] = timeline.down[tl_i]
+            tl_i += 1
+        _apply_up(world, a, units, unit_down, sched_down, model, control)
+    if control is not None:
+        control.feed_heartbeats(0.0)
+    while fx_i < len(fixed):
+        t = fixed[fx_i]
+        if control is not None:
+            t = min(t, max(control.next_wakeup(state.now), state.now))
+        if t >= fixed[fx_i]:
+            fx_i += 1
         for g, (profile, period) in world.diurnal_groups.items():
             sel = world.source_group == g
             model.rate_per_s[sel] = base_rate[sel] * diurnal_factor(profile, period, state.now)
         t0 = time.perf_counter()
         run_until(model, state, t, validate=False)
         kernel_s += time.perf_counter() - t0
-        if math.isclose(t, warmup) and warmup > 0:
+        if control is not None:
+            control.feed_heartbeats(t)
+        if math.isclose(t, warmup) and warmup > 0 and not samples and prev_counts is None:
             reset_metrics(state)
             busy_prev = np.zeros(world.n_stations)
             t_prev = t
-        elif t > warmup:
+            prev_counts = _counts(read_metrics(state))
+        elif t > warmup or warmup == 0:
             m = read_metrics(state)
-            busy = m.station_busy_s
-            samples.append((t, (busy - busy_prev) / max(t - t_prev, 1e-12)))
-            busy_prev, t_prev = busy.copy(), t
-        while ev_i < len(events) and events[ev_i][0] <= t + 1e-12:
-            at, sites, up = events[ev_i]
-            model.up[np.isin(world.station_site, sites)] = up
+            if t > t_prev:
+                busy = m.station_busy_s
+                samples.append((t, (busy - busy_prev) / max(t - t_prev, 1e-12)))
+                busy_prev, t_prev = busy.copy(), t
+            counts = _counts(m)
+            series.append(_series_row(t - warmup, counts, prev_counts))
+            prev_counts = counts
+        changed = False
+        while ev_i < len(scheduled) and scheduled[ev_i][0] <= t + 1e-12:
+            at, sites, up = scheduled[ev_i]
+            sched_down[sites] = not up
+            changed = True
             applied.append({"t_s": at, "sites": len(sites), "action": "recover" if up else "fail"})
             ev_i += 1
+        while tl_i < len(timeline) and timeline.t_s[tl_i] <= t + 1e-12:
+            k = int(timeline.unit[tl_i])
+            unit_down[k] = timeline.down[tl_i]
+            n_events += 1
+            if len(applied) < MAX_EVENTS_LOGGED:
+                applied.append({"t_s": float(timeline.t_s[tl_i]), "sites": int(units[k].sites.size),
+                                "action": "fail" if timeline.down[tl_i] else "recover", "random": True})  # fmt: skip
+            tl_i += 1
+            changed = True
+        if changed:
+            _apply_up(world, a, units, unit_down, sched_down, model, control)
+        if control is not None:
+            for e in control.update(t):
+                if len(applied) < MAX_EVENTS_LOGGED:
+                    applied.append(e)
     t0 = time.perf_counter()
     metrics = drain(model, state, max_s=duration)  # requests created in the window finish
     kernel_s += time.perf_counter() - t0
-    model.up[:] = up0
-    model.rate_per_s[:] = base_rate
-    return {"metrics": metrics, "kernel_s": kernel_s, "samples": samples, "events": applied}
+    for name, v in saved.items():
+        getattr(model, name)[:] = v
+    return {"metrics": metrics, "kernel_s": kernel_s, "samples": samples, "events": applied, "series": series,
+            "random_transitions": n_events}  # fmt: skip
+
+
+MAX_EVENTS_LOGGED = 1000
+
+
+def _apply_up(
+    world: World,
+    a: SystemArrays,
+    units: tuple[Unit, ...],
+    unit_down: NDArray[np.bool_],
+    sched_down: NDArray[np.bool_],
+    model: Any,
+    control: ControlPlane | None,
+) -> None:
+    """Sites are down while a scheduled event or any failure unit covering them holds them down."""
+    down = sched_down.copy()
+    for k in np.flatnonzero(unit_down).tolist():
+        down[units[k].sites] = True
+    model.up[:] = ~down[world.station_site]
+    if control is not None:
+        control.site_up = ~down
+
+
+def _counts(m: KernelMetrics) -> NDArray[np.float64]:
+    """Per application: arrivals, completions, drops, timeouts, latency sum (rows), for epoch deltas."""
+    return np.array([m.arrivals, m.completions, m.drops_full + m.drops_down, m.timeouts,
+                     [h.sum for h in m.latency]], dtype=np.float64)  # fmt: skip
+
+
+def _series_row(t: float, counts: NDArray[np.float64], prev: NDArray[np.float64] | None) -> dict[str, Any]:
+    d = counts - (prev if prev is not None else 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_ms = np.where(d[1] > 0, 1000.0 * d[4] / d[1], np.nan)
+    return {
+        "t_s": t,
+        "arrivals": d[0].astype(np.int64).tolist(),
+        "completions": d[1].astype(np.int64).tolist(),
+        "drops": d[2].astype(np.int64).tolist(),
+        "timeouts": d[3].astype(np.int64).tolist(),
+        "mean_latency_ms": [None if math.isnan(x) else float(x) for x in mean_ms],
+    }
 
 
 def _replicate_job(job: tuple[Any, ...]) -> dict[str, Any]:
@@ -333,6 +493,11 @@ def _results(
                 "latency_ms": lat,
                 "drops": int(sum(x.drops_full[k] + x.drops_down[k] for x in m)),
                 "timeouts": int(sum(x.timeouts[k] for x in m)),
+                "failed": int(sum(x.failed[k] for x in m)),
+                "arrivals": int(sum(x.arrivals[k] for x in m)),
+                "unfinished": int(sum(x.unfinished[k] for x in m)),
+                "availability": _availability_seen(m, k),
+                "slo": _slo(scenario, k, hists, pool),
                 "throughput_per_s": completions / (duration * len(runs)),
                 "decomposition_ms": {
                     "wait": 1000.0 * sum(float(x.wait_s_sum[k]) for x in m) / max(completions, 1),
@@ -382,6 +547,9 @@ def _results(
         },
         "energy_j": energy,
         "events": runs[0]["events"],
+        "random_failure_transitions": runs[0].get("random_transitions", 0),
+        "epochs": {"application": list(a.app_ids), "rows": runs[0].get("series", [])},
+        "site_availability": _site_availability(world, a, runs, duration),
         "sources": world.model.n_sources,
         "stations": world.n_stations,
         "merged_poisson_sources": world.merged,

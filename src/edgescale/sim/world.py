@@ -52,6 +52,12 @@ class World:
     diurnal_groups: dict[int, tuple[F64, float]] = field(default_factory=dict)
     merged: bool = True
     notes: list[str] = field(default_factory=list)
+    stage_site: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    stage_service: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    stage_kb: F64 = field(default_factory=lambda: np.zeros(0))
+    source_response_kb: F64 = field(default_factory=lambda: np.zeros(0))
+    station_index: dict[tuple[int, int], int] = field(default_factory=dict)
+    replicas: I64 = field(default_factory=lambda: np.zeros((0, 0), np.int64))
 
     @property
     def n_stations(self) -> int:
@@ -114,6 +120,10 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     st_work: list[float] = []
     st_dist: list[int] = []
     st_scv: list[float] = []
+    st_site: list[int] = []
+    st_svc: list[int] = []
+    st_kb: list[float] = []
+    src_resp_kb: list[float] = []
     diurnal: dict[int, tuple[F64, float]] = {}
     # all (origin, target) pairs first, so path metrics are computed in one batch
     plans: list[tuple[int, list[int], float]] = []
@@ -230,6 +240,10 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
             src_group.append(g)
             src_app.append(app)
             src_return.append(back_ms / 1000.0)
+            src_resp_kb.append(resp_kb)
+            st_site.extend(sites)
+            st_svc.extend(app_services[app])
+            st_kb.extend(float(x) for x in kbs)
             start = len(st_delay)
             st_station.extend(stations)
             st_delay.extend(delays)
@@ -267,7 +281,54 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         diurnal_groups=diurnal,
         merged=not any(k == 2 for k in src_kind),
         notes=notes,
+        stage_site=np.array(st_site, dtype=np.int64),
+        stage_service=np.array(st_svc, dtype=np.int64),
+        stage_kb=np.array(st_kb, dtype=np.float64),
+        source_response_kb=np.array(src_resp_kb, dtype=np.float64),
+        station_index=sindex,
+        replicas=np.asarray(pa.replicas, np.int64),
     )
+
+
+def route_delays(
+    world: World, a: SystemArrays, paths: PathMetrics, sources: I64, stage_site: I64
+) -> tuple[F64, F64]:
+    """Link delays (s) of the stages of *sources* and their return delays, were their stages at *stage_site*.
+
+    *stage_site* is indexed by absolute stage (as ``world.stage_site``); the formula is the one
+    :func:`build_world` uses: the access link and the minimum-latency path before the first stage, the path
+    from the previous stage's site before the others (store-and-forward transmission of each message), the
+    path back to the access site and the access link after the last.
+
+    Returns
+    -------
+    (stage_delay_s, return_delay_s)
+        One delay per stage of *sources* (in route order, sources after one another) and one per source.
+    """
+    rp = world.model.route_ptr
+    lens = (rp[sources + 1] - rp[sources]).astype(np.int64)
+    stages = np.repeat(rp[sources], lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
+    d = world.source_demand[sources]
+    access = a.demand_site[d].astype(np.int64)
+    first = np.repeat(np.cumsum(lens) - lens, lens) == np.arange(lens.sum())
+    prev = np.where(first, np.repeat(access, lens), np.roll(stage_site[stages], 1) if stages.size else stages)
+    sites = stage_site[stages]
+    lat, tx, _ = paths.pairs(prev.astype(np.int64), sites.astype(np.int64))
+    kb = world.stage_kb[stages]
+    acc_ms = np.repeat(a.demand_access_latency_ms[d], lens)
+    acc_bw = np.repeat(a.demand_access_bandwidth_mbps[d], lens)
+    ms = lat + kb * tx + np.where(first, acc_ms + kb * 8.0 / acc_bw, 0.0)
+    last_site = np.where(lens > 0, stage_site[np.maximum(rp[sources + 1] - 1, 0)], access)
+    blat, btx, _ = paths.pairs(last_site.astype(np.int64), access)
+    rkb = world.source_response_kb[sources]
+    back = (
+        blat
+        + rkb * btx
+        + np.where(
+            lens > 0, a.demand_access_latency_ms[d] + rkb * 8.0 / a.demand_access_bandwidth_mbps[d], 0.0
+        )
+    )
+    return ms / 1000.0, back / 1000.0
 
 
 def diurnal_factor(profile: F64, period_s: float, t: float) -> float:

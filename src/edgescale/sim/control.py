@@ -1,0 +1,243 @@
+"""The twin's control plane for failures: heartbeats, a failure detector, and rerouting around suspects.
+
+Every site that hosts a station sends a heartbeat every ``heartbeat_interval_s`` (at multiples of it) while
+it is up. The control plane feeds them to the scenario's :class:`~edgescale.policies.FailureDetector`
+(``policies.failure_detection``; heartbeat timeout of 5 s when none is chosen) and asks it when each
+silent site becomes suspected (:meth:`~edgescale.policies.FailureDetector.suspect_at`): the runner stops
+the data plane exactly then. Until a failed site is suspected, requests routed to it are lost (dropped at
+the station, as the kernel does for a station that is down). Once it is suspected, every route stage
+planned at a suspected site is sent to the site the :class:`~edgescale.policies.LoadBalancer`
+(``policies.balancing``; nearest when none is chosen) picks among the sites that run the stage's service
+and are not suspected, from the previous hop; link delays are recomputed for the new path. When the
+detector no longer suspects a site (its heartbeats resume at the first tick after the repair), its routes
+come back to the plan's.
+
+The policies see the system through :class:`SimClusterView`, whose latencies are minimum-latency paths
+computed on demand (no dense all-pairs matrix, so it scales to many sites).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from edgescale.analysis._paths import PathMetrics
+from edgescale.model.arrays import SystemArrays
+from edgescale.model.schema import Scenario
+from edgescale.policies import FailureDetector, HeartbeatTimeout, LoadBalancer, Nearest, make_policy
+from edgescale.sim.world import World, route_delays
+
+__all__ = ["ControlPlane", "SimClusterView"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+class SimClusterView:
+    """The twin's :class:`~edgescale.policies.ClusterView`: read-only arrays plus on-demand path latencies."""
+
+    def __init__(self, a: SystemArrays, paths: PathMetrics, replicas: I64) -> None:
+        self._a = a
+        self._paths = paths
+        self.now = 0.0
+        self.n_sites = a.n_sites
+        self.n_services = len(a.service_ids)
+        self.site_ids: Sequence[str] = a.site_ids
+        self.service_ids: Sequence[str] = a.service_ids
+        self.site_tier = _ro(a.site_tier)
+        self.site_cpu_cores = _ro(a.site_cpu_cores)
+        self.site_cpu_speed = _ro(a.site_cpu_speed)
+        self.site_region = _ro(a.site_region)
+        self.site_domain = _ro(a.site_domain)
+        self.service_cpu_cores = _ro(a.service_cpu_cores)
+        self.service_tier_mask = _ro(a.service_tier_mask)
+        self._up = np.ones(a.n_sites, bool)
+        self._replicas = np.asarray(replicas, np.int64).copy()
+        self._load = np.zeros(a.n_sites)
+        self._queue = np.zeros(self._replicas.shape)
+        self._util = np.zeros(self._replicas.shape)
+
+    @property
+    def site_up(self) -> NDArray[np.bool_]:
+        """Sites not suspected by the failure detector."""
+        return _ro(self._up)
+
+    @property
+    def replicas(self) -> I64:
+        """Replicas per (service, site)."""
+        return _ro(self._replicas)
+
+    @property
+    def site_load(self) -> F64:
+        """Utilization per site over the last epoch."""
+        return _ro(self._load)
+
+    @property
+    def queue_len(self) -> F64:
+        """Requests inside per (service, site)."""
+        return _ro(self._queue)
+
+    @property
+    def utilization(self) -> F64:
+        """Busy fraction of the replicas per (service, site)."""
+        return _ro(self._util)
+
+    def latency_ms(self, src: int, dst: int) -> float:
+        """One-way minimum-path latency between two sites."""
+        return float(self.latencies([src], [dst])[0, 0])
+
+    def latencies(self, src: ArrayLike, dst: ArrayLike) -> F64:
+        """Latency block, shape ``(len(src), len(dst))``."""
+        s = np.atleast_1d(np.asarray(src, np.int64))
+        d = np.atleast_1d(np.asarray(dst, np.int64))
+        lat, _, _ = self._paths.pairs(np.repeat(s, len(d)), np.tile(d, len(s)))
+        return lat.reshape(len(s), len(d))
+
+
+def _ro(x: Any) -> NDArray[Any]:
+    v: NDArray[Any] = np.asarray(x).view()
+    v.flags.writeable = False
+    return v
+
+
+def _policy(choice: Any, kind: str, default: Any) -> Any:
+    if choice is None:
+        return default
+    return make_policy(kind, choice.name, dict(choice.params))
+
+
+class ControlPlane:
+    """Heartbeats, failure detection and rerouting for one replication (see the module docstring).
+
+    Parameters
+    ----------
+    world : World
+        Its model's ``stage_station``, ``stage_delay_s`` and ``return_delay_s`` are rewritten in place.
+    a : SystemArrays
+    scenario : Scenario
+    replicas : ndarray, shape (n_services, n_sites)
+        The plan's replicas.
+    heartbeat_interval_s : float
+    """
+
+    def __init__(
+        self, world: World, a: SystemArrays, scenario: Scenario, replicas: I64, heartbeat_interval_s: float
+    ) -> None:
+        self.world = world
+        self.a = a
+        self.interval = float(heartbeat_interval_s)
+        self.paths = PathMetrics(a)
+        self.view = SimClusterView(a, self.paths, replicas)
+        self.detector: FailureDetector = _policy(
+            scenario.policies.failure_detection, "failure_detection", HeartbeatTimeout(timeout_s=5.0)
+        )
+        bal = _policy(scenario.policies.balancing, "balancing", Nearest())
+        self.balancer: LoadBalancer = bal
+        self.nodes = np.unique(world.station_site).astype(np.int64)
+        self.site_up = np.ones(a.n_sites, bool)  # the truth (the data plane's)
+        self.suspected = np.zeros(a.n_sites, bool)  # what the control plane believes
+        self.last_tick = -math.inf
+        m = world.model
+        self.orig_station = m.stage_station.copy()
+        self.orig_delay = m.stage_delay_s.copy()
+        self.orig_return = m.return_delay_s.copy()
+        self.rerouted = np.zeros(0, np.int64)  # sources whose routes differ from the plan's
+        self.candidates = {
+            svc: np.flatnonzero(np.asarray(replicas)[svc] > 0).astype(np.int64)
+            for svc in range(len(a.service_ids))
+        }
+
+    def feed_heartbeats(self, now: float) -> None:
+        """Heartbeats of up sites at every tick in (last tick, now]: sites up since the last stop send them."""
+        first = math.floor(self.last_tick / self.interval) + 1 if math.isfinite(self.last_tick) else 0
+        last = math.floor(now / self.interval + 1e-12)
+        up_nodes = self.nodes[self.site_up[self.nodes]]
+        for k in range(first, last + 1):
+            t = k * self.interval
+            if up_nodes.size:
+                self.detector.heartbeats(up_nodes, t)
+            self.last_tick = t
+
+    def next_wakeup(self, now: float) -> float:
+        """The next time the control plane must look: a down site becomes suspected, or an up suspect's
+        heartbeat arrives (``inf`` when none)."""
+        t = math.inf
+        for node in self.nodes[~self.site_up[self.nodes] & ~self.suspected[self.nodes]].tolist():
+            t = min(t, self.detector.suspect_at(node))
+        if (self.suspected & self.site_up).any():
+            t = min(t, (math.floor(now / self.interval + 1e-12) + 1) * self.interval)
+        return t
+
+    def update(self, now: float) -> list[dict[str, Any]]:
+        """Ask the detector who is suspected at *now*; reroute if that changed. Returns events for the log."""
+        self.view.now = now
+        sus = np.zeros(self.a.n_sites, bool)
+        sus[list(self.detector.suspected(now))] = True
+        for node in self.nodes.tolist():  # the detector's own deadline, exactly (no float round-off)
+            if not sus[node] and self.detector.suspect_at(node) <= now:
+                sus[node] = True
+        sus &= np.isin(np.arange(self.a.n_sites), self.nodes)
+        if np.array_equal(sus, self.suspected):
+            return []
+        events: list[dict[str, Any]] = []
+        for site in np.flatnonzero(sus & ~self.suspected).tolist():
+            events.append({"t_s": now, "action": "suspect", "site": self.a.site_ids[site]})
+        for site in np.flatnonzero(~sus & self.suspected).tolist():
+            events.append({"t_s": now, "action": "trust", "site": self.a.site_ids[site]})
+        self.suspected = sus
+        self.view._up = ~sus
+        n = self.reroute()
+        events.append({"t_s": now, "action": "reroute", "sources": n})
+        return events
+
+    def reroute(self) -> int:
+        """Rewrite routes: plan's routes, with stages at suspected sites moved; return sources changed."""
+        w, m = self.world, self.world.model
+        back = self.rerouted
+        if back.size:  # restore the plan's routes first
+            st = _stages(m.route_ptr, back)
+            m.stage_station[st] = self.orig_station[st]
+            m.stage_delay_s[st] = self.orig_delay[st]
+            m.return_delay_s[back] = self.orig_return[back]
+        bad_stage = self.suspected[w.stage_site]
+        if not bad_stage.any():
+            self.rerouted = np.zeros(0, np.int64)
+            return int(back.size)
+        owner = np.searchsorted(m.route_ptr, np.arange(m.n_stages), side="right") - 1
+        sources = np.unique(owner[bad_stage]).astype(np.int64)
+        new_site = w.stage_site.copy()
+        choice: dict[tuple[int, int], int] = {}
+        for src in sources.tolist():
+            prev = int(self.a.demand_site[w.source_demand[src]])
+            for g in range(int(m.route_ptr[src]), int(m.route_ptr[src + 1])):
+                site = int(new_site[g])
+                if self.suspected[site]:
+                    svc = int(w.stage_service[g])
+                    key = (svc, prev)
+                    if key not in choice:
+                        choice[key] = self.balancer.choose(self.view, svc, prev, self.candidates[svc])
+                    if choice[key] >= 0:
+                        site = choice[key]
+                        new_site[g] = site
+                prev = site
+        st = _stages(m.route_ptr, sources)
+        moved = new_site[st] != w.stage_site[st]
+        delays, ret = route_delays(w, self.a, self.paths, sources, new_site)
+        m.stage_station[st[moved]] = [
+            w.station_index[(int(w.stage_service[g]), int(new_site[g]))] for g in st[moved]
+        ]
+        m.stage_delay_s[st] = delays
+        m.return_delay_s[sources] = ret
+        self.rerouted = sources
+        return int(np.union1d(back, sources).size)
+
+
+def _stages(route_ptr: I64, sources: I64) -> I64:
+    lens = (route_ptr[sources + 1] - route_ptr[sources]).astype(np.int64)
+    ramp = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+    out: I64 = (np.repeat(route_ptr[sources], lens) + ramp).astype(np.int64)
+    return out

@@ -1,0 +1,194 @@
+"""Failures in the twin: detection delay then rerouting, availability against the Markov model, timelines."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from edgescale.analysis._paths import PathMetrics
+from edgescale.analysis.availability import site_availability
+from edgescale.analysis.markov import ctmc_steady_state
+from edgescale.model.arrays import compile_scenario
+from edgescale.model.default_plan import default_plan
+from edgescale.model.io import scenario_from_dict
+from edgescale.model.plan import plan_to_arrays
+from edgescale.sim.failures import failure_timeline, failure_units
+from edgescale.sim.runner import simulate_scenario
+from edgescale.sim.world import build_world, route_delays
+
+
+def _two_edges(**extra: Any) -> dict[str, Any]:
+    """Devices at e1; the service runs at e1 and e2 (10 ms apart); the plan sends everything to e1."""
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "name": "pair",
+        "sites": [
+            {"id": "e1", "tier": "edge", "cpu_cores": 4, "location": {"lat": 0, "lon": 0}},
+            {"id": "e2", "tier": "edge", "cpu_cores": 4, "location": {"lat": 0, "lon": 0.5}},
+        ],
+        "links": [{"src": "e1", "dst": "e2", "latency_ms": 10, "bandwidth_mbps": 1000}],
+        "services": [{"id": "s", "work_ms": 10, "min_replicas": 2}],
+        "applications": [{"id": "a", "stages": [{"service": "s", "request_kb": 0}], "response_kb": 0}],
+        "device_groups": [
+            {
+                "id": "d",
+                "count": 10,
+                "application": "a",
+                "placement": {"around": {"sites": ["e1"]}},
+                "arrival": {"process": "poisson", "rate_per_s": 10},
+                "access": {"assign": "home", "latency_ms": 1},
+            }
+        ],
+    }
+    doc.update(extra)
+    return doc
+
+
+def _plan_routes_to_e1(doc: dict[str, Any]) -> None:
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    plan, _ = default_plan(s, a)
+    pa = plan_to_arrays(plan, a)
+    assert (pa.replicas[0] > 0).all(), "the service must run on both sites"
+    assert set(np.asarray(a.site_ids)[pa.route_site].tolist()) == {"e1"}
+
+
+def test_route_delays_reproduce_the_world() -> None:
+    s = scenario_from_dict(_two_edges())
+    a = compile_scenario(s, devices=False)
+    plan, _ = default_plan(s, a)
+    w = build_world(s, a, plan_to_arrays(plan, a))
+    src = np.arange(w.model.n_sources)
+    d, r = route_delays(w, a, PathMetrics(a), src, w.stage_site)
+    np.testing.assert_allclose(d, w.model.stage_delay_s)
+    np.testing.assert_allclose(r, w.model.return_delay_s)
+
+
+@pytest.mark.parametrize(
+    ("detector", "delay"),
+    [({"name": "heartbeat-timeout", "params": {"timeout_s": 2.5}}, 42.5 - 40.3)],
+)
+def test_traffic_is_rerouted_exactly_after_the_detectors_delay(
+    detector: dict[str, Any], delay: float
+) -> None:
+    """e1 fails at 40.3 s; its last heartbeat was at 40 s, so the 2.5 s timeout suspects it at 42.5 s exactly.
+    Until then requests to e1 are lost (100/s x 2.2 s); from then on they go to e2 (10 ms further each way)."""
+    ev = {"at_s": 40.3, "action": "fail", "sites": ["e1"]}
+    doc = _two_edges(events=[ev], policies={"failure_detection": detector})
+    _plan_routes_to_e1(doc)
+    r = simulate_scenario(scenario_from_dict(doc), duration_s=80, warmup_s=0, epoch_s=10, seed=3).to_dict()
+    kinds = [(e["t_s"], e["action"]) for e in r["events"]]
+    assert (40.3, "fail") in kinds
+    assert (42.5, "suspect") in kinds and (42.5, "reroute") in kinds
+    rows = r["epochs"]["rows"]
+    times = [row["t_s"] for row in rows]
+    assert 40.3 in times and 42.5 in times
+    drops = {row["t_s"]: row["drops"][0] for row in rows}
+    lost = drops[42.5]
+    assert abs(lost - 100 * delay) < 4.5 * math.sqrt(100 * delay) + 5  # Poisson count while undetected
+    assert sum(v for t, v in drops.items() if t > 42.5) == 0  # rerouted: nothing lost after the detection
+    assert sum(v for t, v in drops.items() if t <= 40.3) == 0
+    after = [row["mean_latency_ms"][0] for row in rows if row["t_s"] > 50]
+    before = [row["mean_latency_ms"][0] for row in rows if row["t_s"] <= 40]
+    # the detour adds 2 x 10 ms of path latency
+    assert np.mean(after) - np.mean(before) == pytest.approx(20.0, abs=2.0)
+    app = r["applications"][0]
+    assert app["availability"]["mean"] == pytest.approx(1 - lost / app["arrivals"], abs=1e-3)
+
+
+def test_recovered_site_is_trusted_again_at_its_next_heartbeat() -> None:
+    ev = {"at_s": 20.5, "action": "fail", "sites": ["e1"], "duration_s": 10.2}
+    doc = _two_edges(events=[ev], policies={"failure_detection": {"name": "heartbeat-timeout",
+                                                                  "params": {"timeout_s": 3}}})  # fmt: skip
+    r = simulate_scenario(scenario_from_dict(doc), duration_s=60, warmup_s=0, seed=1).to_dict()
+    kinds = [(e["t_s"], e["action"]) for e in r["events"]]
+    assert (23.0, "suspect") in kinds  # last heartbeat at 20 s + 3 s
+    assert (30.7, "recover") in kinds
+    assert (31.0, "trust") in kinds  # the first heartbeat after the repair
+    rows = r["epochs"]["rows"]
+    late = [row["mean_latency_ms"][0] for row in rows if row["t_s"] > 35]
+    mid = [row["mean_latency_ms"][0] for row in rows if 24 < row["t_s"] <= 30]
+    assert np.mean(mid) - np.mean(late) == pytest.approx(20.0, abs=2.0)  # back on the plan's route
+
+
+def test_phi_accrual_detects_after_its_own_deadline() -> None:
+    det = {
+        "name": "phi-accrual",
+        "params": {"threshold": 8, "min_std_s": 0.1, "first_heartbeat_estimate_s": 1},
+    }
+    ev = {"at_s": 30.5, "action": "fail", "sites": ["e1"]}
+    doc = _two_edges(events=[ev], policies={"failure_detection": det})
+    s = scenario_from_dict(doc)
+    r = simulate_scenario(s, duration_s=60, warmup_s=0, seed=2).to_dict()
+    suspect = [e["t_s"] for e in r["events"] if e["action"] == "suspect"]
+    assert len(suspect) == 1
+    # the detector's own deadline for a node last heard at 30 s, recomputed with a fresh detector
+    from edgescale.policies import make_policy
+
+    d = make_policy("failure_detection", "phi-accrual", det["params"])
+    for t in range(31):
+        d.heartbeat(0, float(t))
+    assert suspect[0] == pytest.approx(d.suspect_at(0), abs=1e-9)
+    assert 30.5 < suspect[0] < 33.0
+
+
+def test_timeline_is_an_alternating_renewal_process_with_the_right_means() -> None:
+    doc = _two_edges(failures={"classes": [{"sites": ["e1"], "mtbf_h": 0.01, "mttr_h": 0.002}]})
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    units = failure_units(s, a)
+    tl = failure_timeline(units, 200_000.0, np.random.default_rng(5))
+    t, down = tl.t_s, tl.down
+    assert np.all(np.diff(t) >= 0) and np.all(down[::2] != down[1::2])
+    if down[0]:  # stationary start: down at time 0, up after a residual repair time
+        t, down = t[2:], down[2:]
+    n = t.size // 2 * 2
+    assert down[0] and not down[1]
+    repairs = t[1:n:2] - t[0:n:2]  # fail -> repair
+    assert repairs.mean() == pytest.approx(7.2, rel=0.05)  # MTTR 0.002 h
+    gaps = t[2::2] - t[1:-1:2]  # repair -> next failure
+    assert gaps.mean() == pytest.approx(36.0, rel=0.05)  # MTBF 0.01 h
+
+
+def test_weibull_lives_have_the_mtbf_as_mean() -> None:
+    doc = _two_edges(failures={"classes": [{"sites": ["e1"], "mtbf_h": 0.01, "mttr_h": 0.001,
+                                            "distribution": "weibull", "weibull_shape": 2.0}]})  # fmt: skip
+    s = scenario_from_dict(doc)
+    tl = failure_timeline(failure_units(s, compile_scenario(s, devices=False)), 100_000.0,
+                          np.random.default_rng(1))  # fmt: skip
+    lives = np.diff(np.concatenate(([0.0], tl.t_s)))[0::2]  # up spells (starts up)
+    assert lives.mean() == pytest.approx(36.0, rel=0.04)
+    assert lives.std() / lives.mean() == pytest.approx(math.sqrt(4 / math.pi - 1), rel=0.08)  # Weibull k=2 CV
+
+
+def test_simulated_availability_matches_the_markov_model() -> None:
+    """One site failing and repairing (MTBF 40 s, MTTR 10 s) with no other replica: users see the site's
+    availability, the two-state CTMC's stationary up probability 0.8 (= analysis.availability)."""
+    doc = _two_edges(failures={"classes": [{"sites": ["e1"], "mtbf_h": 40 / 3600, "mttr_h": 10 / 3600}]})
+    doc["services"][0]["min_replicas"] = 1
+    doc["sites"] = doc["sites"][:1]
+    doc["links"] = []
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    lam, mu = 1 / 40, 1 / 10
+    pi = ctmc_steady_state(np.array([[-lam, lam], [mu, -mu]]))
+    site_av, _ = site_availability(s, a)
+    assert pi[0] == pytest.approx(site_av[0]) == pytest.approx(0.8)
+    r = simulate_scenario(s, duration_s=4000, warmup_s=0, replications=8, seed=4).to_dict()
+    seen = r["applications"][0]["availability"]
+    assert abs(seen["mean"] - pi[0]) <= seen["ci99_half_width"]
+    assert r["site_availability"]["mean"] == pytest.approx(np.mean(seen["by_replication"]), abs=0.01)
+    assert r["random_failure_transitions"] > 100
+
+
+def test_correlated_region_failure_takes_all_its_sites_down_together() -> None:
+    doc = _two_edges(failures={"correlated": [{"failure_domain": "dom", "mtbf_h": 0.01, "mttr_h": 0.01}]})
+    for site in doc["sites"]:
+        site["failure_domain"] = "dom"
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    units = failure_units(s, a)
+    assert len(units) == 1 and sorted(units[0].sites.tolist()) == [0, 1]
