@@ -160,3 +160,23 @@ def test_cli_report_missing_scenario(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "r.html")])
     assert result.exit_code == 1
     assert "file not found" in result.output
+
+
+def test_map_without_locations_uses_a_graph_layout(tiny_doc: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from edgescale.model.arrays import compile_scenario
+    from edgescale.model.io import scenario_from_dict
+    from edgescale.report import fig_map
+
+    del tiny_doc["sites"][2]["location"]  # the cloud: unknown position
+    tiny_doc["links"][2]["latency_ms"] = 12.0
+    s = scenario_from_dict(tiny_doc, source="tiny")
+    assert "locations unknown: a graph layout" in build_report(s)
+    a = compile_scenario(s, devices=False)
+    x, y, geographic = fig_map.site_positions(a)
+    assert not geographic and np.all(np.isfinite(x) & np.isfinite(y))
+    assert len({(round(u, 9), round(v, 9)) for u, v in zip(x, y, strict=True)}) == a.n_sites  # no overlap
+    monkeypatch.setattr(fig_map, "SPRING_MAX_SITES", 0)  # many sites: one row per tier
+    x, y, _ = fig_map.site_positions(a)
+    np.testing.assert_array_equal(y, -a.site_tier.astype(float))
