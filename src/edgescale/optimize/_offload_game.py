@@ -13,14 +13,12 @@ I64 = NDArray[np.int64]
 
 
 @numba.njit(cache=True)
-def _cost(
-    a: F64, m: F64, inv_f: F64, inv_core: F64, counts: I64, i: int, j: int, k: int, joining: int
-) -> float:
-    """Cost of device *i* at option *j*, with ``joining`` = 1 if it is not there yet."""
-    c = float(a[i, j])
-    if 1 <= j <= k:
-        c += m[i] * max(inv_core[j - 1], (counts[j - 1] + joining) * inv_f[j - 1])
-    return c
+def _set_join(g_join: F64, counts: I64, inv_f: F64, inv_core: F64, slots: I64, e: int) -> None:
+    """Seconds per cycle a task joining edge e would get (``inf`` when e is full); option index e + 1."""
+    if counts[e] >= slots[e]:
+        g_join[e + 1] = np.inf
+    else:
+        g_join[e + 1] = max(inv_core[e], (counts[e] + 1) * inv_f[e])
 
 
 @numba.njit(cache=True)
@@ -42,10 +40,16 @@ def best_response_dynamics(
     """
     n, n_opt = a.shape
     k = n_opt - 2
+    # NOTE: disallowed options folded into the costs and per-option join factors kept up to date, so
+    # the inner loop is one multiply-add per option (benchmarks/optimize_offload_cache.py)
+    cost = np.where(allowed, a, np.inf)
     counts = np.zeros(k, np.int64)
     for i in range(n):
         if 1 <= choice[i] <= k:
             counts[choice[i] - 1] += 1
+    g_join = np.zeros(n_opt)
+    for e in range(k):
+        _set_join(g_join, counts, inv_f, inv_core, slots, e)
     moves = 0
     rounds = 0
     unplaced = 0
@@ -56,26 +60,30 @@ def best_response_dynamics(
         for idx in range(n):
             i = order[idx]
             cur = choice[i]
-            cur_cost = np.inf if cur < 0 else _cost(a, m, inv_f, inv_core, counts, i, cur, k, 0)
-            best = cur
-            best_cost = cur_cost
+            mi = m[i]
+            cur_cost = np.inf
+            if cur >= 0:
+                cur_cost = a[i, cur]
+                if 1 <= cur <= k:
+                    cur_cost += mi * max(inv_core[cur - 1], counts[cur - 1] * inv_f[cur - 1])
+            best = -1
+            best_cost = np.inf
+            row = cost[i]
             for j in range(n_opt):
-                if j == cur or not allowed[i, j]:
-                    continue
-                if 1 <= j <= k and counts[j - 1] >= slots[j - 1]:
-                    continue
-                c = _cost(a, m, inv_f, inv_core, counts, i, j, k, 1)
-                if c < best_cost:
+                c = row[j] + mi * g_join[j]
+                if c < best_cost and j != cur:
                     best = j
                     best_cost = c
-            if best < 0:
+            if cur < 0 and best < 0:
                 unplaced += 1
                 continue
-            if best != cur and (cur < 0 or cur_cost - best_cost > rel_tol * abs(cur_cost)):
+            if best >= 0 and (cur < 0 or cur_cost - best_cost > rel_tol * abs(cur_cost)):
                 if 1 <= cur <= k:
                     counts[cur - 1] -= 1
+                    _set_join(g_join, counts, inv_f, inv_core, slots, cur - 1)
                 if 1 <= best <= k:
                     counts[best - 1] += 1
+                    _set_join(g_join, counts, inv_f, inv_core, slots, best - 1)
                 choice[i] = best
                 moves += 1
                 changed = True
