@@ -180,3 +180,11 @@ def test_map_without_locations_uses_a_graph_layout(tiny_doc: dict[str, Any], mon
     monkeypatch.setattr(fig_map, "SPRING_MAX_SITES", 0)  # many sites: one row per tier
     x, y, _ = fig_map.site_positions(a)
     np.testing.assert_array_equal(y, -a.site_tier.astype(float))
+
+
+def test_analytic_cdf_drawn_when_the_analysis_has_one(factory: dict[str, Path], factory_scenario: Any) -> None:
+    analysis = json.loads(factory["analysis"].read_text())
+    assert "analytic CDF" not in build_report(factory_scenario, analysis=analysis)
+    analysis["applications"][0]["cdf"] = {"q": [0.1, 0.5, 0.9], "latency_ms": [5.0, 15.0, 30.0]}
+    text = build_report(factory_scenario, analysis=analysis)
+    assert text.count('"name":"analytic CDF"') == 1

@@ -33,6 +33,13 @@ def _cdf_figure(k: int, x: dict[str, Any], s: dict[str, Any] | None) -> str:
     name = x["application"]
     fig = figure(height=360, title=f"{name}: latency distribution", legend={"orientation": "h", "y": -0.25})
     pts = _analytic_points(x)
+    acdf = x.get("cdf")  # the analytic distribution, when the analysis gives it
+    if acdf and acdf.get("q"):
+        fig.add_trace(
+            go.Scatter(
+                x=acdf["latency_ms"], y=acdf["q"], mode="lines", name="analytic CDF", line={"color": "#1f77b4"},
+            )
+        )
     if pts:
         fig.add_trace(
             go.Scatter(
@@ -72,6 +79,7 @@ def _cdf_figure(k: int, x: dict[str, Any], s: dict[str, Any] | None) -> str:
         )
     # the range follows the distributions and the target, not the (wide, with few replications) CIs
     xs = [p[0] for p in pts] + (list(cdf["latency_ms"]) if cdf else []) + ([float(slo)] if slo is not None else [])
+    xs = [v for v in xs if v is not None]
     fig.update_layout(
         xaxis_title="latency (ms)", yaxis_title="P(latency ≤ x)", yaxis_range=[0, 1.02],
         xaxis_range=[0.0, 1.08 * max(xs)],
