@@ -188,3 +188,22 @@ def test_analytic_cdf_drawn_when_the_analysis_has_one(factory: dict[str, Path], 
     analysis["applications"][0]["cdf"] = {"q": [0.1, 0.5, 0.9], "latency_ms": [5.0, 15.0, 30.0]}
     text = build_report(factory_scenario, analysis=analysis)
     assert text.count('"name":"analytic CDF"') == 1
+
+
+def test_capacity_summary_adds_up() -> None:
+    from edgescale.report.tables import MAX_CAPACITY_ROWS, capacity_table
+
+    rows = [
+        {"application": "a", "service": "s", "site": f"e{i}", "servers_now": 1, "budget_ms": 9.0,
+         "servers_needed": 3, "extra_cost_per_hour": 0.5}
+        for i in range(150)
+    ] + [{"application": "a", "service": "t", "site": "c", "servers_now": 2, "budget_ms": 9.0,
+          "servers_needed": None, "note": "cannot meet"}]
+    text = capacity_table({"capacity_plan": rows})
+    summary = re.search(r'id="capacity-summary">(.*?)</table>', text)[1]  # type: ignore[index]
+    assert "<td>a</td><td>s</td><td>150</td><td>150</td><td>450</td><td>75.00</td><td>0</td>" in summary
+    assert "<td>a</td><td>t</td><td>1</td><td>2</td><td>–</td><td>0.00</td><td>1</td>" in summary
+    assert "300 servers to add in all, 75.00 per hour more" in text
+    detail = re.search(r'id="capacity-table">(.*?)</table>', text)[1]  # type: ignore[index]
+    assert detail.count("<tr>") == MAX_CAPACITY_ROWS + 1  # header + the first rows
+    assert f"the first {MAX_CAPACITY_ROWS} of 151" in text

@@ -9,7 +9,7 @@ from edgescale.report._fig import note
 
 __all__ = ["MAX_CAPACITY_ROWS", "availability_table", "capacity_table"]
 
-MAX_CAPACITY_ROWS = 200
+MAX_CAPACITY_ROWS = 100
 MINUTES_PER_YEAR = 525_600.0
 
 
@@ -17,8 +17,34 @@ def _row(cells: list[Any], attrs: str = "") -> str:
     return f"<tr{attrs}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
 
 
+def _capacity_summary(rows: list[dict[str, Any]]) -> str:
+    """One line per (application, service): how many queues to resize, servers and cost, how many cannot."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((str(r.get("application")), str(r.get("service"))), []).append(r)
+    head = (
+        "<tr><th>application</th><th>service</th><th>queues</th><th>servers now</th><th>servers needed</th>"
+        "<th>extra cost per hour</th><th>cannot meet</th><th>sites (first)</th></tr>"
+    )
+    body = []
+    for (app, svc), rs in groups.items():
+        ok = [r for r in rs if r.get("servers_needed") is not None]
+        sites = ", ".join(str(r.get("site")) for r in rs[:3]) + (" …" if len(rs) > 3 else "")
+        body.append(
+            _row(
+                [
+                    app, svc, f"{len(rs):,}", f"{sum(int(r['servers_now']) for r in rs):,}",
+                    f"{sum(int(r['servers_needed']) for r in ok):,}" if ok else "–",
+                    f"{sum(float(r.get('extra_cost_per_hour') or 0.0) for r in ok):,.2f}",
+                    f"{len(rs) - len(ok):,}", sites,
+                ]
+            )
+        )
+    return f'<table class="data" id="capacity-summary"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+
+
 def capacity_table(analysis: dict[str, Any]) -> str:
-    """Queues whose server count should change to meet the SLO budget."""
+    """Queues whose server count should change to meet the SLO budget: a summary, then the queues."""
     rows = list(analysis.get("capacity_plan") or [])
     if not rows:
         return note("No queue needs another server count to meet its latency budget.")
@@ -26,8 +52,12 @@ def capacity_table(analysis: dict[str, Any]) -> str:
         "<tr><th>application</th><th>service</th><th>site</th><th>servers now</th><th>servers needed</th>"
         "<th>budget (ms)</th><th>extra cost per hour</th></tr>"
     )
+    # the queues a resize fixes first (largest cost change first), then those no server count fixes
+    shown = sorted(
+        rows, key=lambda r: (r.get("servers_needed") is None, -abs(float(r.get("extra_cost_per_hour") or 0.0)))
+    )[:MAX_CAPACITY_ROWS]
     body = []
-    for r in rows[:MAX_CAPACITY_ROWS]:
+    for r in shown:
         need = r.get("servers_needed")
         extra = r.get("extra_cost_per_hour")
         body.append(
@@ -39,14 +69,18 @@ def capacity_table(analysis: dict[str, Any]) -> str:
                 ]
             )
         )
-    cap = f"<caption>the first {MAX_CAPACITY_ROWS} of {len(rows):,} rows</caption>" if len(rows) > MAX_CAPACITY_ROWS else ""
+    more = f" (the first {len(shown):,} of {len(rows):,})" if len(shown) < len(rows) else ""
     add = sum(max(0, int(r["servers_needed"]) - int(r["servers_now"])) for r in rows if r.get("servers_needed") is not None)
     cost = sum(float(r.get("extra_cost_per_hour") or 0.0) for r in rows)
     lead = note(
         f"{len(rows):,} queue(s) to resize: {add:,} servers to add in all, {cost:,.2f} per hour more "
         "(negative: servers that can go)."
     )
-    return lead + f'<table class="data" id="capacity-table">{cap}<thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+    details = (
+        f"<details><summary>Every queue{more}</summary>"
+        f'<table class="data" id="capacity-table"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table></details>'
+    )
+    return lead + _capacity_summary(rows) + details
 
 
 def availability_table(analysis: dict[str, Any]) -> str:
