@@ -369,3 +369,17 @@ def test_cli_offload_writes_plan(tmp_path):
     write_atomic(scen, json.dumps(bad))
     r = CliRunner().invoke(app, ["offload", str(scen)])
     assert r.exit_code == 1 and "InfeasibleError: deadline" in r.output
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 5), k=st.integers(1, 2))
+@settings(max_examples=30, deadline=None, derandomize=True)
+def test_lower_bound_is_below_the_optimum(seed, n, k):
+    p = random_problem(seed, n, k, deadlines=False, energy=float(seed % 3) * 100.0)
+    best, arg = brute_force(p)
+    alone = float(
+        np.where(p.allowed, p.alone_latency_ms * p.latency_weight[:, None], np.inf).min(axis=1).sum()
+    )
+    assert p.lower_bound() <= best * (1 + 1e-9)
+    assert p.lower_bound(np.array(arg)) <= best * (1 + 1e-9)
+    if p.energy_weight[0] == 0:
+        assert p.lower_bound() >= alone * (1 - 1e-9)  # at least every device alone at its best option

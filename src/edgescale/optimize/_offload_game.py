@@ -118,3 +118,23 @@ def improving_moves(
     ok[rows, choice] = False
     better = np.where(ok, join, np.inf).min(axis=1)
     return int(np.count_nonzero(cur - better > rel_tol * np.abs(cur)))
+
+
+@numba.njit(cache=True)
+def lower_hull(x: F64, y: F64) -> tuple[F64, F64]:
+    """Lower convex hull (Andrew's monotone chain) of points with increasing ``x``."""
+    n = len(x)
+    hx = np.empty(n)
+    hy = np.empty(n)
+    h = 0
+    for i in range(n):
+        while (
+            h >= 2
+            and (hx[h - 1] - hx[h - 2]) * (y[i] - hy[h - 2]) - (hy[h - 1] - hy[h - 2]) * (x[i] - hx[h - 2])
+            <= 0
+        ):
+            h -= 1
+        hx[h] = x[i]
+        hy[h] = y[i]
+        h += 1
+    return hx[:h].copy(), hy[:h].copy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -301,13 +302,87 @@ class OffloadProblem:
             congestion += float(np.maximum(1.0 / self.edge_core_hz[e], t / self.edge_hz[e]).sum())
         return float(own.sum() + congestion)
 
-    def lower_bound(self) -> float:
-        """Each device at its cheapest allowed option as if alone there: a bound below the optimum."""
-        alone = self.fixed_cost.copy()
-        alone[:, 1:-1] += (
-            self.congestion_weight[:, None] * self.seconds_per_cycle(np.ones(self.n_edges))[None, :]
-        )
-        return float(np.where(self.allowed, alone, np.inf).min(axis=1).sum())
+    def _congestion_hulls(self) -> list[tuple[F64, F64]]:
+        """Per edge site, the lower convex hull of ``(P_t, P_t g_k(t))``, ``P_t`` the sum of the t largest
+        ``m_i`` allowed there (t up to the slots): the convex minorant of the least congestion cost at
+        a given mass ``M_k``."""
+        from edgescale.optimize._offload_game import lower_hull
+
+        m = self.congestion_weight
+        out = []
+        for e in range(self.n_edges):
+            ms = np.sort(m[self.allowed[:, e + 1]])[::-1][: int(self.edge_slots[e])]
+            p = np.concatenate([[0.0], np.cumsum(ms)])
+            t = np.arange(len(p), dtype=np.float64)
+            phi = p * np.maximum(1.0 / self.edge_core_hz[e], t / self.edge_hz[e])
+            out.append(lower_hull(p, phi))
+        return out
+
+    def lower_bound(self, choice: ArrayLike | None = None, *, iterations: int = 20) -> float:
+        """A proven lower bound on the least total cost (congestion deadlines relaxed).
+
+        Site k's congestion cost ``M_k g_k(n_k)`` (``M_k = sum_{i at k} m_i``) is at least
+        ``phi_k(M_k)``, the least over sets of at most ``slots_k`` devices of that mass, which is at
+        least its convex minorant ``h_k`` (the lower hull of ``(P_t, P_t g_k(t))``, ``P_t`` the sum of
+        the t largest ``m_i``). For every slope ``s``, ``h_k(M) >= s M - h_k*(s)`` (Fenchel), so
+        ``LB(s) = sum_i min_j (a_ij + s_j m_i) - sum_k h_k*(s_k)`` bounds the optimum. Slopes start at
+        ``g_k(1)`` (every device alone at its best option) and at the hull's slopes at ``choice``'s
+        masses, and move halfway to the slopes at the masses each ``LB(s)`` picks; the best bound
+        seen is returned.
+        """
+        n_opt = self.n_edges + 2
+        a = np.where(self.allowed, self.fixed_cost, np.inf)
+        m = self.congestion_weight
+        hulls = self._congestion_hulls()
+        g1 = self.seconds_per_cycle(np.ones(self.n_edges))
+
+        def slope(mass: F64) -> F64:
+            out = g1.copy()
+            for e, (hx, hy) in enumerate(hulls):
+                if len(hx) >= 2:
+                    h = int(np.clip(np.searchsorted(hx, mass[e]), 1, len(hx) - 1))
+                    out[e] = (hy[h] - hy[h - 1]) / (hx[h] - hx[h - 1])
+            return out
+
+        def conj(sv: F64) -> tuple[float, F64]:
+            """``sum_k h_k*(s_k)`` and the masses attaining it (a supergradient piece)."""
+            total, arg = 0.0, np.zeros(self.n_edges)
+            for e, (hx, hy) in enumerate(hulls):
+                v = sv[e] * hx - hy
+                h = int(v.argmax())
+                if v[h] > 0:
+                    total += float(v[h])
+                    arg[e] = hx[h]
+            return total, arg
+
+        def mass_of(pick: I64) -> F64:
+            edge = (pick >= 1) & (pick <= self.n_edges)
+            return np.asarray(np.bincount(pick[edge] - 1, weights=m[edge], minlength=self.n_edges), np.float64)
+
+        def value(sv: F64) -> tuple[float, F64]:
+            add = np.zeros(n_opt)
+            add[1:-1] = sv
+            cost = a + m[:, None] * add[None, :]
+            pick = cost.argmin(axis=1)
+            c, arg = conj(sv)
+            return float(cost[np.arange(self.n_devices), pick].sum()) - c, mass_of(pick) - arg
+
+        upper = math.inf if choice is None else self.social_cost(np.asarray(choice, np.int64))
+        starts = [g1.copy()]
+        if choice is not None:
+            starts.append(slope(mass_of(np.asarray(choice, np.int64))))
+        best = -np.inf
+        for sv in starts:
+            for _ in range(max(int(iterations), 1)):
+                lb, grad = value(sv)
+                best = max(best, lb)
+                norm = float(grad @ grad)
+                if norm <= 0:
+                    break
+                # Polyak step towards the best known cost (or a 10% improvement) along the supergradient
+                target = upper if math.isfinite(upper) else abs(best) * 1.1 + 1e-12
+                sv = np.maximum(sv + max(target - lb, 0.0) / norm * grad, 0.0)
+        return best
 
     def with_extra_cost(self, extra_cost: ArrayLike) -> OffloadProblem:
         """The same problem with ``extra_cost`` ``(n, K + 2)`` added to each option's cost."""

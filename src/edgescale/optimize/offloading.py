@@ -215,7 +215,7 @@ def offload_best_response(
     problem : OffloadProblem
     optimum : OffloadResult, optional
         A centralised solution (e.g. from :func:`offload_optimal`): gives the price of anarchy and
-        its bound is used.
+        its bound is used. Without it the bound is :meth:`OffloadProblem.lower_bound`.
     start : array_like of int, optional
         Initial options; by default every device first picks its best response in turn.
     seed : int or Generator, optional
@@ -283,7 +283,7 @@ def offload_best_response(
     )
     if unplaced:
         raise _slots_error(problem, unplaced)
-    bound = problem.lower_bound()
+    bound = problem.lower_bound(choice)
     poa = None
     if optimum is not None:
         bound = max(bound, optimum.bound)
