@@ -207,3 +207,15 @@ def test_capacity_summary_adds_up() -> None:
     detail = re.search(r'id="capacity-table">(.*?)</table>', text)[1]  # type: ignore[index]
     assert detail.count("<tr>") == MAX_CAPACITY_ROWS + 1  # header + the first rows
     assert f"the first {MAX_CAPACITY_ROWS} of 151" in text
+
+
+def test_scenario_without_workloads(tiny_doc: dict[str, Any]) -> None:
+    from edgescale.model.io import scenario_from_dict
+
+    tiny_doc["device_groups"] = []
+    text = build_report(scenario_from_dict(tiny_doc, source="tiny"))
+    assert 'data-slo-apps="0"' in text
+    assert "No application has devices sending requests" in text
+    assert "No site carries load under this plan" in text
+    for fig in ("map-figure", "energy-figure", "cost-figure"):
+        assert f'id="{fig}"' in text
