@@ -138,7 +138,7 @@ def _join(c: Controller, node: NodeState) -> str:
         "token": c.cluster.bootstrap_token,
         "public_key": key.public_b64,
     }
-    data, hdr = seal(key, "join", "", JOIN, body)
+    data, hdr = seal(key.shared_key(c.key), "join", "", JOIN, body)
     c._join(data, hdr)
     return next(a.id for a in c.agents.values() if a.node.site == node.site)
 

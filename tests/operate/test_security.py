@@ -55,8 +55,8 @@ def test_agent_b_cannot_publish_agent_a_status_nor_forge_assignments(env: Env) -
             subject = agent_subject(a.agent_id, "status")
             evil = {"generation": 99, "replicas": [{"uid": "evil", "deployment": "w", "state": "running"}]}
             forged = [
-                seal(b.key, "status", a.agent_id, subject, evil),  # B's key, claiming to be A
-                seal(b.key, "status", b.agent_id, subject, evil),  # B's identity on A's subject
+                seal(b._mac, "status", a.agent_id, subject, evil),  # B's key, claiming to be A
+                seal(b._mac, "status", b.agent_id, subject, evil),  # B's identity on A's subject
                 (json.dumps({"v": 1, "kind": "status", "agent": a.agent_id, "subject": subject, "seq": 2**62,
                              "ts": 0, "body": evil}).encode(), {}),  # unsigned
                 (captured[0].data, captured[0].headers or {}),  # A's own message, replayed
@@ -68,12 +68,12 @@ def test_agent_b_cannot_publish_agent_a_status_nor_forge_assignments(env: Env) -
             assert "evil" not in rec_a.reports
             assert set(rec_a.reports) <= set(before) | {r.uid for r in c.replicas.values()}
             kinds = [e["message"] for e in c.store.events(kind="auth.rejected")]
-            assert any("bad signature" in k for k in kinds)
+            assert any("bad MAC" in k for k in kinds)
             assert any("unsigned" in k for k in kinds)
             assert any("replayed" in k for k in kinds)
             # an assignment for A forged with B's key is ignored by A
             pids = {uid: w.proc.pid for uid, w in a.workloads.items() if w.proc}
-            data, hdr = seal(b.key, "assign", a.agent_id, agent_subject(a.agent_id, "assign"),
+            data, hdr = seal(b._mac, "assign", a.agent_id, agent_subject(a.agent_id, "assign"),
                              {"generation": 10**6, "replicas": []})  # fmt: skip
             await nc.publish(agent_subject(a.agent_id, "assign"), data, headers=hdr)
             await nc.flush()

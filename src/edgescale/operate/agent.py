@@ -98,6 +98,7 @@ class Agent:
         self.agent_id: str | None = None
         self.key = KeyPair.generate()
         self.controller_key: KeyPair | None = None
+        self._mac = b""
         self.generation = 0
         self.workloads: dict[str, Workload] = {}
         self.nc: NatsClient | None = None
@@ -131,6 +132,7 @@ class Agent:
         self.key = KeyPair.from_private(st["key"])
         ck = st.get("controller_key")
         self.controller_key = KeyPair.from_public(ck) if ck else None
+        self._mac = self.key.shared_key(self.controller_key) if self.controller_key else b""
         self.generation = int(st.get("generation", 0))
         now = monotonic()
         records = st.get("workloads", {})
@@ -244,29 +246,31 @@ class Agent:
         asyncio.get_running_loop().create_task(self._sync_safely())
 
     async def _join(self, nc: NatsClient) -> None:
+        ck = self.join_config.controller_key
+        if not ck:
+            raise ControlPlaneError("join file: controller_key is missing")
+        controller = KeyPair.from_public(ck)
+        mac_key = self.key.shared_key(controller)
         body = {
             **self.config.describe(),
             "token": self.join_config.bootstrap_token,
             "public_key": self.key.public_b64,
         }
-        data, hdr = seal(self.key, "join", "", JOIN, body)
+        data, hdr = seal(mac_key, "join", "", JOIN, body)
         msg = await nc.request(JOIN, data, timeout=self.config.request_timeout_s, headers=hdr)
         err = error_of(msg.data)
         if err is not None:
             raise ControlPlaneError(f"join refused: {err}")
-        ck = self.join_config.controller_key
-        if not ck:
-            raise ControlPlaneError("join file: controller_key is missing")
-        env = open_envelope(msg.data, msg.headers, KeyPair.from_public(ck), subject=JOIN, agent=None)
+        env = open_envelope(msg.data, msg.headers, mac_key, subject=JOIN, agent=None)
         self.agent_id = str(env.body["agent_id"])
-        self.controller_key = KeyPair.from_public(ck)
+        self.controller_key, self._mac = controller, mac_key
         self.save()
         log.info("agent %s: joined as %s", self.config.site, self.agent_id)
 
     def _seal(self, kind: str, body: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
         assert self.agent_id is not None
         subject = agent_subject(self.agent_id, kind)
-        data, hdr = seal(self.key, kind, self.agent_id, subject, body)
+        data, hdr = seal(self._mac, kind, self.agent_id, subject, body)
         return subject, data, hdr
 
     async def _on_assign(self, msg: Msg) -> None:
@@ -279,7 +283,7 @@ class Agent:
             env = open_envelope(
                 data,
                 headers,
-                self.controller_key,
+                self._mac,
                 subject=agent_subject(self.agent_id, "assign"),
                 agent=self.agent_id,
             )

@@ -128,11 +128,7 @@ class LiveCluster:
         n, m = len(nodes), len(services)
         region, _ = _index([x.region for x in nodes])
         domain, _ = _index([x.domain for x in nodes])
-        if latency_ms is None:
-            same = (region[:, None] == region[None, :]) | (region[:, None] < 0) | (region[None, :] < 0)
-            lat = np.where(same, 0.0, inter_region_ms)
-        else:
-            lat = np.asarray(latency_ms, np.float64)
+        lat = None if latency_ms is None else _ro(latency_ms, np.float64)
         rep = np.asarray(replicas, np.int64).reshape(m, n)
         return cls(
             now=float(now),
@@ -150,7 +146,8 @@ class LiveCluster:
             replicas=_ro(rep, np.int64),
             queue_len=_ro(np.zeros((m, n)), np.float64),
             utilization=_ro(np.zeros((m, n)), np.float64),
-            latency_matrix_ms=_ro(lat, np.float64),
+            latency_matrix_ms=lat,
+            inter_region_ms=float(inter_region_ms),
         )
 
     @classmethod
@@ -278,13 +275,19 @@ class LiveCluster:
 
     def latency_ms(self, src: int, dst: int) -> float:
         """One-way latency between two nodes."""
-        return float(self._a["latency_matrix_ms"][src, dst])
+        return float(self.latencies([src], [dst])[0, 0])
 
     def latencies(self, src: ArrayLike, dst: ArrayLike) -> F64:
-        """Latency block, shape ``(len(src), len(dst))``."""
+        """Latency block, shape ``(len(src), len(dst))``, computed on demand (no n x n matrix is kept)."""
         s = np.atleast_1d(np.asarray(src, np.int64))
         d = np.atleast_1d(np.asarray(dst, np.int64))
-        return np.asarray(self._a["latency_matrix_ms"][np.ix_(s, d)], np.float64)
+        lat = self._a.get("latency_matrix_ms")
+        if lat is not None:
+            return np.asarray(lat[np.ix_(s, d)], np.float64)
+        r = self.site_region
+        rs, rd = r[s][:, None], r[d][None, :]
+        same = (rs == rd) | (rs < 0) | (rd < 0)
+        return np.where(same, 0.0, float(self._a.get("inter_region_ms", 0.0)))
 
 
 def _trim(rep: I64, want: int, order_key: F64) -> None:

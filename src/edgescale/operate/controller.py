@@ -95,7 +95,8 @@ class AgentRec:
 
     idx: int
     node: NodeState
-    key: KeyPair
+    public_key: str
+    mac: bytes
     generation: int = 0
     last_seq: int = 0
     last_hb: float | None = None
@@ -135,7 +136,7 @@ class Controller:
     Parameters
     ----------
     cluster : ClusterConfig
-        NatsClient URLs and credentials, bootstrap and API tokens, the signing key.
+        NATS URLs and credentials, bootstrap and API tokens, the controller's key.
     config : ControllerConfig
     """
 
@@ -174,7 +175,10 @@ class Controller:
         now = self.clock()
         for a in self.store.agents():
             rec = AgentRec(
-                a["idx"], NodeState.from_info(a["id"], a["info"]), KeyPair.from_public(a["public_key"])
+                a["idx"],
+                NodeState.from_info(a["id"], a["info"]),
+                a["public_key"],
+                self._shared(a["public_key"]),
             )
             rec.generation = a["generation"]
             self.agents[rec.id] = rec
@@ -186,6 +190,10 @@ class Controller:
         for uid, dep, rev, agent in self.store.replicas():
             self._add_rep(Rep(uid, dep, rev, agent))
         self.rollouts.load()
+
+    def _shared(self, public_b64: str) -> bytes:
+        """The message key shared with the agent of this public key."""
+        return self.key.shared_key(KeyPair.from_public(public_b64))
 
     def _add_rep(self, r: Rep) -> None:
         self.replicas[r.uid] = r
@@ -377,10 +385,11 @@ class Controller:
     def _join(self, data: bytes, headers: dict[str, str] | None) -> tuple[bytes, dict[str, str]]:
         try:
             body = json.loads(data).get("body", {})
-            key = KeyPair.from_public(str(body["public_key"]))
+            public = str(body["public_key"])
+            mac_key = self._shared(public)
         except (ValueError, KeyError, AttributeError) as e:
             raise AuthError(f"{JOIN}: malformed join request") from e
-        env = open_envelope(data, headers, key, subject=JOIN, agent="")
+        env = open_envelope(data, headers, mac_key, subject=JOIN, agent="")
         if not check_token(env.body.get("token"), self.cluster.bootstrap_token):
             raise AuthError(f"{JOIN}: bad bootstrap token")
         site = str(env.body.get("site", ""))
@@ -391,7 +400,7 @@ class Controller:
         same = [a for a in self.agents.values() if a.node.site == site]
         if same:
             rec = same[0]
-            if rec.key.public_b64 != key.public_b64:
+            if rec.public_key != public:
                 raise AuthError(
                     f"{JOIN}: site {site!r} already joined with another key; remove the node first"
                 )
@@ -399,13 +408,13 @@ class Controller:
             rec.node = NodeState.from_info(rec.id, info)
         else:
             agent_id = "a-" + secrets.token_hex(6)
-            idx = self.store.add_agent(agent_id, site, key.public_b64, info)
-            rec = AgentRec(idx, NodeState.from_info(agent_id, info), key)
+            idx = self.store.add_agent(agent_id, site, public, info)
+            rec = AgentRec(idx, NodeState.from_info(agent_id, info), public, mac_key)
             self.agents[agent_id] = rec
             self.detector.heartbeat(idx, self.clock())
             self.event("node.joined", site, f"agent {agent_id}", info)
         self._wake.set()
-        return seal(self.key, "join", rec.id, JOIN, {"agent_id": rec.id})
+        return seal(mac_key, "join", rec.id, JOIN, {"agent_id": rec.id})
 
     async def _on_agent(self, msg: Msg) -> None:
         parsed = parse_agent_subject(msg.subject)
@@ -417,7 +426,7 @@ class Controller:
             if rec is None:
                 raise AuthError(f"{msg.subject}: unknown agent")
             env = open_envelope(
-                msg.data, msg.headers, rec.key, subject=msg.subject, agent=agent_id, after_seq=rec.last_seq
+                msg.data, msg.headers, rec.mac, subject=msg.subject, agent=agent_id, after_seq=rec.last_seq
             )
         except AuthError as e:
             self.rejected += 1
@@ -485,7 +494,7 @@ class Controller:
     def _assignment(self, rec: AgentRec) -> tuple[bytes, dict[str, str]]:
         reps = [self._replica_spec(r) for r in self.by_agent.get(rec.id, {}).values()]
         body = {"generation": rec.generation, "replicas": reps}
-        return seal(self.key, "assign", rec.id, agent_subject(rec.id, "assign"), body)
+        return seal(rec.mac, "assign", rec.id, agent_subject(rec.id, "assign"), body)
 
     async def publish_assignments(self, agent_ids: list[str]) -> None:
         """Send their current assignment to these agents."""
