@@ -320,8 +320,8 @@ def _result(
     objective = float((rate * (p.origin_ms[:, None] - cur)).sum())
     local = float((rate * placed).sum() / total)
     remote = float((rate * (cur < p.origin_ms[:, None]) * ~placed).sum() / total)
-    bound = max(bound, objective)
-    gap = max(bound - objective, 0.0) / max(abs(bound), 1e-12) if math.isfinite(bound) else math.inf
+    bound = max(bound, objective) + 0.0  # no -0.0
+    gap = max(bound - objective, 0.0) / max(abs(bound), 1e-12) + 0.0 if math.isfinite(bound) else math.inf
     return CacheResult(
         placed,
         objective,
