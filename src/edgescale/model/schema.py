@@ -248,6 +248,10 @@ class Application(_Model):
     stages: tuple[Stage, ...] = F(used_by="compile", min_length=1)
     response_kb: float = F(1.0, used_by="compile", ge=0.0, description="Response size back to the device.")
     slo: Slo | None = F(None, used_by="compile")
+    timeout_ms: float | None = F(
+        None, used_by="simulate", gt=0.0, description="Devices give up on an attempt after this long (none: wait)."
+    )
+    max_retries: int = F(0, used_by="simulate", ge=0, description="Attempts resent at once after a timeout.")
     content_share: float = F(
         0.0, reserved=True, ge=0.0, le=1.0, description="Share of requests for catalog content (caching)."
     )
@@ -481,6 +485,9 @@ class SimulationSettings(_Model):
     epoch_s: float = F(10.0, used_by="simulate", gt=0.0)
     heartbeat_interval_s: float = F(
         1.0, used_by="simulate", gt=0.0, description="Sites send heartbeats to the failure detector this often."
+    )
+    image_pull_mbps: float = F(
+        100.0, used_by="simulate", gt=0.0, description="Bandwidth for image pulls: a cold start takes image_mb*8/this."
     )
 
 

@@ -16,14 +16,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from edgescale.analysis._paths import PathMetrics
 from edgescale.errors import Issue, ScenarioError, SimulationError
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
 from edgescale.model.io import scenario_sha256
 from edgescale.model.plan import Plan, check_plan_matches, plan_to_arrays
 from edgescale.model.schema import TIERS, Scenario
+from edgescale.policies import Autoscaler, make_policy
 from edgescale.policies.registry import check_policies
-from edgescale.sim.control import ControlPlane
+from edgescale.sim.control import ControlPlane, SimClusterView
 from edgescale.sim.failures import Unit, failure_timeline, failure_units
 from edgescale.sim.histogram import LogHistogram
 from edgescale.sim.kernel import (
@@ -35,6 +37,7 @@ from edgescale.sim.kernel import (
     reset_metrics,
     run_until,
 )
+from edgescale.sim.scaling import Scaler
 from edgescale.sim.world import World, build_world, diurnal_factor
 
 __all__ = ["SimulationResult", "simulate_scenario"]
@@ -194,7 +197,7 @@ def _replicate(
     """
     model = world.model
     saved = {k: getattr(model, k).copy() for k in ("up", "rate_per_s", "stage_station", "stage_delay_s",
-                                                    "return_delay_s")}  # fmt: skip
+                                                    "return_delay_s", "servers")}  # fmt: skip
     base_rate = world.source_base_rate_per_s
     state = init_state(model, np.random.default_rng(seed))
     horizon = warmup + duration
@@ -204,11 +207,13 @@ def _replicate(
         np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1 << 20))
     )
     timeline = failure_timeline(units, horizon, fail_rng)
+    cfg = scenario.simulation
     control = (
-        ControlPlane(world, a, scenario, world.replicas, scenario.simulation.heartbeat_interval_s)
+        ControlPlane(world, a, scenario, world.replicas, cfg.heartbeat_interval_s)
         if (scheduled or len(timeline)) and world.n_stations
         else None
     )
+    scaler = _make_scaler(world, a, scenario, control)
     fixed = sorted({*np.arange(epoch, horizon, epoch).tolist(), warmup, horizon, *(e[0] for e in scheduled),
                     *timeline.t_s.tolist()})  # fmt: skip
     fixed = [t for t in fixed if 0 < t <= horizon]
@@ -234,6 +239,8 @@ def _replicate(
         t = fixed[fx_i]
         if control is not None:
             t = min(t, max(control.next_wakeup(state.now), state.now))
+        if scaler is not None:
+            t = min(t, max(scaler.next_ready(), state.now))
         if t >= fixed[fx_i]:
             fx_i += 1
         for g, (profile, period) in world.diurnal_groups.items():
@@ -244,8 +251,12 @@ def _replicate(
         kernel_s += time.perf_counter() - t0
         if control is not None:
             control.feed_heartbeats(t)
+        if scaler is not None:
+            applied += scaler.start_ready(t)
         if math.isclose(t, warmup) and warmup > 0 and not samples and prev_counts is None:
             reset_metrics(state)
+            if scaler is not None:
+                scaler.restart_window()
             busy_prev = np.zeros(world.n_stations)
             t_prev = t
             prev_counts = _counts(read_metrics(state))
@@ -257,7 +268,12 @@ def _replicate(
                 busy_prev, t_prev = busy.copy(), t
             counts = _counts(m)
             series.append(_series_row(t - warmup, counts, prev_counts))
+            if scaler is not None:
+                series[-1]["replicas"] = scaler.replicas_by_service()
             prev_counts = counts
+        if scaler is not None and abs(t / epoch - round(t / epoch)) < 1e-9 and t < horizon:
+            m = read_metrics(state)
+            applied += scaler.epoch(t, m.station_busy_s, m.station_servers_s, state.in_station)
         changed = False
         while ev_i < len(scheduled) and scheduled[ev_i][0] <= t + 1e-12:
             at, sites, up = scheduled[ev_i]
@@ -290,6 +306,19 @@ def _replicate(
 
 
 MAX_EVENTS_LOGGED = 1000
+
+
+def _make_scaler(
+    world: World, a: SystemArrays, scenario: Scenario, control: ControlPlane | None
+) -> Scaler | None:
+    """The autoscaling loop when the scenario chooses an autoscaler (it shares the failure control's view)."""
+    choice = scenario.policies.autoscaling
+    if choice is None or not world.n_stations:
+        return None
+    policy = make_policy("autoscaling", choice.name, dict(choice.params))
+    assert isinstance(policy, Autoscaler)
+    view = control.view if control is not None else SimClusterView(a, PathMetrics(a), world.replicas)
+    return Scaler(world, a, view, policy, scenario.simulation.image_pull_mbps)
 
 
 def _apply_up(
@@ -493,6 +522,7 @@ def _results(
                 "latency_ms": lat,
                 "drops": int(sum(x.drops_full[k] + x.drops_down[k] for x in m)),
                 "timeouts": int(sum(x.timeouts[k] for x in m)),
+                "retries": int(sum(x.retries[k] for x in m)),
                 "failed": int(sum(x.failed[k] for x in m)),
                 "arrivals": int(sum(x.arrivals[k] for x in m)),
                 "unfinished": int(sum(x.unfinished[k] for x in m)),

@@ -254,6 +254,10 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     if issues:
         raise ScenarioError(issues, scenario.source)
     mmpp = np.array(src_mmpp, dtype=np.float64).reshape(-1, 3)
+    apps = scenario.applications
+    app_timeout = np.array([x.timeout_ms / 1000.0 if x.timeout_ms is not None else math.inf for x in apps])
+    app_retries = np.array([x.max_retries for x in apps], dtype=np.int32)
+    src_app_arr = np.array(src_app, dtype=np.int32)
     model = make_model(
         servers=servers,
         speed=speed,
@@ -269,7 +273,9 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         stage_work_dist=np.array(st_dist, dtype=np.int8),
         stage_work_scv=np.array(st_scv),
         return_delay_s=np.array(src_return),
-        app_of_source=np.array(src_app, dtype=np.int32),
+        app_of_source=src_app_arr,
+        timeout_s=app_timeout[src_app_arr] if len(src_app_arr) else np.zeros(0),
+        max_retries=app_retries[src_app_arr] if len(src_app_arr) else np.zeros(0, np.int32),
     )
     return World(
         model=model,
