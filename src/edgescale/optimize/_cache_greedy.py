@@ -84,9 +84,14 @@ def lazy_greedy(
     for i in range(m // 2 - 1, -1, -1):
         _sift_down(keys, ids, m, i)
     left = cap.copy()
+    smallest = size.min() if n_items > 0 else np.inf
+    open_sites = 0  # caches that can still take the smallest item: stop when none can
+    for t in range(n_sites):
+        if left[t] >= smallest * (1.0 - 1e-12):
+            open_sites += 1
     total = 0.0
     evals = 0
-    while m > 0:
+    while m > 0 and open_sites > 0:
         e = ids[0]
         t = e // n_items
         n = e - t * n_items
@@ -106,7 +111,10 @@ def lazy_greedy(
             nxt = keys[2]
         if key >= nxt:  # gains only shrink (submodular): no other element can beat it
             placed[t, n] = True
+            was_open = left[t] >= smallest * (1.0 - 1e-12)
             left[t] -= size[n]
+            if was_open and left[t] < smallest * (1.0 - 1e-12):
+                open_sites -= 1
             total += g
             for j in range(rev_ptr[t], rev_ptr[t + 1]):
                 s = rev_site[j]
