@@ -54,6 +54,25 @@ def _pop(keys: F64, ids: I64, m: int) -> int:
 
 
 @numba.njit(cache=True)
+def _site_top(keys: F64, size_t: int, left_t: float, smallest: float) -> float:
+    """Key of a site in the global heap: its best stale key, or -inf when empty or full."""
+    if size_t == 0 or left_t < smallest * (1.0 - 1e-12):
+        return -np.inf
+    return keys[0]
+
+
+@numba.njit(cache=True)
+def _next_key(keys: F64, m: int) -> float:
+    """Largest key below the root of a heap of *m* entries."""
+    nxt = -np.inf
+    if m > 1:
+        nxt = keys[1]
+    if m > 2 and keys[2] > nxt:
+        nxt = keys[2]
+    return nxt
+
+
+@numba.njit(cache=True)
 def lazy_greedy(
     rate: F64,
     size: F64,
@@ -70,60 +89,64 @@ def lazy_greedy(
     ``cur`` and ``placed`` are updated in place. Returns (total gain, gain evaluations).
     """
     n_sites, n_items = rate.shape
+    # NOTE: one heap per cache (contiguous, cache-friendly) under a heap of the caches' best keys;
+    # the root cache's key only ever decreases, so every global update is a sift-down from the root
     keys = np.empty(n_sites * n_items)
     ids = np.empty(n_sites * n_items, np.int64)
-    m = 0
+    sizes = np.zeros(n_sites, np.int64)
+    left = cap.copy()
+    smallest = size.min() if n_items > 0 else np.inf
     for t in range(n_sites):
+        base = t * n_items
+        m = 0
         for n in range(n_items):
             if size[n] <= cap[t] and not placed[t, n]:
                 g = _gain(rate, cur, rev_ptr, rev_site, rev_lat, t, n)
                 if g > 0.0:
-                    keys[m] = g / size[n] if density else g
-                    ids[m] = t * n_items + n
+                    keys[base + m] = g / size[n] if density else g
+                    ids[base + m] = n
                     m += 1
-    for i in range(m // 2 - 1, -1, -1):
-        _sift_down(keys, ids, m, i)
-    left = cap.copy()
-    smallest = size.min() if n_items > 0 else np.inf
-    open_sites = 0  # caches that can still take the smallest item: stop when none can
+        sizes[t] = m
+        k_t = keys[base : base + n_items]
+        i_t = ids[base : base + n_items]
+        for i in range(m // 2 - 1, -1, -1):
+            _sift_down(k_t, i_t, m, i)
+    gkeys = np.empty(n_sites)
+    gids = np.arange(n_sites).astype(np.int64)
     for t in range(n_sites):
-        if left[t] >= smallest * (1.0 - 1e-12):
-            open_sites += 1
+        gkeys[t] = _site_top(keys[t * n_items : (t + 1) * n_items], sizes[t], left[t], smallest)
+    for i in range(n_sites // 2 - 1, -1, -1):
+        _sift_down(gkeys, gids, n_sites, i)
     total = 0.0
     evals = 0
-    while m > 0 and open_sites > 0:
-        e = ids[0]
-        t = e // n_items
-        n = e - t * n_items
+    while n_sites > 0 and gkeys[0] > -np.inf:
+        t = gids[0]
+        k_t = keys[t * n_items : (t + 1) * n_items]
+        i_t = ids[t * n_items : (t + 1) * n_items]
+        n = i_t[0]
         if size[n] > left[t] * (1.0 + 1e-12):
-            m = _pop(keys, ids, m)
-            continue
-        g = _gain(rate, cur, rev_ptr, rev_site, rev_lat, t, n)
-        evals += 1
-        if g <= 0.0:
-            m = _pop(keys, ids, m)
-            continue
-        key = g / size[n] if density else g
-        nxt = -np.inf
-        if m > 1:
-            nxt = keys[1]
-        if m > 2 and keys[2] > nxt:
-            nxt = keys[2]
-        if key >= nxt:  # gains only shrink (submodular): no other element can beat it
-            placed[t, n] = True
-            was_open = left[t] >= smallest * (1.0 - 1e-12)
-            left[t] -= size[n]
-            if was_open and left[t] < smallest * (1.0 - 1e-12):
-                open_sites -= 1
-            total += g
-            for j in range(rev_ptr[t], rev_ptr[t + 1]):
-                s = rev_site[j]
-                if rev_lat[j] < cur[s, n]:
-                    cur[s, n] = rev_lat[j]
-            m = _pop(keys, ids, m)
+            sizes[t] = _pop(k_t, i_t, sizes[t])
         else:
-            keys[0] = key
-            _sift_down(keys, ids, m, 0)
+            g = _gain(rate, cur, rev_ptr, rev_site, rev_lat, t, n)
+            evals += 1
+            key = g / size[n] if density else g
+            if g <= 0.0:
+                sizes[t] = _pop(k_t, i_t, sizes[t])
+            elif key >= max(_next_key(k_t, sizes[t]), _next_key(gkeys, n_sites)):
+                # gains only shrink (submodular): no other element can beat it
+                placed[t, n] = True
+                left[t] -= size[n]
+                total += g
+                for j in range(rev_ptr[t], rev_ptr[t + 1]):
+                    s = rev_site[j]
+                    if rev_lat[j] < cur[s, n]:
+                        cur[s, n] = rev_lat[j]
+                sizes[t] = _pop(k_t, i_t, sizes[t])
+            else:
+                k_t[0] = key
+                _sift_down(k_t, i_t, sizes[t], 0)
+        gkeys[0] = _site_top(k_t, sizes[t], left[t], smallest)
+        _sift_down(gkeys, gids, n_sites, 0)
     return total, evals
 
 
