@@ -58,7 +58,7 @@ def _site_top(keys: F64, size_t: int, left_t: float, smallest: float) -> float:
     """Key of a site in the global heap: its best stale key, or -inf when empty or full."""
     if size_t == 0 or left_t < smallest * (1.0 - 1e-12):
         return -np.inf
-    return keys[0]
+    return float(keys[0])
 
 
 @numba.njit(cache=True)
