@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 
 from edgescale.errors import ControlPlaneError
 from edgescale.model.io import write_atomic
-from edgescale.operate.cluster import LiveCluster, NodeState, ServiceState, plan_counts
+from edgescale.operate.cluster import INCREMENTAL, LiveCluster, NodeState, ServiceState, plan_counts
 from edgescale.operate.config import ClusterConfig
 from edgescale.operate.protocol import EVENTS, JOIN, agent_subject, parse_agent_subject, reply_error
 from edgescale.operate.rollout import RolloutTracker
@@ -56,7 +56,9 @@ class ControllerConfig:
     placement, placement_params
         A ``placement`` policy by name (default ``least-loaded``).
     reconcile_s : float
-        Period of the reconcile loop (it also runs at once after any change).
+        Period of the reconcile loop (it also runs soon after any change).
+    batch_s : float
+        Wait this long after a change before a pass, so that a burst of changes is placed at once.
     api_port : int
         HTTP API port (0: a free one; -1: no API).
     """
@@ -69,6 +71,7 @@ class ControllerConfig:
     placement: str = "least-loaded"
     placement_params: dict[str, Any] = field(default_factory=dict)
     reconcile_s: float = 0.5
+    batch_s: float = 0.02
     api_host: str = "127.0.0.1"
     api_port: int = 0
     inter_region_ms: float = 0.0
@@ -151,6 +154,7 @@ class Controller:
         self.deployments: dict[str, DepRec] = {}
         self.replicas: dict[str, Rep] = {}
         self.by_agent: dict[str, dict[str, Rep]] = {}
+        self.by_site: dict[str, AgentRec] = {}
         self.by_dep: dict[str, dict[str, Rep]] = {}
         self._hb: list[tuple[int, float]] = []  # heartbeats not yet given to the detector
         self._templates: dict[tuple[str, int], dict[str, Any]] = {}
@@ -182,6 +186,7 @@ class Controller:
             )
             rec.generation = a["generation"]
             self.agents[rec.id] = rec
+            self.by_site[rec.node.site] = rec
             self.detector.heartbeat(rec.idx, now)  # a dead agent is still detected after a restart
         for name, d in self.store.deployments().items():
             self.deployments[name] = DepRec(
@@ -269,6 +274,7 @@ class Controller:
         rec = self.agents.pop(agent_id, None)
         if rec is None:
             return False
+        self.by_site.pop(rec.node.site, None)
         self.store.delete_agent(agent_id)
         self.detector.forget(rec.idx)
         self.event("node.removed", rec.node.site, f"agent {agent_id} removed")
@@ -306,8 +312,9 @@ class Controller:
     def summary(self) -> dict[str, Any]:
         """Counts for ``operate status``: nodes by state, replicas wanted, assigned, running, ready."""
         states: dict[str, int] = {}
-        for nd in self.nodes():
-            states[nd["state"]] = states.get(nd["state"], 0) + 1
+        for a in self.agents.values():
+            st = "lost" if a.lost else ("suspected" if a.suspected_since is not None else "ready")
+            states[st] = states.get(st, 0) + 1
         deps = [self.deployment_status(n) for n in sorted(self.deployments)]
         keys = ("name", "revision", "replicas", "assigned", "running", "ready")
         return {
@@ -397,9 +404,9 @@ class Controller:
             k: env.body.get(k)
             for k in ("site", "cpu_cores", "memory_mb", "labels", "region", "domain", "tier")
         }
-        same = [a for a in self.agents.values() if a.node.site == site]
-        if same:
-            rec = same[0]
+        found = self.by_site.get(site)
+        if found is not None:
+            rec = found
             if rec.public_key != public:
                 raise AuthError(
                     f"{JOIN}: site {site!r} already joined with another key; remove the node first"
@@ -410,6 +417,7 @@ class Controller:
             agent_id = "a-" + secrets.token_hex(6)
             idx = self.store.add_agent(agent_id, site, public, info)
             rec = AgentRec(idx, NodeState.from_info(agent_id, info), public, mac_key)
+            self.by_site[site] = rec
             self.agents[agent_id] = rec
             self.detector.heartbeat(idx, self.clock())
             self.event("node.joined", site, f"agent {agent_id}", info)
@@ -567,13 +575,18 @@ class Controller:
         col = {a.id: j for j, a in enumerate(nodes)}
         row = {d.spec.name: s for s, d in enumerate(deps)}
         m, n = len(deps), len(nodes)
-        remove = [r for r in self.replicas.values() if r.deployment not in row or r.agent not in col]
-        remove += self.rollouts.retire(now)
+        gone = {r.uid: r for name, reps in self.by_dep.items() if name not in row for r in reps.values()}
+        gone |= {r.uid: r for aid, reps in self.by_agent.items() if aid not in col for r in reps.values()}
+        remove = [*gone.values(), *self.rollouts.retire(now)]
         removed = {r.uid for r in remove}
         current = np.zeros((m, n), np.int64)
-        for r in self.replicas.values():
-            if r.uid not in removed and r.revision == deps[row[r.deployment]].revision:
-                current[row[r.deployment], col[r.agent]] += 1
+        for s, d in enumerate(deps):
+            cols = [
+                col[r.agent]
+                for r in self.by_dep.get(d.spec.name, {}).values()
+                if r.revision == d.revision and r.agent in col and r.uid not in removed
+            ]
+            np.add.at(current[s], np.array(cols, np.int64), 1)
         services = [
             ServiceState(
                 d.spec.name,
@@ -585,6 +598,10 @@ class Controller:
             for d in deps
         ]
         usable = self._usable(now, nodes, deps, services)
+        want = np.array([sv.replicas for sv in services], np.int64)
+        settled = not remove and not (current * ~usable).any() and (current.sum(axis=1) == want).all()
+        if settled and isinstance(self.policy, INCREMENTAL):
+            return []  # nothing to place, nothing to move: the steady state costs little
         view = LiveCluster.from_state(
             [a.node for a in nodes], services, current, now=now, inter_region_ms=self.config.inter_region_ms
         )
@@ -601,18 +618,19 @@ class Controller:
         remove: list[Rep],
     ) -> list[str]:
         add: list[Rep] = []
-        by_cell: dict[tuple[str, str], list[Rep]] = {}
         removed = {r.uid for r in remove}
-        revision = {d.spec.name: d.revision for d in deps}
-        for r in self.replicas.values():
-            if r.uid not in removed and r.revision == revision.get(r.deployment):
-                by_cell.setdefault((r.deployment, r.agent), []).append(r)
         for s, j in zip(*np.nonzero(desired != current), strict=True):
             d, a = deps[s], nodes[j]
             diff = int(desired[s, j] - current[s, j])
             if diff < 0:
-                cell = by_cell.get((d.spec.name, a.id), [])
-                cell.sort(key=lambda r: r.uid)
+                cell = sorted(
+                    (
+                        r
+                        for r in self.by_agent.get(a.id, {}).values()
+                        if r.deployment == d.spec.name and r.revision == d.revision and r.uid not in removed
+                    ),
+                    key=lambda r: r.uid,
+                )
                 remove += cell[:-diff]
             for _ in range(max(diff, 0)):
                 add.append(
@@ -657,6 +675,7 @@ class Controller:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.config.reconcile_s)
+            await asyncio.sleep(self.config.batch_s)  # let a burst of changes land in one pass
             self._wake.clear()
             try:
                 changed = self.reconcile_once()
