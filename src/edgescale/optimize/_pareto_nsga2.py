@@ -17,7 +17,8 @@ floored) plus one weight per objective in [0, 1]. Decoding repairs the genome to
 The repaired replicas are written back into the genome (Lamarckian repair). Every decoded solution
 goes into an archive; the front returned is the archive's non-dominated set, not only the last
 population's. The initial population holds the greedy solution of each single objective and of
-equal weights; the rest is random.
+equal weights, the ``seeds`` given (feasible solutions, e.g. the single-objective heuristic plans)
+and perturbed copies of them; the rest is random.
 """
 
 from __future__ import annotations
@@ -232,6 +233,14 @@ def nsga2_front(
     start.append(np.concatenate([np.zeros(n_q), np.full(p_dim, 0.5)]))
     for z_kq in seeds:
         start.append(np.concatenate([z_kq[1] + 0.5, np.full(p_dim, 0.5)]))
+    if seeds:  # half of the random genomes become perturbed copies of the seeds (tight instances)
+        for i in range(len(start), pop_size, 2):
+            base = seeds[int(rng.integers(len(seeds)))][1].astype(np.float64) + 0.5
+            flip = rng.integers(0, n_q, max(1, n_q // 50))
+            base[flip] = np.clip(
+                np.floor(base[flip]) + rng.choice([-0.5, 1.5], len(flip)), 0.5, dec.kmax[flip] + 0.5
+            )
+            init[i, :n_q] = base
     init[: min(len(start), pop_size)] = np.array(start[:pop_size])
     algo = NSGA2(
         pop_size=pop_size,

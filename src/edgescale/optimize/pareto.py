@@ -56,6 +56,9 @@ __all__ = ["EPSILON_MAX_COLUMNS", "ParetoResult", "front_hypervolume", "pareto_f
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
+SEED_SHARE = 0.5
+"""NSGA-II: share of the time limit spent on the single-objective heuristic plans that seed it."""
+
 EPSILON_MAX_COLUMNS = 3_000
 """``method="auto"`` uses the ε-constraint MILPs up to this many chains plus queue levels."""
 
@@ -167,6 +170,61 @@ def _model(
     return m
 
 
+def _seeds(
+    a: SystemArrays,
+    m: PlacementModel,
+    names: tuple[str, ...],
+    seconds: float,
+    budget_per_hour: float | None,
+    seed: int,
+) -> list[tuple[F64, I64]]:
+    """Feasible starting points for NSGA-II: one construction (LP-guided greedy, else HiGHS's first
+    feasible solution), then the local search of each single objective from it."""
+    from edgescale.optimize._placement_heuristic import heuristic
+
+    deadline = time.perf_counter() + seconds
+
+    def left(share: float = 1.0) -> float:
+        return max((deadline - time.perf_counter()) * share, 1.0)
+
+    objs = {n: objective_terms(a, m, {n: 1.0}) for n in names}
+    lp = solve(
+        m,
+        a,
+        objs[names[0]],
+        integer=False,
+        time_limit_s=left(0.3),
+        budget_per_hour=budget_per_hour,
+        link=False,
+    )
+    first: tuple[F64, I64] | None = None
+    try:
+        first = heuristic(m, a, objs[names[0]], time_limit_s=left(0.1), guide=lp.z)
+    except InfeasibleError:  # tight capacity: HiGHS's first feasible solution, with all the time left
+        res = solve(
+            m,
+            a,
+            objective_terms(a, m, {}),
+            integer=True,
+            time_limit_s=left(),
+            budget_per_hour=budget_per_hour,
+            link=False,
+            seed=seed,
+            first_solution=True,
+        )
+        if res.z is not None and res.kq is not None:
+            first = (res.z, res.kq)
+    if first is None:
+        return []
+    out = [first]
+    for i, n in enumerate(names):
+        try:
+            out.append(heuristic(m, a, objs[n], time_limit_s=left(1.0 / (len(names) - i)), start=first))
+        except InfeasibleError:
+            continue
+    return out
+
+
 def pareto_front(
     scenario: Scenario,
     *,
@@ -268,6 +326,8 @@ def pareto_front(
         )
         status, by = ("optimal" if complete else "feasible"), "optimize:pareto-epsilon"
     else:
+        seeds = _seeds(a, m, names, left * SEED_SHARE, budget_per_hour, seed)
+        left = max(time_limit_s - (time.perf_counter() - t0), 1.0)
         pts_list, decisions, evaluations = nsga2_front(
             m,
             a,
@@ -276,6 +336,7 @@ def pareto_front(
             seed=seed,
             pop_size=pop_size,
             max_generations=generations,
+            seeds=seeds,
             budget_per_hour=budget_per_hour,
         )
         complete, status, by = False, "heuristic", "optimize:pareto-nsga2"
