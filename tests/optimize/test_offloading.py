@@ -383,3 +383,22 @@ def test_lower_bound_is_below_the_optimum(seed, n, k):
     assert p.lower_bound(np.array(arg)) <= best * (1 + 1e-9)
     if p.energy_weight[0] == 0:
         assert p.lower_bound() >= alone * (1 - 1e-9)  # at least every device alone at its best option
+
+
+def test_equilibrium_over_deadline_is_not_called_optimal():
+    # alone each meets 300 ms at the edge (260 ms); running locally (290 ms) costs 11.9 J. The game
+    # puts both at the edge (510 ms each, over the deadline); the MILP keeps one on its device.
+    p = OffloadProblem.build(
+        cycles=[1e9] * 2,
+        device_hz=1e9 / 0.29,
+        rtt_ms=[[10.0, 1e4]] * 2,
+        edge_hz=[4e9],
+        deadline_ms=300,
+        energy_weight=1000.0,
+    )
+    opt = offload_optimal(p)
+    assert sorted(opt.choice.tolist()) == [0, 1] and opt.status == "optimal"
+    br = offload_best_response(p, optimum=opt)
+    assert br.choice.tolist() == [1, 1] and br.deadline_violations == 2
+    assert br.objective < opt.objective  # cheaper, but not feasible for the deadlines
+    assert br.status == "heuristic" and br.bound <= br.objective

@@ -97,7 +97,8 @@ class OffloadResult:
         Best-response rounds and moves (0 for the MILP).
     price_of_anarchy : float or None
         ``objective / optimum`` when an optimum was given (an upper bound on the true ratio if that
-        optimum was not proven).
+        optimum was not proven; below 1 is possible when the equilibrium breaks deadlines the
+        optimum keeps).
     deadline_violations : int
         Devices over their deadline (the game does not enforce deadlines under congestion).
     moved : int
@@ -214,8 +215,9 @@ def offload_best_response(
     ----------
     problem : OffloadProblem
     optimum : OffloadResult, optional
-        A centralised solution (e.g. from :func:`offload_optimal`): gives the price of anarchy and
-        its bound is used. Without it the bound is :meth:`OffloadProblem.lower_bound`.
+        A centralised solution (e.g. from :func:`offload_optimal`): gives the price of anarchy, and
+        its bound is used when the equilibrium meets every deadline. The bound is otherwise
+        :meth:`OffloadProblem.lower_bound` (which relaxes the deadlines under congestion).
     start : array_like of int, optional
         Initial options; by default every device first picks its best response in turn.
     seed : int or Generator, optional
@@ -284,8 +286,10 @@ def offload_best_response(
     if unplaced:
         raise _slots_error(problem, unplaced)
     bound = problem.lower_bound(choice)
+    late = np.any(problem.evaluate(choice)[0] > problem.deadline_ms * (1 + 1e-9))
     poa = None
-    if optimum is not None:
+    if optimum is not None and not late:
+        # the optimum's bound holds for choices meeting every deadline, as this one does
         bound = max(bound, optimum.bound)
     res = _finish(
         problem,
@@ -299,7 +303,7 @@ def offload_best_response(
     )
     if optimum is not None:
         poa = res.objective / optimum.objective if optimum.objective > 0 else 1.0
-    status = "optimal" if res.gap <= 1e-9 else "heuristic"
+    status = "optimal" if res.gap <= 1e-9 and res.deadline_violations == 0 else "heuristic"
     return _replace(res, status=status, price_of_anarchy=poa, solve_seconds=time.perf_counter() - t0)
 
 
