@@ -64,6 +64,7 @@ from edgescale.model.io import scenario_sha256
 from edgescale.model.plan import Plan, ReplicaEntry, RouteEntry, ScenarioRef
 from edgescale.model.schema import Scenario
 from edgescale.optimize._placement_heuristic import heuristic
+from edgescale.optimize._placement_lagrange import lagrangian_bound, lagrangian_start
 from edgescale.optimize._placement_milp import lp_feasible, route_lp, solve
 from edgescale.optimize._placement_model import (
     ModelOptions,
@@ -539,7 +540,21 @@ def optimize_placement(
     lp = solve(m, a, obj, integer=False, time_limit_s=left(0.5), budget_per_hour=budget_per_hour, link=link)
     if lp.status == "infeasible":
         raise _diagnose(a, m, obj, budget_per_hour)
-    start = _construct(a, m, obj, lp.z, budget_per_hour, left, notes, seed)
+    lag_bound = -math.inf
+    start: tuple[F64, I64] | None = None
+    if obj.structural and not link and not use_milp and budget_per_hour is None:
+        # large model, cost or energy: the LP has no linking rows; a Lagrangian relaxation gives a
+        # bound and, from its subproblem's replicas, a consolidated start (see _placement_lagrange)
+        lag = lagrangian_bound(m, a, obj, upper=math.inf, time_limit_s=left(0.3))
+        lag_bound = lag.bound
+        start = lagrangian_start(m, a, obj, lag.kq, time_limit_s=left(0.4))
+        notes.append(
+            f"Lagrangian relaxation: bound {lag.bound:.6g} after {lag.iterations} iterations "
+            f"({lag.seconds:.1f} s); start from its replicas: "
+            + ("found" if start is not None else "failed, greedy instead")
+        )
+    if start is None:
+        start = _construct(a, m, obj, lp.z, budget_per_hour, left, notes, seed)
     if start is not None:  # local search and best routing: the heuristic's plan, and the MILP's start
         z0, kq0 = heuristic(m, a, obj, time_limit_s=left(0.3 if use_milp else 0.8), start=start)
         routed = route_lp(m, a, obj, kq0, time_limit_s=left(0.5))
@@ -579,7 +594,7 @@ def optimize_placement(
                 "raise the time limit",
                 constraint="time_limit",
             )
-        plan_parts = (start[0], start[1], lp.bound, "heuristic", "optimize:heuristic")
+        plan_parts = (start[0], start[1], max(lp.bound, lag_bound), "heuristic", "optimize:heuristic")
     z, kq, bound, status, by = plan_parts
     values = evaluate(m, obj, z, kq)
     plan = _to_plan(
