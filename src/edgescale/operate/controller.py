@@ -133,6 +133,19 @@ class Rep:
     agent: str
 
 
+@dataclass
+class _Job:
+    """One reconcile pass's placement problem, built on the event loop and solved in a thread."""
+
+    deps: list[DepRec]
+    nodes: list[AgentRec]
+    current: np.ndarray[Any, Any]
+    remove: list[Rep]
+    view: LiveCluster
+    usable: np.ndarray[Any, Any]
+    want: np.ndarray[Any, Any]
+
+
 class Controller:
     """The control plane's brain; ``await start()``, then it runs until ``await stop()``.
 
@@ -158,6 +171,8 @@ class Controller:
         self.by_dep: dict[str, dict[str, Rep]] = {}
         self._hb: list[tuple[int, float]] = []  # heartbeats not yet given to the detector
         self._templates: dict[tuple[str, int], dict[str, Any]] = {}
+        self._version = 0  # bumped by every change of desired state or membership
+        self._agent_sub: Any = None
         self.rollouts = RolloutTracker(self)
         self.nc: NatsClient | None = None
         self.rejected = 0
@@ -253,6 +268,7 @@ class Controller:
             if old is not None and old.revision != rev:
                 self.rollouts.begin(spec.name, old.revision, rev)
         self.deployments[spec.name] = DepRec(spec, rev, h)
+        self._version += 1
         self.event("deployment.applied", spec.name, f"revision {rev}, {spec.replicas} replicas")
         self._wake.set()
         return self.deployment_status(spec.name)
@@ -265,6 +281,7 @@ class Controller:
             self.store.delete_deployment(name)
             self.rollouts.forget(name)
         del self.deployments[name]
+        self._version += 1
         self.event("deployment.deleted", name, "deleted")
         self._wake.set()
         return True
@@ -275,6 +292,7 @@ class Controller:
         if rec is None:
             return False
         self.by_site.pop(rec.node.site, None)
+        self._version += 1
         self.store.delete_agent(agent_id)
         self.detector.forget(rec.idx)
         self.event("node.removed", rec.node.site, f"agent {agent_id} removed")
@@ -518,8 +536,15 @@ class Controller:
         w = d.spec.autonomy_window_s
         return self.config.autonomy_window_s if w is None else w
 
+    def _behind(self) -> bool:
+        """Whether agents' messages wait unprocessed here: then silence may be ours, not theirs."""
+        sub = self._agent_sub
+        return sub is not None and sub.pending_msgs > max(100, len(self.agents) // 20)
+
     def _update_suspicions(self, now: float) -> None:
         self.flush_heartbeats()
+        if self._behind():
+            return  # never suspect an agent for our own backlog
         suspected = self.detector.suspected(now)
         for a in self.agents.values():
             if a.suspected_since is not None and a.idx not in suspected:
@@ -567,6 +592,25 @@ class Controller:
 
     def reconcile_once(self) -> list[str]:
         """One pass: detect, place, persist. Returns the agents whose assignment changed."""
+        job = self._prepare()
+        if job is None:
+            return []
+        return self._apply_plan(job, *plan_counts(self.policy, job.view, job.usable, job.want))
+
+    async def reconcile(self) -> list[str]:
+        """:meth:`reconcile_once` with the placement computed in a thread: the loop keeps serving."""
+        job = self._prepare()
+        if job is None:
+            return []
+        version = self._version
+        desired, unplaced = await asyncio.to_thread(plan_counts, self.policy, job.view, job.usable, job.want)
+        if version != self._version:  # desired state changed while placing: place again
+            self._wake.set()
+            return []
+        return self._apply_plan(job, desired, unplaced)
+
+    def _prepare(self) -> _Job | None:
+        """Detect failures and build the placement problem; ``None`` when there is nothing to do."""
         self.passes += 1
         now = self.clock()
         self._update_suspicions(now)
@@ -601,22 +645,16 @@ class Controller:
         want = np.array([sv.replicas for sv in services], np.int64)
         settled = not remove and not (current * ~usable).any() and (current.sum(axis=1) == want).all()
         if settled and isinstance(self.policy, INCREMENTAL):
-            return []  # nothing to place, nothing to move: the steady state costs little
+            return None  # nothing to place, nothing to move: the steady state costs little
         view = LiveCluster.from_state(
             [a.node for a in nodes], services, current, now=now, inter_region_ms=self.config.inter_region_ms
         )
-        desired, unplaced = plan_counts(self.policy, view, usable, [s.replicas for s in services])
-        return self._apply_plan(deps, nodes, current, desired, unplaced, remove)
+        return _Job(deps, nodes, current, remove, view, usable, want)
 
     def _apply_plan(
-        self,
-        deps: list[DepRec],
-        nodes: list[AgentRec],
-        current: np.ndarray[Any, Any],
-        desired: np.ndarray[Any, Any],
-        unplaced: np.ndarray[Any, Any],
-        remove: list[Rep],
+        self, job: _Job, desired: np.ndarray[Any, Any], unplaced: np.ndarray[Any, Any]
     ) -> list[str]:
+        deps, nodes, current, remove = job.deps, job.nodes, job.current, job.remove
         add: list[Rep] = []
         removed = {r.uid for r in remove}
         for s, j in zip(*np.nonzero(desired != current), strict=True):
@@ -678,7 +716,7 @@ class Controller:
             await asyncio.sleep(self.config.batch_s)  # let a burst of changes land in one pass
             self._wake.clear()
             try:
-                changed = self.reconcile_once()
+                changed = await self.reconcile()
             except ControlPlaneError as e:
                 log.error("reconcile failed: %s", e)
                 continue
@@ -709,7 +747,9 @@ class Controller:
         """Connect, subscribe, re-publish every assignment, start the loops and the HTTP API."""
         nc = self.nc = await self._connect()
         await nc.subscribe(JOIN, cb=self._on_join)
-        await nc.subscribe("es.agent.*.*", cb=self._on_agent)
+        self._agent_sub = await nc.subscribe(
+            "es.agent.*.*", cb=self._on_agent, pending_msgs_limit=1_000_000, pending_bytes_limit=1 << 30
+        )
         await nc.flush()
         self.event(
             "controller.started",

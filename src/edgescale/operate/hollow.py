@@ -175,11 +175,11 @@ class HollowFleet:
             )
             for k in range(self.n)
         ]
+        self._task = asyncio.create_task(self._loop())  # heartbeats start as soon as an agent has joined
         sem = asyncio.Semaphore(self.join_concurrency)
         await asyncio.gather(*(self._join_one(a, sem) for a in self.agents))
         for nc in self.ncs:
             await nc.flush()
-        self._task = asyncio.create_task(self._loop())
         return time.perf_counter() - t0
 
     async def _send(self, a: HollowAgent, kind: str, body: dict[str, Any]) -> None:
@@ -198,7 +198,7 @@ class HollowFleet:
         next_tick = time.monotonic()
         while True:
             for a in wheel[slot]:
-                if a.alive:
+                if a.alive and a.agent_id:
                     await self._send(a, "hb", {"generation": a.generation, "running": len(a.replicas)})
                     self.sent_heartbeats += 1
             full = time.monotonic() >= status_due
