@@ -219,3 +219,23 @@ def test_scenario_without_workloads(tiny_doc: dict[str, Any]) -> None:
     assert "No site carries load under this plan" in text
     for fig in ("map-figure", "energy-figure", "cost-figure"):
         assert f'id="{fig}"' in text
+
+
+def test_pareto_with_three_objectives_colours_the_third(factory_scenario: Any) -> None:
+    from edgescale.model.arrays import compile_scenario
+    from edgescale.model.default_plan import default_plan
+    from edgescale.model.plan import Pareto
+    from edgescale.report.fig_pareto import pareto_section
+
+    base, _ = default_plan(factory_scenario, compile_scenario(factory_scenario, devices=False))
+    front = Pareto(
+        objectives=("mean_latency_ms", "cost_per_hour", "energy_w"),
+        points=((10.0, 3.0, 900.0), (12.0, 2.0, 800.0), (15.0, 1.0, 950.0)),
+        chosen=2,
+        hypervolume=0.5,
+    )
+    text = pareto_section(base.model_copy(update={"pareto": front}))
+    assert "colour: energy_w" in text and '"text":"energy_w"' in text
+    assert "Chosen point #2: mean_latency_ms 15, cost_per_hour 1, energy_w 950. Hypervolume 0.5." in text
+    assert text.count('class="chosen"') == 1
+    assert "has no Pareto front" in pareto_section(base)
