@@ -533,13 +533,15 @@ BAD_FIELDS = [
     ("servers", [1.5], r"servers\[0\]: must be a whole number \(got 1.5\)"),
     ("discipline", [2], r"discipline\[0\]: must be 0 or 1"),
     ("capacity", [-2], r"capacity\[0\]: must be in \[0, 2147483647\], or -1"),
-    ("arrival_kind", [3], r"arrival_kind\[0\]: must be 0, 1 or 2"),
+    ("arrival_kind", [5], r"arrival_kind\[0\]: must be 0, 1, 2, 3 or 4"),
     ("timeout_s", [0.0], r"timeout_s\[0\]: must be > 0 \(inf for none\)"),
     ("route_ptr", [1, 1], r"route_ptr: must start at 0 and end at n_stages = 1"),
     ("stage_delay_s", [np.inf], r"stage_delay_s\[0\]: must be finite and >= 0"),
     ("stage_work_dist", [4], r"stage_work_dist\[0\]: must be 0, 1, 2 or 3"),
     ("mmpp_rate1_per_s", [-0.5], r"mmpp_rate1_per_s\[0\]: must be finite and >= 0"),
     ("max_retries", ["x"], r"max_retries: must be convertible to int32"),
+    ("token_depth", [-1.0], r"token_depth\[0\]: must be finite and >= 0"),
+    ("trace_t", [2.0, 1.0], r"trace_ptr: must start at 0 and end at 2"),
 ]
 
 

@@ -62,8 +62,8 @@ def _entry(fn: _F) -> _F:
 
 
 STATE_ARRAYS = ("heap_i", "heap_f", "req_w", "req_f", "st_w", "st_f", "st_i", "src_w", "src_f", "stg_w",
-                "stg_f", "app_i", "app_f", "app_hist", "rng", "sc_i", "sc_f", "srv")  # fmt: skip
-_HI, _HF, _RW, _RF, _SW, _SF, _SI, _CW, _CF, _GW, _GF, _AI, _AF, _AH, _RNG, _SCI, _SCF, _SRV = range(18)
+                "stg_f", "app_i", "app_f", "app_hist", "rng", "sc_i", "sc_f", "srv", "trace_t")  # fmt: skip
+_HI, _HF, _RW, _RF, _SW, _SF, _SI, _CW, _CF, _GW, _GF, _AI, _AF, _AH, _RNG, _SCI, _SCF, _SRV, _TR = range(19)
 
 # ---- status codes returned by run() ----
 OK = 0
@@ -91,6 +91,8 @@ PS = 1
 POISSON = 0
 PERIODIC = 1
 MMPP2 = 2
+TOKEN_BUCKET = 3
+TRACE = 4
 WORK_EXP = 0
 WORK_DET = 1
 WORK_GAMMA = 2
@@ -184,6 +186,11 @@ M_SCV0 = 10
 M_RATE1 = 11
 M_S01 = 12
 M_S10 = 13
+M_TB_DEFICIT = 14  # token bucket: depth minus tokens at M_TB_LAST (0 at start: a full bucket)
+M_TB_LAST = 15
+W_TR0 = 28  # trace: its times are trace_t[W_TR0 .. W_TR1 - 1]; int32 columns 28-30 (slots 14-15)
+W_TR1 = 29
+W_TRCUR = 30  # next entry, counted across loops (entry k: time trace_t[W_TR0 + k % n] + (k // n) * period)
 N_SRC = 16
 
 # ---- stages: 8 slots ----
@@ -570,9 +577,14 @@ def _new_attempt(S: Tup, c: int, created: float, attempt: Int, t: float, folded:
 
 @_jit
 def _schedule_arrival(S: Tup, c: int, t: float, first: Int) -> None:
-    """Schedule source *c*'s next request after *t*, if any (*first*: a periodic source draws its phase).
+    """Schedule source *c*'s next request after *t*, if any (*first*: a periodic source draws its phase, a
+    trace skips entries before *t*).
 
-    The event is due when the request reaches its first station, one first-stage link delay later.
+    The event is due when the request reaches its first station, one first-stage link delay later. A token
+    bucket source (rate r, depth ``M_RATE1``) proposes requests as a Poisson process at rate r and sends those
+    that find a token (a policer: the bucket refills at r up to its depth), so its output never exceeds
+    ``depth + r * t`` requests in any interval of length t. A trace source replays its times, looping with
+    period ``M_RATE1`` when that is > 0.
     """
     src_w, src_f, rng = S[_CW], S[_CF], S[_RNG]
     k = src_w[c, W_KIND]
@@ -595,6 +607,31 @@ def _schedule_arrival(S: Tup, c: int, t: float, first: Int) -> None:
                 tn = t
                 break
             ph = 1 - ph
+    elif k == TOKEN_BUCKET and rate > 0.0 and src_f[c, M_RATE1] >= 1.0:
+        depth = src_f[c, M_RATE1]
+        while True:
+            t -= math.log(1.0 - _uniform(rng)) / rate
+            tokens = min(depth, depth - src_f[c, M_TB_DEFICIT] + rate * (t - src_f[c, M_TB_LAST]))
+            src_f[c, M_TB_LAST] = t
+            if tokens >= 1.0:
+                src_f[c, M_TB_DEFICIT] = depth - (tokens - 1.0)
+                tn = t
+                break
+            src_f[c, M_TB_DEFICIT] = depth - tokens
+    elif k == TRACE:
+        start = src_w[c, W_TR0]
+        n = src_w[c, W_TR1] - start
+        period = src_f[c, M_RATE1]
+        trace_t = S[_TR]
+        while n > 0:
+            cur = src_w[c, W_TRCUR]
+            if period <= 0.0 and cur >= n:
+                break
+            at = trace_t[start + cur % n] + (cur // n) * period
+            src_w[c, W_TRCUR] = cur + 1
+            if not first or at >= t:
+                tn = at
+                break
     if tn < math.inf:
         if src_w[c, W_R0] < src_w[c, W_R1]:
             tn += src_f[c, M_DELAY0]

@@ -31,6 +31,10 @@ _DTYPES: dict[str, type[np.generic]] = {
     "app_of_source": np.int32,
     "timeout_s": _FLOAT,
     "max_retries": np.int32,
+    "token_depth": _FLOAT,
+    "trace_period_s": _FLOAT,
+    "trace_ptr": np.int64,
+    "trace_t": _FLOAT,
     "stage_station": np.int32,
     "stage_delay_s": _FLOAT,
     "stage_work_mean_s": _FLOAT,
@@ -59,7 +63,9 @@ class KernelModel:
     capacity : int64 (n_stations,)
         Most requests in the station (queued plus in service); -1 unbounded.
     arrival_kind : int8 (n_sources,)
-        0 Poisson, 1 periodic (period ``1 / rate_per_s``, random phase), 2 MMPP-2.
+        0 Poisson, 1 periodic (period ``1 / rate_per_s``, random phase), 2 MMPP-2, 3 token bucket (Poisson
+        proposals at ``rate_per_s`` sent when a token is left; the bucket refills at ``rate_per_s`` up to
+        ``token_depth``), 4 trace replay (the times ``trace_t[trace_ptr[c]:trace_ptr[c+1]]``).
     rate_per_s : float64 (n_sources,)
         Arrival rate, >= 0 (0: silent source); for MMPP-2 the rate in phase 0.
     mmpp_rate1_per_s, mmpp_switch01_per_s, mmpp_switch10_per_s : float64 (n_sources,)
@@ -74,6 +80,14 @@ class KernelModel:
         Attempt timeout, > 0; ``inf`` for none.
     max_retries : int32 (n_sources,)
         Retries after a timeout, >= 0.
+    token_depth : float64 (n_sources,)
+        Token bucket only: depth in requests, >= 1 (the bucket starts full).
+    trace_period_s : float64 (n_sources,)
+        Trace only: the replay loops with this period (0: it plays once).
+    trace_ptr : int64 (n_sources + 1,)
+        CSR pointers into ``trace_t`` (empty ranges for sources that are not traces).
+    trace_t : float64 (n_trace,)
+        Request times of trace sources, non-decreasing within each source.
     stage_station : int32 (n_stages,)
         Station of each stage.
     stage_delay_s : float64 (n_stages,)
@@ -101,6 +115,10 @@ class KernelModel:
     app_of_source: NDArray[np.int32]
     timeout_s: NDArray[np.float64]
     max_retries: NDArray[np.int32]
+    token_depth: NDArray[np.float64]
+    trace_period_s: NDArray[np.float64]
+    trace_ptr: NDArray[np.int64]
+    trace_t: NDArray[np.float64]
     stage_station: NDArray[np.int32]
     stage_delay_s: NDArray[np.float64]
     stage_work_mean_s: NDArray[np.float64]
@@ -180,7 +198,8 @@ def _validate(m: KernelModel) -> list[Issue]:
     groups = {
         "stations": ("servers", "discipline", "speed", "up", "capacity"),
         "sources": ("arrival_kind", "rate_per_s", "mmpp_rate1_per_s", "mmpp_switch01_per_s",
-                    "mmpp_switch10_per_s", "return_delay_s", "app_of_source", "timeout_s", "max_retries"),
+                    "mmpp_switch10_per_s", "return_delay_s", "app_of_source", "timeout_s", "max_retries",
+                    "token_depth", "trace_period_s"),
         "stages": ("stage_station", "stage_delay_s", "stage_work_mean_s", "stage_work_dist", "stage_work_scv"),
     }  # fmt: skip
     for group, names in groups.items():
@@ -194,8 +213,23 @@ def _validate(m: KernelModel) -> list[Issue]:
         issues.append(
             Issue("route_ptr", f"must have n_sources + 1 = {m.n_sources + 1} entries", m.route_ptr.size)
         )
+    if m.trace_ptr.size != m.n_sources + 1:
+        issues.append(
+            Issue("trace_ptr", f"must have n_sources + 1 = {m.n_sources + 1} entries", m.trace_ptr.size)
+        )
     if issues:
         return issues
+    tp = m.trace_ptr
+    if tp[0] != 0 or tp[-1] != m.trace_t.size:
+        issues.append(Issue("trace_ptr", f"must start at 0 and end at {m.trace_t.size}", (tp[0], tp[-1])))
+        return issues
+    _first_bad(issues, "trace_ptr", tp, np.diff(tp, prepend=0) < 0, "must be non-decreasing")
+    tt = m.trace_t
+    _first_bad(issues, "trace_t", tt, ~(np.isfinite(tt) & (tt >= 0)), "must be finite and >= 0")
+    if tt.size > 1:
+        back = np.diff(tt) < 0
+        back[tp[1:-1][(tp[1:-1] > 0) & (tp[1:-1] < tt.size)] - 1] = False  # a new source may start lower
+        _first_bad(issues, "trace_t", tt[1:], back, "must be non-decreasing within each source")
     rp = m.route_ptr
     if rp[0] != 0 or rp[-1] != m.n_stages:
         issues.append(
@@ -208,7 +242,8 @@ def _validate(m: KernelModel) -> list[Issue]:
         _first_bad(issues, name, v, ~(np.isfinite(v) & (v >= 0)), "must be finite and >= 0")
 
     for name in ("rate_per_s", "mmpp_rate1_per_s", "mmpp_switch01_per_s", "mmpp_switch10_per_s",
-                 "return_delay_s", "stage_delay_s", "stage_work_mean_s", "stage_work_scv"):  # fmt: skip
+                 "return_delay_s", "stage_delay_s", "stage_work_mean_s", "stage_work_scv", "token_depth",
+                 "trace_period_s"):  # fmt: skip
         finite_ge0(name)
     _first_bad(issues, "servers", m.servers, m.servers < 0, "must be >= 0")
     _first_bad(issues, "discipline", m.discipline, (m.discipline < 0) | (m.discipline > 1), "must be 0 or 1")
@@ -219,7 +254,9 @@ def _validate(m: KernelModel) -> list[Issue]:
         if size > _INT32_MAX:
             issues.append(Issue(name, f"must be <= {_INT32_MAX}", size))
     ak = m.arrival_kind
-    _first_bad(issues, "arrival_kind", ak, (ak < 0) | (ak > 2), "must be 0, 1 or 2")
+    _first_bad(issues, "arrival_kind", ak, (ak < 0) | (ak > 4), "must be 0, 1, 2, 3 or 4")
+    _first_bad(issues, "token_depth", m.token_depth, (ak == 3) & ~(m.token_depth >= 1),
+               "must be >= 1 for a token bucket source")  # fmt: skip
     _first_bad(issues, "app_of_source", m.app_of_source, m.app_of_source < 0, "must be >= 0")
     _first_bad(issues, "timeout_s", m.timeout_s, ~(m.timeout_s > 0), "must be > 0 (inf for none)")
     _first_bad(issues, "max_retries", m.max_retries, m.max_retries < 0, "must be >= 0")
@@ -251,14 +288,18 @@ def make_model(
     app_of_source: ArrayLike | None = None,
     timeout_s: ArrayLike | None = None,
     max_retries: ArrayLike | None = None,
+    token_depth: ArrayLike | None = None,
+    trace_period_s: ArrayLike | None = None,
+    trace_ptr: ArrayLike | None = None,
+    trace_t: ArrayLike | None = None,
     stage_delay_s: ArrayLike | None = None,
     stage_work_dist: ArrayLike | None = None,
     stage_work_scv: ArrayLike | None = None,
 ) -> KernelModel:
     """Build a :class:`KernelModel`, filling omitted arrays with defaults.
 
-    Defaults: FIFO, speed 1, up, unbounded capacity, Poisson arrivals, no MMPP, no return delay, application
-    0, no timeout, no retries, no link delay, exponential work, work SCV 1. Scalars broadcast to the size of
+    Defaults: FIFO, speed 1, up, unbounded capacity, Poisson arrivals, no MMPP, token depth 1, no trace, no
+    return delay, application 0, no timeout, no retries, no link delay, exponential work, work SCV 1. Scalars broadcast to the size of
     their group.
 
     Raises
@@ -303,6 +344,10 @@ def make_model(
         app_of_source=np.asarray(fill(app_of_source, n_src, 0)),
         timeout_s=np.asarray(fill(timeout_s, n_src, math.inf)),
         max_retries=np.asarray(fill(max_retries, n_src, 0)),
+        token_depth=np.asarray(fill(token_depth, n_src, 1.0)),
+        trace_period_s=np.asarray(fill(trace_period_s, n_src, 0.0)),
+        trace_ptr=np.asarray(np.zeros(n_src + 1, np.int64) if trace_ptr is None else trace_ptr),
+        trace_t=np.asarray(np.zeros(0) if trace_t is None else trace_t),
         stage_station=np.asarray(stage_station),
         stage_delay_s=np.asarray(fill(stage_delay_s, n_stage, 0.0)),
         stage_work_mean_s=np.asarray(stage_work_mean_s),

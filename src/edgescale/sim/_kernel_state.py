@@ -55,6 +55,7 @@ class KernelState:
     srv: NDArray[np.float64]
     discipline: NDArray[np.int8]
     seen: dict[str, NDArray[Any]] = field(default_factory=dict)
+    trace_t: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     histogram_lo_s: float = DEFAULT_LO_S
     histogram_hi_s: float = DEFAULT_HI_S
     histogram_resolution: float = DEFAULT_RESOLUTION
@@ -65,7 +66,8 @@ class KernelState:
         req, st, src, stg = self.req, self.st, self.src, self.stg
         return (self.heap, self.heap.view(_F64), req.view(_I32), req.view(_F64), st.view(_I32), st.view(_F64),
                 st, src.view(_I32), src.view(_F64), stg.view(_I32), stg.view(_F64), self.app,
-                self.app.view(_F64), self.app_hist, self.rng, self.sc, self.sc.view(_F64), self.srv)  # fmt: skip
+                self.app.view(_F64), self.app_hist, self.rng, self.sc, self.sc.view(_F64), self.srv,
+                self.trace_t)  # fmt: skip
 
     @property
     def now(self) -> float:
@@ -125,7 +127,7 @@ class KernelState:
     def nbytes(self) -> int:
         """Memory held by the state's arrays, in bytes."""
         parts = (self.heap, self.req, self.st, self.src, self.stg, self.app, self.app_hist, self.rng, self.sc,
-                 self.srv, *self.seen.values())  # fmt: skip
+                 self.srv, self.trace_t, *self.seen.values())  # fmt: skip
         return sum(a.nbytes for a in parts)
 
 

@@ -82,13 +82,16 @@ def _remap_routes(m: KernelModel, state: KernelState, old_ptr: NDArray[np.int64]
 
 
 _SOURCE_INTS = (("arrival_kind", core.W_KIND), ("app_of_source", core.W_APP), ("max_retries", core.W_RETRIES))
-_SOURCE_FLOATS = (("rate_per_s", core.M_RATE), ("mmpp_rate1_per_s", core.M_RATE1),
-                  ("mmpp_switch01_per_s", core.M_S01), ("mmpp_switch10_per_s", core.M_S10),
-                  ("return_delay_s", core.M_RETURN), ("timeout_s", core.M_TIMEOUT))  # fmt: skip
+_SOURCE_FLOATS = (("rate_per_s", core.M_RATE), ("mmpp_switch01_per_s", core.M_S01),
+                  ("mmpp_switch10_per_s", core.M_S10), ("return_delay_s", core.M_RETURN),
+                  ("timeout_s", core.M_TIMEOUT))  # fmt: skip
+_SECOND_PARAM = ("mmpp_rate1_per_s", "token_depth", "trace_period_s")  # share one slot by arrival kind
 _ARRIVAL_PARAMS = {
     "arrival_kind",
     "rate_per_s",
     "mmpp_rate1_per_s",
+    "token_depth",
+    "trace_period_s",
     "mmpp_switch01_per_s",
     "mmpp_switch10_per_s",
 }
@@ -97,11 +100,29 @@ _ARRIVAL_PARAMS = {
 def _load_sources(m: KernelModel, state: KernelState, *, first_stages: bool) -> NDArray[np.int64]:
     cw, cf = state.src.view(_I32), state.src.view(_F64)
     arrivals = np.zeros(m.n_sources, dtype=bool)
+    kind_rows: Rows = _ALL
     for name, view, col in [(n, cw, c) for n, c in _SOURCE_INTS] + [(n, cf, c) for n, c in _SOURCE_FLOATS]:
         rows = _diff(m, state, name)
         view[rows, col] = getattr(m, name)[rows]
+        if name == "arrival_kind":
+            kind_rows = rows
         if name in _ARRIVAL_PARAMS:
             arrivals[rows] = True
+    second = _any(kind_rows)
+    for name in _SECOND_PARAM:
+        rows = _diff(m, state, name)
+        arrivals[rows] = True
+        second |= _any(rows)
+    if second:
+        k = m.arrival_kind
+        cf[:, core.M_RATE1] = np.where(k == core.TOKEN_BUCKET, m.token_depth,
+                                       np.where(k == core.TRACE, m.trace_period_s, m.mmpp_rate1_per_s))  # fmt: skip
+    trace_rows = _diff(m, state, "trace_ptr")
+    if _any(trace_rows) or state.trace_t.size != m.trace_t.size or _any(_diff(m, state, "trace_t")):
+        state.trace_t = m.trace_t.copy()
+        cw[:, core.W_TR0], cw[:, core.W_TR1] = m.trace_ptr[:-1], m.trace_ptr[1:]
+        cw[:, core.W_TRCUR] = 0
+        arrivals[m.arrival_kind == core.TRACE] = True
     if first_stages:  # copy each route's first stage into its source's row
         cw[:, core.W_R0], cw[:, core.W_R1] = m.route_ptr[:-1], m.route_ptr[1:]
         routed = np.flatnonzero(m.route_ptr[1:] > m.route_ptr[:-1])

@@ -512,6 +512,8 @@ def _results(
             lat[name] = ci["mean"]
             lat[f"{name}_ci99_half_width"] = ci["half_width"]
         lat["mean_by_replication"] = per_rep["mean"]
+        lat["min"] = pool.min * 1000.0 if pool.count else None  # exact, over all replications
+        lat["max"] = pool.max * 1000.0 if pool.count else None
         m = [r["metrics"] for r in runs]
         completions = int(sum(x.completions[k] for x in m))
         cdf_q = np.linspace(0.01, 0.99, 99)

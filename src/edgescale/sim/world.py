@@ -5,9 +5,10 @@
 - One **source** per demand point (device group x access site) and route combination. Devices of a
   Poisson group that does not move are merged into one Poisson source per demand point, which is
   exact (superposition); routes split by the plan's fractions are independent thinnings, also exact.
-  Groups with MMPP arrivals keep one source per device (each device has its own phase); diurnal
-  groups are merged and their rate is set by the control plane at every epoch (piecewise-constant
-  Poisson).
+  Groups with MMPP or token-bucket arrivals keep one source per device (each device has its own phase
+  or bucket: merging would not be exact); diurnal groups are merged and their rate is set by the
+  control plane at every epoch (piecewise-constant Poisson). A trace group's request times are split
+  at random among its demand points' sources (a thinning that replays the trace exactly, no Poisson).
 - A **route** is the application's stages in topological order (a DAG runs its stages one after the
   other, as ``analyze`` assumes). Before each stage the request crosses a pure delay: the access link
   and the minimum-latency path from the access site for the entry stage, the path from the previous
@@ -37,6 +38,40 @@ I64 = NDArray[np.int64]
 
 MAX_SOURCES = 5_000_000
 DIST_CODE = {"exponential": 0, "deterministic": 1, "general": 2}
+KIND_CODE = {"poisson": 0, "diurnal": 0, "mmpp": 2, "token_bucket": 3, "trace": 4}
+
+
+def _split_traces(
+    scenario: Scenario, shares: dict[int, list[tuple[int, float]]], n_sources: int
+) -> tuple[I64, F64, F64]:
+    """Each trace group's request times split among its sources at random, in proportion to their shares.
+
+    Each time goes to one source (a random thinning, seeded by the scenario's seed), so the sources together
+    replay the trace exactly. A looping trace repeats with period ``span + mean gap``.
+    """
+    from edgescale.model.traces import read_trace
+
+    per_source: dict[int, F64] = {}
+    period = np.zeros(n_sources)
+    for g, pairs in shares.items():
+        group = scenario.device_groups[g]
+        arr = group.arrival
+        assert arr is not None
+        assert arr.process == "trace"
+        times = read_trace(scenario.base_dir / arr.file, f"device_groups[{group.id}].arrival.file")
+        src = np.array([s for s, _ in pairs], np.int64)
+        w = np.array([x for _, x in pairs], np.float64)
+        rng = np.random.default_rng([scenario.seed, g])
+        owner = rng.choice(len(src), size=len(times), p=w / w.sum())
+        span = float(times[-1] - times[0])
+        gap = span / (len(times) - 1) if len(times) > 1 else 1.0
+        for k, c in enumerate(src.tolist()):
+            per_source[c] = times[owner == k]
+            period[c] = span + gap if arr.loop else 0.0
+    lens = np.array([per_source[c].size if c in per_source else 0 for c in range(n_sources)], np.int64)
+    ptr = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
+    flat = np.concatenate([per_source[c] for c in sorted(per_source)]) if per_source else np.zeros(0)
+    return ptr, flat.astype(np.float64), period
 
 
 @dataclass
@@ -125,6 +160,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     st_kb: list[float] = []
     src_resp_kb: list[float] = []
     diurnal: dict[int, tuple[F64, float]] = {}
+    trace_share: dict[int, list[tuple[int, float]]] = {}  # group -> (source, devices x route share)
     # all (origin, target) pairs first, so path metrics are computed in one batch
     plans: list[tuple[int, list[int], float]] = []
     by_demand = np.argsort(pa.route_demand, kind="stable")  # route entries grouped by demand point, once
@@ -207,20 +243,34 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
             copies = devices
             rate0, rate1 = arr.rates_per_s[0] * p, arr.rates_per_s[1] * p
             sw01, sw10 = 1.0 / arr.mean_sojourn_s[0], 1.0 / arr.mean_sojourn_s[1]
+        elif kind == "token_bucket":
+            arr = group.arrival
+            assert arr is not None
+            assert arr.process == "token_bucket"
+            copies = devices  # one bucket per device: their superposition is not one bucket's output
+            rate0, rate1, sw01, sw10 = arr.rate_per_s * p, arr.burst * p, 0.0, 0.0
+            if rate1 < 1.0:
+                issues.append(
+                    Issue(
+                        f"device_groups[{group.id}].arrival.burst",
+                        "times the route's share must be >= 1 request for the simulator's bucket",
+                        arr.burst,
+                        f"this demand point's route takes a share {p:.3g} of the requests",
+                    )
+                )
+                continue
         else:
             copies = 1
             rate0 = devices * per_device * p
             rate1 = sw01 = sw10 = 0.0
+            if kind == "trace":
+                trace_share.setdefault(g, []).append((len(src_rate), devices * p))
             if kind == "diurnal":
                 arr = group.arrival
                 assert arr is not None
                 assert arr.process == "diurnal"
                 prof = np.asarray(arr.profile, dtype=np.float64)
                 diurnal[g] = (prof / prof.mean(), float(arr.period_s))
-            elif kind in ("token_bucket", "trace"):
-                notes.append(
-                    f"device_groups[{group.id}]: '{kind}' arrivals simulated as Poisson at the mean rate"
-                )
         if len(src_rate) + copies > MAX_SOURCES:
             raise ScenarioError(
                 [
@@ -234,7 +284,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
             )
         for _ in range(copies):
             src_rate.append(rate0)
-            src_kind.append(2 if kind == "mmpp" else 0)
+            src_kind.append(KIND_CODE.get(kind, 0))
             src_mmpp.append((rate1, sw01, sw10))
             src_demand.append(d)
             src_group.append(g)
@@ -258,12 +308,18 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     app_timeout = np.array([x.timeout_ms / 1000.0 if x.timeout_ms is not None else math.inf for x in apps])
     app_retries = np.array([x.max_retries for x in apps], dtype=np.int32)
     src_app_arr = np.array(src_app, dtype=np.int32)
+    trace_ptr, trace_t, trace_period = _split_traces(scenario, trace_share, len(src_rate))
+    kinds = np.array(src_kind, dtype=np.int8)
     model = make_model(
         servers=servers,
         speed=speed,
         rate_per_s=np.array(src_rate),
-        arrival_kind=np.array(src_kind, dtype=np.int8),
-        mmpp_rate1_per_s=mmpp[:, 0],
+        arrival_kind=kinds,
+        mmpp_rate1_per_s=np.where(kinds == 2, mmpp[:, 0], 0.0),
+        token_depth=np.where(kinds == 3, mmpp[:, 0], 1.0),
+        trace_period_s=trace_period,
+        trace_ptr=trace_ptr,
+        trace_t=trace_t,
         mmpp_switch01_per_s=mmpp[:, 1],
         mmpp_switch10_per_s=mmpp[:, 2],
         route_ptr=np.array(route_ptr, dtype=np.int64),
@@ -285,7 +341,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         source_group=np.array(src_group, dtype=np.int64),
         source_base_rate_per_s=np.array(src_rate),
         diurnal_groups=diurnal,
-        merged=not any(k == 2 for k in src_kind),
+        merged=not any(k in (2, 3) for k in src_kind),
         notes=notes,
         stage_site=np.array(st_site, dtype=np.int64),
         stage_service=np.array(st_svc, dtype=np.int64),
