@@ -1,10 +1,11 @@
-"""The centralised offloading MILP.
+"""The centralised offloading MILP, disaggregated form.
 
-Columns: ``x[i, j]`` (device i at option j, binary, row-major), then per edge site k the binaries
-``y[k, t]`` (exactly t tasks at k, t = 0..T_k) and the continuous ``z[k, t]`` (t = 1..T_k), where
-``z[k, t] >= M_k / F_k - BIG_k (1 - y[k, t])`` and ``M_k = sum_i m_i x[i, k]``. The congestion
-cost of site k, ``M_k g_k(n_k)``, is then ``sum_t g_k(t) F_k z[k, t]`` (``z`` is kept in cost units,
-``M_k / F_k``); exact, as the objective pushes ``z`` down.
+Columns: ``x[i, j]`` (device i at option j, binary, row-major); per edge site k the binaries
+``y[k, t]`` (exactly t tasks at k, t = 0..T_k) and, per device i allowed at k, the continuous
+``w[i, k, t]`` (device i at k while k runs t tasks, t = 1..T_k) with ``sum_t w[i, k, t] = x[i, k]``,
+``w[i, k, t] <= y[k, t]`` and ``sum_i w[i, k, t] = t y[k, t]``. The congestion cost
+``sum_{i at k} m_i g_k(n_k)`` is then the linear ``sum_{i, t} m_i g_k(t) w[i, k, t]``, and a deadline
+fixes ``w[i, k, t] = 0`` for the t that would break it.
 """
 
 from __future__ import annotations
@@ -24,28 +25,9 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-class _Rows:
-    """Sparse rows collected as triplets."""
-
-    def __init__(self) -> None:
-        self.r: list[NDArray[np.int64]] = []
-        self.c: list[NDArray[np.int64]] = []
-        self.v: list[F64] = []
-        self.lo: list[float] = []
-        self.hi: list[float] = []
-
-    def add(self, cols: NDArray[np.int64], vals: F64, lo: float, hi: float) -> None:
-        self.r.append(np.full(len(cols), len(self.lo), np.int64))
-        self.c.append(np.asarray(cols, np.int64))
-        self.v.append(np.asarray(vals, np.float64))
-        self.lo.append(lo)
-        self.hi.append(hi)
-
-    def matrix(self, n_cols: int) -> sparse.csc_matrix:
-        return sparse.csc_matrix(
-            (np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))),
-            shape=(len(self.lo), n_cols),
-        )
+def _g(p: OffloadProblem, e: int, t: I64) -> F64:
+    """``g_e(t)``, seconds per cycle of one task at edge e with t tasks there."""
+    return np.asarray(np.maximum(1.0 / p.edge_core_hz[e], t.astype(np.float64) / p.edge_hz[e]))
 
 
 def solve_offload_milp(
@@ -55,82 +37,103 @@ def solve_offload_milp(
     n, n_opt, k = p.n_devices, p.cloud + 1, p.n_edges
     allowed = p.allowed
     m = p.congestion_weight
-    top = [int(min(p.edge_slots[e], allowed[:, e + 1].sum())) for e in range(k)]
     n_x = n * n_opt
-    y0 = np.concatenate([[0], np.cumsum([t + 1 for t in top])]).astype(np.int64) + n_x
-    z0 = np.concatenate([[0], np.cumsum(top)]).astype(np.int64) + int(y0[-1])
-    n_cols = int(z0[-1])
-    c = np.zeros(n_cols)
-    c[:n_x] = np.where(allowed, p.fixed_cost, 0.0).ravel()
-    integer = np.zeros(n_cols, bool)
-    integer[: int(y0[-1])] = True
-    col_hi = np.full(n_cols, 1.0)
-    col_hi[:n_x] = allowed.ravel().astype(np.float64)
-    col_hi[int(z0[0]) :] = np.inf
-    rows = _Rows()
-    xi = np.arange(n_x, dtype=np.int64).reshape(n, n_opt)
-    for i in range(n):
-        rows.add(xi[i], np.ones(n_opt), 1.0, 1.0)
+    cost = [np.where(allowed, p.fixed_cost, 0.0).ravel()]
+    hi = [allowed.ravel().astype(np.float64)]
+    integer = [np.ones(n_x, bool)]
+    r: list[I64] = [np.repeat(np.arange(n), n_opt)]
+    cidx: list[I64] = [np.arange(n_x)]
+    v: list[F64] = [np.ones(n_x)]
+    lo_rows: list[F64] = [np.ones(n)]
+    hi_rows: list[F64] = [np.ones(n)]
+    n_rows, n_cols = n, n_x
+    y_of: list[tuple[int, int]] = []
+    w_of: list[tuple[int, I64, int]] = []
     for e in range(k):
-        t = np.arange(top[e] + 1)
-        ys = y0[e] + t
-        zs = z0[e] + np.arange(top[e])
-        c[zs] = _g(p, e, t[1:]) * p.edge_hz[e]  # z_kt = M_k / F_k, so the cost is g_k(t) F_k z_kt
-        me = m / p.edge_hz[e]  # z in cost units: M_k / F_k (well scaled)
-        big = float(np.sort(me[allowed[:, e + 1]])[::-1][: top[e]].sum())
-        rows.add(ys, np.ones(len(ys)), 1.0, 1.0)
-        rows.add(np.concatenate([xi[:, e + 1], ys]), np.concatenate([np.ones(n), -t.astype(float)]), 0.0, 0.0)
-        for tt in range(1, top[e] + 1):
-            cols = np.concatenate([[zs[tt - 1]], xi[:, e + 1], [ys[tt]]])
-            vals = np.concatenate([[1.0], -me, [-big]])
-            rows.add(cols, vals, -big, math.inf)
-        _deadline_rows(rows, p, e, ys, t, xi[:, e + 1], top[e])
-    x_start = None if start is None else _start_vector(p, start, top, n_cols, y0, z0)
+        dev = np.flatnonzero(allowed[:, e + 1]).astype(np.int64)
+        top = int(min(p.edge_slots[e], len(dev)))
+        t = np.arange(top + 1, dtype=np.int64)
+        g = _g(p, e, t[1:])
+        y = n_cols + t  # y[e, t]
+        n_cols += top + 1
+        w = n_cols + np.arange(len(dev) * top, dtype=np.int64).reshape(len(dev), top)  # w[i, e, t]
+        n_cols += len(dev) * top
+        y_of.append((int(y[0]), top))
+        w_of.append((int(w[0, 0]) if w.size else n_cols, dev, top))
+        cost += [np.zeros(top + 1), (m[dev, None] * g[None, :]).ravel()]
+        integer += [np.ones(top + 1, bool), np.zeros(w.size, bool)]
+        # deadlines: w[i, e, t] = 0 where t tasks at e break device i's deadline
+        late = (
+            p.alone_latency_ms[dev, e + 1, None]
+            - p.exec_ms_alone[dev, e, None]
+            + 1e3 * p.cycles[dev, None] * g[None, :]
+        ) > p.deadline_ms[dev, None] * (1 + 1e-12)
+        hi += [np.ones(top + 1), np.where(late, 0.0, 1.0).ravel()]
+        # sum_t y = 1
+        r.append(np.full(top + 1, n_rows))
+        cidx.append(y)
+        v.append(np.ones(top + 1))
+        lo_rows.append(np.ones(1))
+        hi_rows.append(np.ones(1))
+        n_rows += 1
+        if top == 0:
+            continue
+        # sum_t w[i, e, t] - x[i, e] = 0
+        rows_i = n_rows + np.arange(len(dev))
+        r += [np.repeat(rows_i, top), rows_i]
+        cidx += [w.ravel(), dev * n_opt + e + 1]
+        v += [np.ones(w.size), -np.ones(len(dev))]
+        lo_rows.append(np.zeros(len(dev)))
+        hi_rows.append(np.zeros(len(dev)))
+        n_rows += len(dev)
+        # w[i, e, t] - y[e, t] <= 0
+        rows_w = n_rows + np.arange(w.size)
+        r += [rows_w, rows_w]
+        cidx += [w.ravel(), np.tile(y[1:], len(dev))]
+        v += [np.ones(w.size), -np.ones(w.size)]
+        lo_rows.append(np.full(w.size, -math.inf))
+        hi_rows.append(np.zeros(w.size))
+        n_rows += w.size
+        # sum_i w[i, e, t] - t y[e, t] = 0
+        rows_t = n_rows + np.arange(top)
+        r += [np.tile(rows_t, len(dev)), rows_t]
+        cidx += [w.ravel(), y[1:]]
+        v += [np.ones(w.size), -t[1:].astype(np.float64)]
+        lo_rows.append(np.zeros(top))
+        hi_rows.append(np.zeros(top))
+        n_rows += top
+    a = sparse.csc_matrix(
+        (np.concatenate(v), (np.concatenate(r), np.concatenate(cidx))), shape=(n_rows, n_cols)
+    )
+    x_start = None if start is None else _start_vector(p, start, n_cols, y_of, w_of)
     res = solve_milp(
-        c,
-        rows.matrix(n_cols),
-        np.array(rows.lo),
-        np.array(rows.hi),
+        np.concatenate(cost),
+        a,
+        np.concatenate(lo_rows),
+        np.concatenate(hi_rows),
         np.zeros(n_cols),
-        col_hi,
-        integer,
+        np.concatenate(hi),
+        np.concatenate(integer),
         time_limit_s=time_limit_s,
         start=x_start,
     )
     if res.x is None:
         return res, None
-    choice = res.x[:n_x].reshape(n, n_opt).argmax(axis=1).astype(np.int64)
-    return res, choice
+    return res, res.x[:n_x].reshape(n, n_opt).argmax(axis=1).astype(np.int64)
 
 
-def _deadline_rows(rows: _Rows, p: OffloadProblem, e: int, ys: I64, t: I64, x_col: I64, top: int) -> None:
-    """``n_e <= N_ie`` when device i runs at edge e, N_ie the most tasks that keep its deadline."""
-    base = p.alone_latency_ms[:, e + 1] - p.exec_ms_alone[:, e]
-    # most tasks at e that keep device i's deadline: g_e is nondecreasing, so count the t that do
-    exec_ms = 1e3 * p.cycles[:, None] * _g(p, e, t[1:])[None, :]
-    most = ((base[:, None] + exec_ms) <= p.deadline_ms[:, None] * (1 + 1e-12)).sum(axis=1)
-    for i in np.flatnonzero(p.allowed[:, e + 1] & (most < top)):
-        cap = float(max(most[i], 0.0))
-        rows.add(
-            np.concatenate([ys, [x_col[i]]]), np.concatenate([t.astype(float), [top - cap]]), -math.inf, top
-        )
-
-
-def _g(p: OffloadProblem, e: int, t: NDArray[np.int64]) -> F64:
-    """``g_e(t)``, seconds per cycle of one task at edge e with t tasks there."""
-    return np.asarray(np.maximum(1.0 / p.edge_core_hz[e], t.astype(np.float64) / p.edge_hz[e]))
-
-
-def _start_vector(p: OffloadProblem, choice: I64, top: list[int], n_cols: int, y0: I64, z0: I64) -> F64:
+def _start_vector(
+    p: OffloadProblem, choice: I64, n_cols: int, y_of: list[tuple[int, int]], w_of: list[tuple[int, I64, int]]
+) -> F64:
     """The MILP point of a choice of options (HiGHS ignores it if infeasible)."""
-    n, n_opt = p.n_devices, p.cloud + 1
+    n_opt = p.cloud + 1
     x = np.zeros(n_cols)
-    x[np.arange(n) * n_opt + choice] = 1.0
+    x[np.arange(p.n_devices) * n_opt + choice] = 1.0
     counts = p.counts(choice)
-    m = p.congestion_weight
-    for e in range(p.n_edges):
-        t = int(min(counts[e], top[e]))
-        x[y0[e] + t] = 1.0
+    for e, ((y0, top), (w0, dev, _)) in enumerate(zip(y_of, w_of, strict=True)):
+        t = int(min(counts[e], top))
+        x[y0 + t] = 1.0
         if t >= 1:
-            x[z0[e] + t - 1] = float(m[choice == e + 1].sum() / p.edge_hz[e])
+            here = np.flatnonzero(choice[dev] == e + 1)
+            x[w0 + here * top + t - 1] = 1.0
     return x
