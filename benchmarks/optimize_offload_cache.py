@@ -7,7 +7,7 @@ Usage::
 
     python benchmarks/optimize_offload_cache.py [--devices 100000] [--edges 100] [--caches 1000]
                                                 [--items 10000] [--neighbours 8] [--seed 1]
-                                                [--small-devices 40] [--time-limit 60]
+                                                [--small-devices 60] [--time-limit 60]
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--caches", type=int, default=1000)
     ap.add_argument("--items", type=int, default=10_000)
     ap.add_argument("--neighbours", type=int, default=8)
-    ap.add_argument("--small-devices", type=int, default=40)
+    ap.add_argument("--small-devices", type=int, default=60)
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)

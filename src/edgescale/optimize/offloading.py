@@ -356,8 +356,8 @@ def offload_optimal(
     congestion cost ``sum_{i at k} m_i g_k(n_k)`` is the linear ``sum_{i,t} m_i g_k(t) w_ikt`` and a
     deadline fixes ``w_ikt = 0`` for the t that break it. This disaggregated form has a much
     tighter LP relaxation than a big-M one (5-20x faster on 20-60 devices); it has
-    ``n (K + 2) + sum_k n_k T_k`` columns: for tens of devices (65 devices and 3 edge sites: about
-    10 s), :func:`offload_best_response` beyond.
+    ``n (K + 2) + sum_k n_k T_k`` columns: for tens of devices (65 devices and 3 edge sites: 8 s of CPU
+    time), :func:`offload_best_response` beyond.
 
     Examples
     --------
