@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import plotly.graph_objects as go
@@ -40,6 +41,16 @@ def to_div(fig: go.Figure, div_id: str) -> str:
         full_html=False, include_plotlyjs=False, div_id=div_id, config=CONFIG, default_height="auto"
     )
     return f'<div class="figure">{text}</div>'
+
+
+_NUMBER = re.compile(r"^[-−–+]?[\d.,]+( ?(%|± [\d.,]+))?$|^[–-]$|^unbounded$")
+
+
+def td(value: object) -> str:
+    """A table cell, escaped; numbers (and the dash for none) right-aligned."""
+    text = str(value)
+    cls = ' class="n"' if _NUMBER.match(text) else ""
+    return f"<td{cls}>{html.escape(text)}</td>"
 
 
 def note(text: str, cls: str = "note") -> str:

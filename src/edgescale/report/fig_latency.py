@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import plotly.graph_objects as go
 
 from edgescale.model.schema import TIERS
-from edgescale.report._fig import TIER_COLOURS, figure, ms, note, to_div
+from edgescale.report._fig import TIER_COLOURS, figure, ms, note, td, to_div
 from edgescale.report._results import sim_apps, sim_quantile_ms
 
 __all__ = ["MAX_APPS", "latency_section"]
@@ -140,7 +139,7 @@ def _table(apps: list[dict[str, Any]], sims: dict[str, dict[str, Any]]) -> str:
             ms(x.get("latency_at_slo_percentile_ms")), ci(lat, "mean"), ci(lat, "p95"), ci(lat, "p99"),
             "–" if at_slo is None else f"{at_slo:,.2f}", f"{s['requests']:,}" if s else "–",
         ]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        rows.append("<tr>" + "".join(td(c) for c in cells) + "</tr>")
     head = (
         "<tr><th rowspan=2>application</th><th rowspan=2>SLO (ms)</th><th colspan=4>analytic (ms)</th>"
         "<th colspan=5>simulated (ms, ± 99 % CI)</th></tr><tr><th>mean</th><th>p95</th><th>p99</th>"

@@ -20,7 +20,7 @@ def _table(objectives: tuple[str, ...], pts: np.ndarray, chosen: int) -> str:
     rows = []
     for i in range(min(len(pts), MAX_TABLE_POINTS)):
         cls = ' class="chosen"' if i == chosen else ""
-        cells = "".join(f"<td>{v:,.6g}</td>" for v in pts[i])
+        cells = "".join(f"<td class=\"n\">{v:,.6g}</td>" for v in pts[i])
         rows.append(f"<tr{cls}><td>{i}{' (chosen)' if i == chosen else ''}</td>{cells}</tr>")
     more = f"<caption>first {MAX_TABLE_POINTS} of {len(pts)} points</caption>" if len(pts) > MAX_TABLE_POINTS else ""
     return f'<table class="data" id="pareto-table">{more}<thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'

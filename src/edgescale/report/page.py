@@ -46,8 +46,8 @@ h1{font-size:1.6rem;margin:1.2rem 0 .3rem}h2{font-size:1.25rem;margin:1.8rem 0 .
 nav a{margin-right:1rem;font-size:.9rem}.meta{color:#555;font-size:.9rem}
 .headline{font-size:1.1rem;font-weight:600}.nosim,.note{color:#444}
 table.data{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
-table.data th,table.data td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
-table.data td:first-child,table.data th{text-align:left}table.data th{background:#f0f3f7}
+table.data th,table.data td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left}
+table.data td.n{text-align:right}table.data th{background:#f0f3f7}
 tr.fail td{background:#fde8e8}tr.ok td{background:#eaf6ea}tr.chosen td{font-weight:700}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:.5rem}
 .figure{min-height:300px}

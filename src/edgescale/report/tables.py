@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from edgescale.report._fig import note
+from edgescale.report._fig import note, td
 
 __all__ = ["MAX_CAPACITY_ROWS", "availability_table", "capacity_table"]
 
@@ -14,7 +14,7 @@ MINUTES_PER_YEAR = 525_600.0
 
 
 def _row(cells: list[Any], attrs: str = "") -> str:
-    return f"<tr{attrs}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
+    return f"<tr{attrs}>" + "".join(td(c) for c in cells) + "</tr>"
 
 
 def _capacity_summary(rows: list[dict[str, Any]]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from edgescale.report._fig import ms, pct
+from edgescale.report._fig import ms, pct, td
 from edgescale.report._results import (
     analytic_meets,
     busiest_sites,
@@ -129,7 +129,7 @@ def _app_rows(analysis: dict[str, Any], sim: dict[str, Any] | None) -> str:
         sim_attr = "" if got_sim is None else f' data-sim-ms="{got_sim!r}"'
         rows.append(
             f'<tr{cls} data-app="{html.escape(x["application"])}"{sim_attr}>'
-            + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+            + "".join(td(c) for c in cells)
             + "</tr>"
         )
     head = (
