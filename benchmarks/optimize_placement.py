@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _run(name: str, *, method: str, objective: str, time_limit_s: float, analyze: bool) -> dict[str, Any]:
     from edgescale.analysis.scenario import analyze_scenario
+    from edgescale.errors import EdgescaleError
     from edgescale.model.arrays import compile_scenario
     from edgescale.model.io import load
     from edgescale.optimize.placement import optimize_placement
@@ -31,7 +32,19 @@ def _run(name: str, *, method: str, objective: str, time_limit_s: float, analyze
     s = load(REPO / "examples" / name)
     a = compile_scenario(s, devices=False)
     t0 = time.perf_counter()
-    plan = optimize_placement(s, arrays=a, objective=objective, method=method, time_limit_s=time_limit_s)
+    try:
+        plan = optimize_placement(s, arrays=a, objective=objective, method=method, time_limit_s=time_limit_s)
+    except EdgescaleError as e:  # e.g. no feasible placement found within the time limit
+        return {
+            "scenario": s.name,
+            "method": method,
+            "objective": objective,
+            "status": "error",
+            "error": str(e),
+            "gap": None,
+            "seconds": time.perf_counter() - t0,
+            "time_limit_s": time_limit_s,
+        }
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {
         "scenario": s.name,
