@@ -37,6 +37,7 @@ from edgescale.sim.kernel import (
     reset_metrics,
     run_until,
 )
+from edgescale.sim.mobility import Mobility, mobile_groups
 from edgescale.sim.scaling import Scaler
 from edgescale.sim.world import World, build_world, diurnal_factor
 
@@ -214,6 +215,13 @@ def _replicate(
         else None
     )
     scaler = _make_scaler(world, a, scenario, control)
+    saved_base = world.source_base_rate_per_s.copy()
+    mobility = (
+        Mobility(world, a, scenario, np.random.default_rng(np.random.SeedSequence(
+            seed.entropy, spawn_key=(*seed.spawn_key, 1 << 21))))
+        if mobile_groups(scenario)
+        else None
+    )  # fmt: skip
     fixed = sorted({*np.arange(epoch, horizon, epoch).tolist(), warmup, horizon, *(e[0] for e in scheduled),
                     *timeline.t_s.tolist()})  # fmt: skip
     fixed = [t for t in fixed if 0 < t <= horizon]
@@ -253,6 +261,8 @@ def _replicate(
             control.feed_heartbeats(t)
         if scaler is not None:
             applied += scaler.start_ready(t)
+        if mobility is not None:
+            mobility.advance(t)
         if math.isclose(t, warmup) and warmup > 0 and not samples and prev_counts is None:
             reset_metrics(state)
             if scaler is not None:
@@ -301,8 +311,10 @@ def _replicate(
     kernel_s += time.perf_counter() - t0
     for name, v in saved.items():
         getattr(model, name)[:] = v
+    world.source_base_rate_per_s[:] = saved_base
     return {"metrics": metrics, "kernel_s": kernel_s, "samples": samples, "events": applied, "series": series,
-            "random_transitions": n_events}  # fmt: skip
+            "random_transitions": n_events,
+            "mobility": mobility.summary() if mobility is not None else None}  # fmt: skip
 
 
 MAX_EVENTS_LOGGED = 1000
@@ -580,6 +592,7 @@ def _results(
         "energy_j": energy,
         "events": runs[0]["events"],
         "random_failure_transitions": runs[0].get("random_transitions", 0),
+        "mobility": runs[0].get("mobility"),
         "epochs": {"application": list(a.app_ids), "rows": runs[0].get("series", [])},
         "site_availability": _site_availability(world, a, runs, duration),
         "sources": world.model.n_sources,
