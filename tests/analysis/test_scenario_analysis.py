@@ -210,3 +210,38 @@ def test_analysis_forecasts_trace_groups() -> None:
     (fc,) = r.forecasts
     assert fc["group"] == "mes-gateway"
     assert fc["history_mean_rate_per_s"] == pytest.approx(1714 / 600, rel=0.05)
+
+
+def test_cdf_of_mm1_is_the_exponential_one() -> None:
+    # S1 in miniature: the response is 10 ms + Exp(mu - lambda = 2.5/s), so q -> 10 - 400 ln(1 - q) ms.
+    app = analyze_scenario(scenario_from_dict(one_site())).applications[0]
+    assert app.cdf is not None
+    q = np.array(app.cdf["q"])
+    lat = np.array(app.cdf["latency_ms"])
+    assert q[0] == pytest.approx(0.01) and q[-1] == pytest.approx(0.99) and len(q) == 99
+    np.testing.assert_allclose(lat, 10.0 - 400.0 * np.log1p(-q), rtol=2e-3)
+    assert lat[94] == pytest.approx(app.p95_ms, rel=2e-3)
+
+
+@given(
+    n=st.integers(1, 600),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=30, deadline=None, derandomize=True)
+def test_mixture_cdf_agrees_with_the_exact_quantiles(n: int, seed: int) -> None:
+    from edgescale.analysis.scenario import CDF_Q, _cdf_dict
+
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.1, 1.0, n)
+    shift = rng.uniform(1.0, 20.0, n)
+    mean = shift + rng.uniform(0.0, 50.0, n)
+    var = rng.uniform(0.0, 1.0, n) * (mean - shift) ** 2
+    cdf = _cdf_dict(w, shift, mean, var)
+    assert cdf is not None
+    lat = np.array(cdf["latency_ms"])
+    assert np.all(np.diff(lat) >= -1e-12)  # a quantile function never decreases
+    for k in (0, 49, 94, 98):
+        exact = _mixture_quantile(float(CDF_Q[k]), w, shift, mean, var)
+        # components are merged within ~0.5 % above 256 of them; the grid adds at most one cell
+        span = float(lat[-1] - shift.min())
+        assert abs(lat[k] - exact) <= 0.01 * exact + span / 399.0 + 1e-9

@@ -83,6 +83,9 @@ class AppAnalysis:
     decomposition_ms: dict[str, float]
     by_tier_ms: dict[str, float]
     unstable_stations: list[str] = field(default_factory=list)
+    cdf: dict[str, list[float]] | None = None
+    """``{"q": [0.01 ... 0.99], "latency_ms": [...]}``: the approximate distribution (as in simulation results);
+    ``None`` when a station is unstable."""
 
 
 @dataclass
@@ -203,6 +206,60 @@ def _mixture_quantile(p: float, weight: F64, shift: F64, mean: F64, var: F64) ->
         if hi - lo <= 1e-9 * max(1.0, hi):
             break
     return hi
+
+
+CDF_Q = np.round(np.arange(1, 100) / 100.0, 2)
+"""Probabilities at which the latency distribution is reported (the same grid as simulation results)."""
+
+
+def _mixture_cdf(q: F64, weight: F64, shift: F64, mean: F64, var: F64, n_grid: int = 400) -> F64:
+    """Quantiles at probabilities *q* of the mixture in :func:`_mixture_quantile`, all at once.
+
+    The mixture's CDF is evaluated on a grid between the smallest shift and the largest requested quantile,
+    then inverted by linear interpolation; the end points are exact.
+    """
+    if not len(weight) or not np.all(np.isfinite(mean)) or not np.all(np.isfinite(var)):
+        return np.full(len(q), math.inf)
+    w = weight / weight.sum()
+    rnd = np.maximum(mean - shift, 0.0)
+    pos = (var > 1e-18) & (rnd > 0)
+    shape = np.where(pos, rnd**2 / np.where(pos, var, 1.0), 1.0)
+    scale = np.where(pos, var / np.where(rnd > 0, rnd, 1.0), 1.0)
+    lo = float(shift.min())
+    hi = _mixture_quantile(float(q.max()), weight, shift, mean, var)
+    t = np.linspace(lo, hi, n_grid)
+    x = np.maximum(t[:, None] - shift[None, :], 0.0) / scale[None, :]
+    g = np.where(pos[None, :], gammainc(shape[None, :], x), (t[:, None] >= mean[None, :]).astype(float))
+    cdf = np.maximum.accumulate(g @ w)
+    # invert: the first grid point whose CDF reaches q, interpolated within its cell
+    k = np.clip(np.searchsorted(cdf, q, side="left"), 1, n_grid - 1)
+    c0, c1 = cdf[k - 1], cdf[k]
+    frac = np.where(c1 > c0, (q - c0) / np.where(c1 > c0, c1 - c0, 1.0), 1.0)
+    out: F64 = t[k - 1] + np.clip(frac, 0.0, 1.0) * (t[k] - t[k - 1])
+    out[-1] = hi
+    return out
+
+
+def _merge_components(weight: F64, shift: F64, mean: F64, var: F64, max_components: int = 256) -> tuple[F64, ...]:
+    """Merge mixture components whose parameters agree within about 0.5 % (for plotting-grade CDFs)."""
+    if len(weight) <= max_components:
+        return weight, shift, mean, var
+    key = np.column_stack([np.round(np.log1p(np.maximum(x, 0.0)) * 200.0) for x in (shift, mean, var)])
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    w = np.bincount(inv, weights=weight)
+    safe = np.where(w > 0, w, 1.0)
+    return (w, *(np.bincount(inv, weights=weight * x) / safe for x in (shift, mean, var)))
+
+
+def _cdf_dict(weight: F64, shift: F64, mean: F64, var: F64) -> dict[str, list[float]] | None:
+    if not len(weight) or not np.all(np.isfinite(mean)) or not np.all(np.isfinite(var)):
+        return None
+    weight, shift, mean, var = _merge_components(weight, shift, mean, var)
+    lat = _mixture_cdf(CDF_Q, weight, shift, mean, var)
+    if not np.all(np.isfinite(lat)):
+        return None
+    return {"q": CDF_Q.tolist(), "latency_ms": lat.tolist()}
 
 
 def _stage_entries(pa: PlanArrays, dem: I64, service: int) -> I64:
@@ -330,6 +387,7 @@ def _analyze_app(
         decomposition_ms={k: float(np.sum(wts * v_[dem])) for k, v_ in parts.items()},
         by_tier_ms={t: float(np.sum(wts * v_[dem])) for t, v_ in by_tier.items() if np.any(v_[dem])},
         unstable_stations=sorted(unstable),
+        cdf=_cdf_dict(wts, f, m, v),
     )
     worst = {"fixed_ms": f, "demand": dem}
     return result, worst
