@@ -84,6 +84,7 @@ async def bench(a: argparse.Namespace, work: Path) -> dict[str, Any]:
         sys.executable, *prof, "-m", "edgescale", "operate", "controller", "--cluster", str(work),
         "--state-dir", str(work / "controller"), "--api-port", str(port), "--heartbeat-s", str(hb),
         "--autonomy-window-s", str(a.autonomy_window_s), "--reconcile-s", "0.5", "--log-level", "WARNING",
+        "--placement", a.placement,
     ]  # fmt: skip
     log = open(work / "controller.log", "wb")  # noqa: SIM115
     ctl = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -198,6 +199,7 @@ def main() -> None:
     p.add_argument("--kill", type=int, default=100)
     p.add_argument("--timeout-s", type=float, default=300.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--placement", default="water-filling", help="placement policy of the controller")
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     p.add_argument("--profile", default="", help="write a cProfile of the controller here")
     a = p.parse_args()

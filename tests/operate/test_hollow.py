@@ -14,7 +14,9 @@ def test_hollow_fleet_converges_and_failed_agents_lose_their_replicas_after_the_
     async def main() -> None:
         c = Controller(
             env.cfg,
-            ControllerConfig(env.dir / "ctl", heartbeat_s=0.2, reconcile_s=0.1, autonomy_window_s=1.0, api_port=-1),
+            ControllerConfig(
+                env.dir / "ctl", heartbeat_s=0.2, reconcile_s=0.1, autonomy_window_s=1.0, api_port=-1
+            ),
         )
         await c.start()
         fleet = HollowFleet(env.cfg.join(), 200, connections=4, heartbeat_s=0.2, slots=20, seed=1)
@@ -31,7 +33,9 @@ def test_hollow_fleet_converges_and_failed_agents_lose_their_replicas_after_the_
             for k in (3, 50, 199):
                 fleet.kill(k)
             await await_until(
-                lambda: all(c.agents[v.agent_id].suspected_since is not None for v in victims), 10, "suspected"
+                lambda: all(c.agents[v.agent_id].suspected_since is not None for v in victims),
+                10,
+                "suspected",
             )
             assert {a.node.site for a in c.agents.values() if a.suspected_since is not None} == {
                 v.site for v in victims

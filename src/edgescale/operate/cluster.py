@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from edgescale.model.schema import TIERS
+from edgescale.operate.waterfill import WaterFilling
 from edgescale.policies import ClusterView, Demand, LeastLoadedPlacement, PlacementPolicy
 
 __all__ = ["LiveCluster", "NodeState", "ServiceState", "plan_counts"]
@@ -25,7 +26,8 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
-INCREMENTAL = (LeastLoadedPlacement,)
+
+INCREMENTAL = (LeastLoadedPlacement, WaterFilling)  # they place what is missing; others a whole placement
 
 
 @dataclass(frozen=True)

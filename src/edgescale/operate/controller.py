@@ -88,7 +88,11 @@ class ControllerConfig:
         return make_policy("failure_detection", self.detector, params)
 
     def make_placement(self) -> PlacementPolicy:
-        """The configured placement policy."""
+        """The configured placement policy (``water-filling``: :class:`~edgescale.operate.waterfill.WaterFilling`)."""
+        if self.placement == "water-filling":
+            from edgescale.operate.waterfill import WaterFilling
+
+            return WaterFilling(**self.placement_params)
         return make_policy("placement", self.placement, self.placement_params)
 
 
@@ -171,8 +175,8 @@ class Controller:
         self.by_dep: dict[str, dict[str, Rep]] = {}
         self._hb: list[tuple[int, float]] = []  # heartbeats not yet given to the detector
         self._templates: dict[tuple[str, int], dict[str, Any]] = {}
-        self._version = 0  # bumped by every change of desired state or membership
         self._agent_sub: Any = None
+        self._stalled_at = -1e9
         self.rollouts = RolloutTracker(self)
         self.nc: NatsClient | None = None
         self.rejected = 0
@@ -268,7 +272,6 @@ class Controller:
             if old is not None and old.revision != rev:
                 self.rollouts.begin(spec.name, old.revision, rev)
         self.deployments[spec.name] = DepRec(spec, rev, h)
-        self._version += 1
         self.event("deployment.applied", spec.name, f"revision {rev}, {spec.replicas} replicas")
         self._wake.set()
         return self.deployment_status(spec.name)
@@ -281,7 +284,6 @@ class Controller:
             self.store.delete_deployment(name)
             self.rollouts.forget(name)
         del self.deployments[name]
-        self._version += 1
         self.event("deployment.deleted", name, "deleted")
         self._wake.set()
         return True
@@ -292,7 +294,6 @@ class Controller:
         if rec is None:
             return False
         self.by_site.pop(rec.node.site, None)
-        self._version += 1
         self.store.delete_agent(agent_id)
         self.detector.forget(rec.idx)
         self.event("node.removed", rec.node.site, f"agent {agent_id} removed")
@@ -536,15 +537,27 @@ class Controller:
         w = d.spec.autonomy_window_s
         return self.config.autonomy_window_s if w is None else w
 
-    def _behind(self) -> bool:
-        """Whether agents' messages wait unprocessed here: then silence may be ours, not theirs."""
+    def _behind(self, now: float) -> bool:
+        """Whether silence may be ours, not the agents': a backlog of their messages waits here, or this
+        process was paused (a long pass, a GC, a stopped VM) less than two heartbeat periods ago."""
         sub = self._agent_sub
-        return sub is not None and sub.pending_msgs > max(100, len(self.agents) // 20)
+        if sub is not None and sub.pending_msgs > max(100, len(self.agents) // 20):
+            return True
+        return now - self._stalled_at < 2 * self.config.heartbeat_s
+
+    async def _watch_stalls(self) -> None:
+        """Notice when the event loop was blocked for more than a quarter heartbeat period."""
+        step = 0.05
+        while True:
+            t = self.clock()
+            await asyncio.sleep(step)
+            if self.clock() - t - step > self.config.heartbeat_s / 4:
+                self._stalled_at = self.clock()
 
     def _update_suspicions(self, now: float) -> None:
         self.flush_heartbeats()
-        if self._behind():
-            return  # never suspect an agent for our own backlog
+        if self._behind(now):
+            return  # never suspect an agent for our own backlog or pause
         suspected = self.detector.suspected(now)
         for a in self.agents.values():
             if a.suspected_since is not None and a.idx not in suspected:
@@ -602,11 +615,7 @@ class Controller:
         job = self._prepare()
         if job is None:
             return []
-        version = self._version
         desired, unplaced = await asyncio.to_thread(plan_counts, self.policy, job.view, job.usable, job.want)
-        if version != self._version:  # desired state changed while placing: place again
-            self._wake.set()
-            return []
         return self._apply_plan(job, desired, unplaced)
 
     def _prepare(self) -> _Job | None:
@@ -614,6 +623,8 @@ class Controller:
         self.passes += 1
         now = self.clock()
         self._update_suspicions(now)
+        if not self.deployments and not self.replicas:
+            return None
         nodes = sorted(self.agents.values(), key=lambda a: a.idx)
         deps = [self.deployments[k] for k in sorted(self.deployments)]
         col = {a.id: j for j, a in enumerate(nodes)}
@@ -654,11 +665,22 @@ class Controller:
     def _apply_plan(
         self, job: _Job, desired: np.ndarray[Any, Any], unplaced: np.ndarray[Any, Any]
     ) -> list[str]:
+        t = self.clock()
+        try:
+            return self._apply(job, desired, unplaced)
+        finally:
+            if self.clock() - t > self.config.heartbeat_s / 4:
+                self._stalled_at = self.clock()  # a long blocking write: do not blame the agents
+
+    def _apply(self, job: _Job, desired: np.ndarray[Any, Any], unplaced: np.ndarray[Any, Any]) -> list[str]:
         deps, nodes, current, remove = job.deps, job.nodes, job.current, job.remove
         add: list[Rep] = []
         removed = {r.uid for r in remove}
         for s, j in zip(*np.nonzero(desired != current), strict=True):
             d, a = deps[s], nodes[j]
+            if id(self.deployments.get(d.spec.name)) != id(d) or a.id not in self.agents:
+                self._wake.set()  # changed while we were placing: the next pass sees the change
+                continue
             diff = int(desired[s, j] - current[s, j])
             if diff < 0:
                 cell = sorted(
@@ -721,7 +743,10 @@ class Controller:
                 log.error("reconcile failed: %s", e)
                 continue
             if changed:
+                t = self.clock()
                 await self.publish_assignments(changed)
+                if self.clock() - t > self.config.heartbeat_s / 4:
+                    self._stalled_at = self.clock()
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -758,6 +783,7 @@ class Controller:
         )
         await self.publish_assignments(list(self.agents))
         self._tasks.append(asyncio.create_task(self._reconcile_loop()))
+        self._tasks.append(asyncio.create_task(self._watch_stalls()))
         if self.config.api_port >= 0:
             await self._start_api()
 
