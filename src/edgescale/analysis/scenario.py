@@ -247,9 +247,10 @@ def _merge_components(weight: F64, shift: F64, mean: F64, var: F64, max_componen
     key = np.column_stack([np.round(np.log1p(np.maximum(x, 0.0)) * 200.0) for x in (shift, mean, var)])
     _, inv = np.unique(key, axis=0, return_inverse=True)
     inv = inv.ravel()
-    w = np.bincount(inv, weights=weight)
+    w: F64 = np.bincount(inv, weights=weight).astype(np.float64)
     safe = np.where(w > 0, w, 1.0)
-    return (w, *(np.bincount(inv, weights=weight * x) / safe for x in (shift, mean, var)))
+    merged = [np.bincount(inv, weights=weight * x).astype(np.float64) / safe for x in (shift, mean, var)]
+    return w, merged[0], merged[1], merged[2]
 
 
 def _cdf_dict(weight: F64, shift: F64, mean: F64, var: F64) -> dict[str, list[float]] | None:
