@@ -161,8 +161,15 @@ def test_kill9_and_restart_agent_keeps_workload_pids(local: LocalCluster) -> Non
     local.agents["s0"].wait(5)
     crashed_uid, crashed_pid = sorted(before.items())[0]
     os.kill(crashed_pid, signal.SIGKILL)  # a workload dies while its agent is down
+    wait_until(lambda: not pid_alive(crashed_pid), 5, "the workload's death")
     local.start_agent("s0")
-    wait_until(lambda: crashed_uid in _pids(local, "s0") and len(_pids(local, "s0")) == 3, 20, "restarted")
+    wait_until(
+        lambda: (
+            _pids(local, "s0").get(crashed_uid, crashed_pid) != crashed_pid and len(_pids(local, "s0")) == 3
+        ),
+        20,
+        "restarted",
+    )
     after = _pids(local, "s0")
     assert {u: p for u, p in after.items() if u != crashed_uid} == {
         u: p for u, p in before.items() if u != crashed_uid
