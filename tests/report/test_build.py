@@ -182,12 +182,25 @@ def test_map_without_locations_uses_a_graph_layout(tiny_doc: dict[str, Any], mon
     np.testing.assert_array_equal(y, -a.site_tier.astype(float))
 
 
-def test_analytic_cdf_drawn_when_the_analysis_has_one(factory: dict[str, Path], factory_scenario: Any) -> None:
+def test_analytic_cdf_drawn_from_the_analysis(factory: dict[str, Path], factory_scenario: Any) -> None:
     analysis = json.loads(factory["analysis"].read_text())
+    apps = analysis["applications"]
+    assert all(x["cdf"] is not None for x in apps)  # the analysis publishes its distribution
+    assert build_report(factory_scenario, analysis=analysis).count('"name":"analytic CDF"') == len(apps)
+    for x in apps:
+        x["cdf"] = None
     assert "analytic CDF" not in build_report(factory_scenario, analysis=analysis)
-    analysis["applications"][0]["cdf"] = {"q": [0.1, 0.5, 0.9], "latency_ms": [5.0, 15.0, 30.0]}
-    text = build_report(factory_scenario, analysis=analysis)
-    assert text.count('"name":"analytic CDF"') == 1
+
+
+def test_availability_as_users_saw_it(factory: dict[str, Path], factory_scenario: Any, results: dict[str, Any]) -> None:
+    analysis = json.loads(factory["analysis"].read_text())
+    text = build_report(factory_scenario, analysis=analysis, simulation=results)
+    seen = {x["application"]: x["availability"]["mean"] for x in results["applications"]}
+    assert "simulated (users saw" in text
+    for name, value in seen.items():
+        assert f'data-app="{name}" data-availability="' in text
+        assert re.search(f'data-app="{name}"[^>]*data-sim-availability="{re.escape(repr(value))}"', text)
+    assert "simulated (users saw" not in build_report(factory_scenario, analysis=analysis)
 
 
 def test_capacity_summary_adds_up() -> None:

@@ -96,7 +96,7 @@ def _body(inp: ReportInputs) -> str:
         _section("energy-cost", energy_cost_section(a, power, cost, inp.simulation, dict(inp.plan.objectives))),
         _section("pareto", pareto_section(inp.plan)),
         _section("capacity", capacity_table(inp.analysis)),
-        _section("availability", availability_table(inp.analysis)),
+        _section("availability", availability_table(inp.analysis, inp.simulation)),
     ]
     return "\n".join(parts)
 

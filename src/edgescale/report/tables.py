@@ -83,13 +83,19 @@ def capacity_table(analysis: dict[str, Any]) -> str:
     return lead + _capacity_summary(rows) + details
 
 
-def availability_table(analysis: dict[str, Any]) -> str:
-    """Availability per application against its target (analytic)."""
+def availability_table(analysis: dict[str, Any], simulation: dict[str, Any] | None = None) -> str:
+    """Availability per application against its target: analytic, and as users saw it in the simulation."""
     apps = list(analysis.get("applications") or [])
     if not apps:
         return note("No application to assess.")
+    seen: dict[str, dict[str, Any]] = {}
+    for x in (simulation or {}).get("applications") or []:
+        av = x.get("availability")
+        if isinstance(av, dict) and av.get("mean") is not None:
+            seen[str(x.get("application"))] = av
+    sim_head = "<th>simulated (users saw, 99 % CI)</th>" if seen else ""
     head = (
-        "<tr><th>application</th><th>availability</th><th>target</th><th>downtime (min/year)</th>"
+        f"<tr><th>application</th><th>availability</th>{sim_head}<th>target</th><th>downtime (min/year)</th>"
         "<th>meets target</th></tr>"
     )
     body = []
@@ -98,13 +104,19 @@ def availability_table(analysis: dict[str, Any]) -> str:
         verdict = "–" if ok is None else ("yes" if ok else "no")
         cls = "" if ok is None else (' class="ok"' if ok else ' class="fail"')
         attrs = f'{cls} data-app="{html.escape(x["application"])}" data-availability="{a!r}"'
-        body.append(
-            _row(
-                [
-                    x["application"], "–" if a is None else f"{100 * a:.4f} %", "–" if t is None else f"{100 * t:.4f} %",
-                    "–" if a is None else f"{(1 - a) * MINUTES_PER_YEAR:,.1f}", verdict,
-                ],
-                attrs,
-            )
-        )
+        cells = [x["application"], "–" if a is None else f"{100 * a:.4f} %"]
+        if seen:
+            s_av = seen.get(x["application"])
+            if s_av is None:
+                cells.append("–")
+            else:
+                hw = s_av.get("ci99_half_width")
+                cells.append(f"{100 * s_av['mean']:.4f} %" + ("" if hw is None else f" ± {100 * hw:.4f}"))
+                attrs += f' data-sim-availability="{s_av["mean"]!r}"'
+        cells += [
+            "–" if t is None else f"{100 * t:.4f} %",
+            "–" if a is None else f"{(1 - a) * MINUTES_PER_YEAR:,.1f}",
+            verdict,
+        ]
+        body.append(_row(cells, attrs))
     return f'<table class="data" id="availability-table"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
