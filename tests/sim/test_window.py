@@ -82,3 +82,27 @@ def test_mm1_from_empty_with_drain_matches_theory() -> None:
     x = np.array(means)
     half = 3.4995 * x.std(ddof=1) / math.sqrt(x.size)  # Student t, 7 df, 99 %
     assert abs(x.mean() - 2.0) <= half
+
+
+def test_sampled_requests_are_every_kth_outcome_of_the_window() -> None:
+    from edgescale.sim.kernel import OUTCOMES, read_samples
+
+    model = make_model(servers=[1], rate_per_s=[0.8], route_ptr=[0, 1], stage_station=[0], stage_work_mean_s=[1.0],
+                       capacity=[3])  # fmt: skip
+    state = init_state(model, 3, sample_every=7, sample_capacity=400)
+    run_until(model, state, 100.0)
+    reset_metrics(state)
+    run_until(model, state, 2_100.0)
+    m = drain(model, state, max_s=100.0)
+    s = read_samples(state)
+    outcomes = int(m.completions[0] + m.drops_full[0])
+    assert s["created_s"].size == min(400, outcomes // 7)
+    assert (s["created_s"] >= 100.0).all()  # warm-up requests are not sampled
+    done = s["outcome"] == OUTCOMES.index("completed")
+    dropped = s["outcome"] == OUTCOMES.index("dropped_full")
+    assert done.any() and dropped.any() and (done | dropped).all()
+    assert np.isnan(s["latency_s"][dropped]).all()
+    np.testing.assert_allclose(
+        s["latency_s"][done], s["wait_s"][done] + s["service_s"][done] + s["link_s"][done]
+    )
+    assert s["latency_s"][done].mean() == pytest.approx(m.latency[0].mean, rel=0.15)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,12 +16,12 @@ from edgescale.cli._common import (
     FormatOpt,
     SetOpt,
     emit,
+    err,
     fail,
     fmt_ms,
     json_default,
     load_scenario,
     parse_duration,
-    spinner,
 )
 from edgescale.errors import EdgescaleError
 
@@ -33,11 +35,28 @@ def simulate(
     warmup: Annotated[str | None, typer.Option(help="Discarded warm-up, e.g. 5m.")] = None,
     replications: Annotated[int | None, typer.Option(min=1, help="Independent replications.")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same numbers.")] = 0,
-    executor: Annotated[str, typer.Option(help="Where replications run: serial, processes or ray.")] = "serial",
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (executor 'processes').")] = None,
+    executor: Annotated[
+        str, typer.Option(help="Where replications run: serial, processes or ray.")
+    ] = "serial",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (executor 'processes').")
+    ] = None,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (executor 'ray').")] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the results JSON here.")
+    ] = None,
+    trace: Annotated[
+        Path | None, typer.Option("--trace", help="Write sampled per-request traces to this Parquet file.")
+    ] = None,
+    trace_every: Annotated[
+        int,
+        typer.Option(min=1, help="With --trace: keep every k-th request outcome (at most 1,000,000 rows)."),
+    ] = 100,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep", help="Run every combination: PATH=V1,V2,... (repeatable).", show_default=False
+        ),
     ] = None,
     set_: SetOpt = None,
     fmt: FormatOpt = Format.text,
@@ -55,25 +74,55 @@ def simulate(
 
         s = load_scenario(file, set_)
         p = load_plan(plan) if plan is not None else None
-        with spinner("simulating"):
-            result = simulate_scenario(
-                s,
-                plan=p,
-                duration_s=dur,
-                warmup_s=warm,
-                replications=replications,
-                seed=seed,
-                executor=executor,
-                workers=workers,
-                ray_address=ray_address,
-            )
-        data = result.to_dict()
+        kwargs: dict[str, Any] = {"plan": p, "duration_s": dur, "warmup_s": warm, "replications": replications,
+                                  "seed": seed}  # fmt: skip
+        with _progress("sweeping" if sweep else "simulating") as step:
+            if sweep:
+                from edgescale.sim.sweep import parse_sweep, simulate_sweep
+
+                if trace is not None:
+                    raise EdgescaleError("--trace: not with --sweep (one trace file per run)")
+                data = simulate_sweep(file, parse_sweep(sweep), overrides=set_ or (), executor=executor,
+                                      workers=workers, ray_address=ray_address, progress=step, **kwargs)  # fmt: skip
+            else:
+                result = simulate_scenario(s, executor=executor, workers=workers, ray_address=ray_address,
+                                           trace_every=trace_every if trace is not None else 0,
+                                           trace_rows=1_000_000, progress=step, **kwargs)  # fmt: skip
+                data = result.to_dict()
+                if trace is not None:
+                    data["trace_rows"] = result.write_trace(trace)
         if output is not None:
             write_atomic(output, json.dumps(data, indent=1, default=json_default) + "\n")
     except (EdgescaleError, OSError) as e:
         fail(e, fmt)
         return
-    emit(fmt, data, _simulation_text(data))
+    emit(fmt, data, _sweep_text(data) if sweep else _simulation_text(data))
+
+
+@contextmanager
+def _progress(what: str) -> Iterator[Callable[[float], None] | None]:
+    """A progress bar on a terminal's stderr (nothing when stderr is not a terminal)."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(what), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:  # fmt: skip
+        task = bar.add_task(what, total=1.0)
+        yield lambda f: bar.update(task, completed=min(max(f, 0.0), 1.0))
+
+
+def _sweep_text(d: dict[str, Any]) -> str:
+    lines = [f"sweep over {', '.join(escape(k) for k in d['sweep'])}: {len(d['points'])} points"]
+    for pt in d["points"]:
+        what = ", ".join(f"{escape(k)}={escape(str(v))}" for k, v in pt["set"].items())
+        apps = "; ".join(
+            f"{escape(x['application'])} {fmt_ms(x['latency_ms']['mean'])} ms mean, {fmt_ms(x['latency_ms']['p95'])} p95"
+            for x in pt["results"]["applications"]
+        )
+        lines.append(f"  {what}: {apps}")
+    return "\n".join(lines)
 
 
 def _simulation_text(d: dict[str, Any]) -> str:

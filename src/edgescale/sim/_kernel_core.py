@@ -62,8 +62,10 @@ def _entry(fn: _F) -> _F:
 
 
 STATE_ARRAYS = ("heap_i", "heap_f", "req_w", "req_f", "st_w", "st_f", "st_i", "src_w", "src_f", "stg_w",
-                "stg_f", "app_i", "app_f", "app_hist", "rng", "sc_i", "sc_f", "srv", "trace_t")  # fmt: skip
-_HI, _HF, _RW, _RF, _SW, _SF, _SI, _CW, _CF, _GW, _GF, _AI, _AF, _AH, _RNG, _SCI, _SCF, _SRV, _TR = range(19)
+                "stg_f", "app_i", "app_f", "app_hist", "rng", "sc_i", "sc_f", "srv", "trace_t", "samp")  # fmt: skip
+_HI, _HF, _RW, _RF, _SW, _SF, _SI, _CW, _CF, _GW, _GF, _AI, _AF, _AH, _RNG, _SCI, _SCF, _SRV, _TR, _SMP = (
+    range(20)
+)
 
 # ---- status codes returned by run() ----
 OK = 0
@@ -110,7 +112,15 @@ H_INV_LO = 7  # latency histogram layout: 1/lo, 1/ln(g), and (int) the number of
 H_INV_LOG_G = 8
 H_N_LOG = 9
 T_WEND = 10  # end of the measurement window: requests created from then on are not counted (inf: open)
+I_SAMP_N = 11  # per-request samples written to samp
+I_SAMP_EVERY = 12  # sample every k-th outcome of a counted request (0: none)
+I_SAMP_SEEN = 13  # outcomes of counted requests so far
 N_SC = 16
+
+# ---- per-request samples (rows of samp, float64) ----
+P_CREATED, P_LATENCY, P_WAIT, P_SERVICE, P_LINK, P_APP, P_SOURCE, P_OUTCOME = range(8)
+N_SAMP = 8
+OUT_DONE, OUT_DROP_FULL, OUT_DROP_DOWN, OUT_FAILED = 0, 1, 2, 3
 
 # ---- request pool: 16 slots (128 bytes) per request; line 1 = slots 0-7 ----
 R_SRC = 0  # int32 columns 0-7 (slots 0-3)
@@ -259,6 +269,29 @@ def _in_window(sc_f: Any, created: float) -> bool:
     return bool(sc_f[T_METRICS] <= created < sc_f[T_WEND])
 
 
+@_jit
+def _record(S: Tup, r: int, latency: float, outcome: Int) -> None:
+    """Count the outcome of counted request *r*; write every ``I_SAMP_EVERY``-th into the sample buffer."""
+    sc_i = S[_SCI]
+    every = sc_i[I_SAMP_EVERY]
+    if every <= 0:
+        return
+    sc_i[I_SAMP_SEEN] += 1
+    n = sc_i[I_SAMP_N]
+    samp = S[_SMP]
+    if sc_i[I_SAMP_SEEN] % every == 0 and n < samp.shape[0]:
+        req_w, req_f = S[_RW], S[_RF]
+        samp[n, P_CREATED] = req_f[r, F_CREATED]
+        samp[n, P_LATENCY] = latency
+        samp[n, P_WAIT] = req_f[r, F_WAIT]
+        samp[n, P_SERVICE] = req_f[r, F_SERVICE]
+        samp[n, P_LINK] = req_f[r, F_LINK]
+        samp[n, P_APP] = req_w[r, R_APP]
+        samp[n, P_SOURCE] = req_w[r, R_SRC]
+        samp[n, P_OUTCOME] = outcome
+        sc_i[I_SAMP_N] = n + 1
+
+
 # ======================================================================= RNG: xoshiro256** and samplers
 @_jit
 def _uniform(rng: Any) -> float:
@@ -375,6 +408,7 @@ def _free(S: Tup, r: int, drop_col: int) -> None:
     req_w, req_f, app_i, sc_i = S[_RW], S[_RF], S[_AI], S[_SCI]
     if drop_col >= 0 and not req_w[r, R_STATE] & FL_ORPHAN and _in_window(S[_SCF], req_f[r, F_CREATED]):
         app_i[req_w[r, R_APP], drop_col] += 1
+        _record(S, r, math.nan, np.int64(OUT_DROP_FULL if drop_col == A_DROP_FULL else OUT_DROP_DOWN))
     req_w[r, R_GEN] = (req_w[r, R_GEN] + 1) & GEN_MASK
     req_w[r, R_STATE] = 0
     req_w[r, R_LOC] = -1
@@ -509,6 +543,7 @@ def _finish_route(S: Tup, r: int, t: float) -> None:
     if x >= 1.0:  # the bucket rule of LogHistogram.bucket_index
         b = min(math.floor(math.log(x) * sc_f[H_INV_LOG_G]) + 1, sc_i[H_N_LOG] + 1)
     app_hist[a, b] += 1
+    _record(S, r, lat, np.int64(OUT_DONE))
     _free(S, r, -1)
 
 
@@ -684,6 +719,8 @@ def _timeout(S: Tup, r: int, t: float) -> None:
         _new_attempt(S, c, req_f[r, F_CREATED], attempt + 1, t, np.int64(0))
     else:
         app_i[a, A_FAILED] += counted
+        if counted:
+            _record(S, r, math.nan, np.int64(OUT_FAILED))
     if req_w[r, R_STATE] & FL_RETURNING:
         _free(S, r, -1)
     else:

@@ -56,6 +56,7 @@ class KernelState:
     discipline: NDArray[np.int8]
     seen: dict[str, NDArray[Any]] = field(default_factory=dict)
     trace_t: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    samp: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, core.N_SAMP)))
     histogram_lo_s: float = DEFAULT_LO_S
     histogram_hi_s: float = DEFAULT_HI_S
     histogram_resolution: float = DEFAULT_RESOLUTION
@@ -67,7 +68,7 @@ class KernelState:
         return (self.heap, self.heap.view(_F64), req.view(_I32), req.view(_F64), st.view(_I32), st.view(_F64),
                 st, src.view(_I32), src.view(_F64), stg.view(_I32), stg.view(_F64), self.app,
                 self.app.view(_F64), self.app_hist, self.rng, self.sc, self.sc.view(_F64), self.srv,
-                self.trace_t)  # fmt: skip
+                self.trace_t, self.samp)  # fmt: skip
 
     @property
     def now(self) -> float:
@@ -127,7 +128,7 @@ class KernelState:
     def nbytes(self) -> int:
         """Memory held by the state's arrays, in bytes."""
         parts = (self.heap, self.req, self.st, self.src, self.stg, self.app, self.app_hist, self.rng, self.sc,
-                 self.srv, self.trace_t, *self.seen.values())  # fmt: skip
+                 self.srv, self.trace_t, self.samp, *self.seen.values())  # fmt: skip
         return sum(a.nbytes for a in parts)
 
 
@@ -161,6 +162,8 @@ def init_state(
     histogram_lo_s: float = DEFAULT_LO_S,
     histogram_hi_s: float = DEFAULT_HI_S,
     histogram_resolution: float = DEFAULT_RESOLUTION,
+    sample_every: int = 0,
+    sample_capacity: int = 0,
 ) -> KernelState:
     """Create an empty system at time 0 for *model*.
 
@@ -178,6 +181,10 @@ def init_state(
         system).
     histogram_lo_s, histogram_hi_s, histogram_resolution : float, optional
         Layout of the latency histograms (see :class:`~edgescale.sim.histogram.LogHistogram`).
+    sample_every, sample_capacity : int, optional
+        Keep every ``sample_every``-th outcome of a counted request (completion, drop or failure) as a
+        per-request sample, up to ``sample_capacity`` rows (bounded memory; read with
+        :func:`~edgescale.sim.kernel.read_samples`). 0: none.
     """
     layout = LogHistogram(lo=histogram_lo_s, hi=histogram_hi_s, resolution=histogram_resolution)
     n_st, n_src, n_app = model.n_stations, model.n_sources, model.n_apps
@@ -190,6 +197,7 @@ def init_state(
     sc[core.H_N_LOG] = layout.n_log_buckets
     sc.view(_F64)[[core.H_INV_LO, core.H_INV_LOG_G]] = (1 / layout.lo, 1 / math.log1p(layout.resolution))
     sc.view(_F64)[core.T_WEND] = math.inf
+    sc[core.I_SAMP_EVERY] = max(int(sample_every), 0) if sample_capacity > 0 else 0
     state = KernelState(
         heap=_zeros_rows(max(1024, 2 * (n_src + n_st)) + core.HEAP_OFFSET, core.N_HEAP_COLS),
         req=_free_rows(0, cap, -1),
@@ -206,6 +214,7 @@ def init_state(
         histogram_hi_s=layout.hi,
         histogram_resolution=layout.resolution,
         max_live_requests=min(int(max_live_requests), 2**31 - 1),
+        samp=np.zeros((max(int(sample_capacity), 0), core.N_SAMP)),
     )
     _clear_app_metrics(state)
     return state

@@ -84,8 +84,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from edgescale.errors import SimulationError
 from edgescale.sim import _kernel_core as core
@@ -114,6 +116,7 @@ __all__ = [
     "make_model",
     "merged_poisson_rates",
     "read_metrics",
+    "read_samples",
     "reset_metrics",
     "run_until",
 ]
@@ -205,6 +208,8 @@ def reset_metrics(state: KernelState, t: float | None = None) -> None:
     state.st[:, core.S_N_START] = state.st.view(_I32)[:, core.W_N]
     state.sc.view(_F64)[core.T_METRICS] = state.now
     state.sc.view(_F64)[core.T_WEND] = math.inf
+    state.sc[core.I_SAMP_N] = 0
+    state.sc[core.I_SAMP_SEEN] = 0
 
 
 _APP_FIELDS = ("arrivals", "retries", "completions", "drops_full", "drops_down", "timeouts", "failed",
@@ -255,6 +260,25 @@ def drain(
         step *= 2.0
     after = read_metrics(state)
     return replace(at_end, **{name: getattr(after, name) for name in _APP_FIELDS})
+
+
+SAMPLE_COLUMNS = ("created_s", "latency_s", "wait_s", "service_s", "link_s", "app", "source", "outcome")
+OUTCOMES = ("completed", "dropped_full", "dropped_down", "failed")
+
+
+def read_samples(state: KernelState) -> dict[str, NDArray[Any]]:
+    """The per-request samples kept so far (see ``sample_every`` in :func:`init_state`), as columns.
+
+    ``outcome`` indexes :data:`OUTCOMES`; ``latency_s`` is NaN for requests that did not complete; ``wait_s``,
+    ``service_s`` and ``link_s`` are those of the last attempt. Counted requests only (created in the
+    measurement window).
+    """
+    n = int(state.sc[core.I_SAMP_N])
+    rows = state.samp[:n]
+    out: dict[str, NDArray[Any]] = {name: rows[:, k].copy() for k, name in enumerate(SAMPLE_COLUMNS)}
+    for name in ("app", "source", "outcome"):
+        out[name] = out[name].astype(np.int64)
+    return out
 
 
 def compile_kernel() -> float:

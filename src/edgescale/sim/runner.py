@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,11 +32,13 @@ from edgescale.sim.control import ControlPlane, SimClusterView
 from edgescale.sim.failures import Unit, failure_timeline, failure_units
 from edgescale.sim.histogram import LogHistogram
 from edgescale.sim.kernel import (
+    OUTCOMES,
     KernelMetrics,
     compile_kernel,
     drain,
     init_state,
     read_metrics,
+    read_samples,
     reset_metrics,
     run_until,
 )
@@ -53,9 +58,40 @@ class SimulationResult:
 
     data: dict[str, Any]
     histograms: list[LogHistogram] = field(default_factory=list)
+    samples: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.data
+
+    def write_trace(self, path: str | Path) -> int:
+        """Write the sampled per-request traces to a Parquet file (needs pyarrow: ``edgescale[data]``).
+
+        Columns: ``replication``, ``application``, ``access_site``, ``created_s`` (since the warm-up's end),
+        ``latency_ms`` (null unless completed), ``wait_ms``, ``service_ms``, ``link_ms`` (last attempt),
+        ``outcome`` (``completed``, ``dropped_full``, ``dropped_down``, ``failed``). Returns the rows written.
+
+        Raises
+        ------
+        SimulationError
+            If the run kept no samples (``trace_every`` was 0) or pyarrow is missing.
+        """
+        if self.samples is None:
+            raise SimulationError("write_trace: the run kept no samples; pass trace_every > 0 (--trace)")
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as e:
+            raise SimulationError("--trace needs pyarrow: pip install 'edgescale[data]'") from e
+        cols = dict(self.samples)
+        lat = np.asarray(cols["latency_ms"], np.float64)
+        arrays = {k: pa.array(v) for k, v in cols.items() if k != "latency_ms"}
+        arrays["latency_ms"] = pa.array(lat, mask=np.isnan(lat))
+        table = pa.table({k: arrays[k] for k in cols})
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, target)
+        return int(table.num_rows)
 
     def to_frames(self) -> dict[str, Any]:
         """Applications and utilization series as pandas DataFrames (needs ``edgescale[data]``)."""
@@ -188,6 +224,9 @@ def _replicate(
     warmup: float,
     epoch: float,
     seed: np.random.SeedSequence,
+    sample_every: int = 0,
+    sample_capacity: int = 0,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """One replication: the control plane stops the data plane at epochs and at events, in time order.
 
@@ -200,7 +239,8 @@ def _replicate(
     saved = {k: getattr(model, k).copy() for k in ("up", "rate_per_s", "stage_station", "stage_delay_s",
                                                     "return_delay_s", "servers")}  # fmt: skip
     base_rate = world.source_base_rate_per_s
-    state = init_state(model, np.random.default_rng(seed))
+    state = init_state(model, np.random.default_rng(seed), sample_every=sample_every,
+                       sample_capacity=sample_capacity)  # fmt: skip
     horizon = warmup + duration
     scheduled = _event_times(scenario, a, horizon)
     units = failure_units(scenario, a)
@@ -263,6 +303,8 @@ def _replicate(
             applied += scaler.start_ready(t)
         if mobility is not None:
             mobility.advance(t)
+        if progress is not None:
+            progress(t / horizon)
         if math.isclose(t, warmup) and warmup > 0 and not samples and prev_counts is None:
             reset_metrics(state)
             if scaler is not None:
@@ -314,6 +356,7 @@ def _replicate(
     world.source_base_rate_per_s[:] = saved_base
     return {"metrics": metrics, "kernel_s": kernel_s, "samples": samples, "events": applied, "series": series,
             "random_transitions": n_events,
+            "request_samples": read_samples(state) if sample_capacity > 0 else None,
             "mobility": mobility.summary() if mobility is not None else None}  # fmt: skip
 
 
@@ -371,26 +414,42 @@ def _series_row(t: float, counts: NDArray[np.float64], prev: NDArray[np.float64]
     }
 
 
-def _replicate_job(job: tuple[Any, ...]) -> dict[str, Any]:
-    world, a, scenario, duration, warmup, epoch, seed = job
+def _replicate_job(job: tuple[Any, ...], progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    world, a, scenario, duration, warmup, epoch, seed, opts = job
     if not world.model.up.flags.writeable:  # e.g. zero-copy arrays from Ray's object store
         world = copy.deepcopy(world)
     compile_kernel()
-    return _replicate(world, a, scenario, duration=duration, warmup=warmup, epoch=epoch, seed=seed)
+    return _replicate(world, a, scenario, duration=duration, warmup=warmup, epoch=epoch, seed=seed,
+                      progress=progress, **opts)  # fmt: skip
 
 
 def _run_all(
-    jobs: list[tuple[Any, ...]], *, executor: str, workers: int | None, ray_address: str | None
+    jobs: list[tuple[Any, ...]],
+    *,
+    executor: str,
+    workers: int | None,
+    ray_address: str | None,
+    progress: Callable[[float], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run replications serially, in local processes, or on Ray; results in replication order."""
-    if executor == "serial" or len(jobs) == 1:
-        return [_replicate_job(j) for j in jobs]
+    n = len(jobs)
+    if executor == "serial" or n == 1:
+        out = []
+        for i, j in enumerate(jobs):
+            step = None if progress is None else (lambda f, i=i: progress((i + f) / n))
+            out.append(_replicate_job(j, step))
+        return out
     if executor == "processes":
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            return list(pool.map(_replicate_job, jobs))
+            done = []
+            for k, r in enumerate(pool.map(_replicate_job, jobs)):
+                done.append(r)
+                if progress is not None:
+                    progress((k + 1) / n)
+            return done
     if executor == "ray":
         try:
             import ray
@@ -436,6 +495,9 @@ def simulate_scenario(
     executor: str = "serial",
     workers: int | None = None,
     ray_address: str | None = None,
+    trace_every: int = 0,
+    trace_rows: int = 100_000,
+    progress: Callable[[float], None] | None = None,
 ) -> SimulationResult:
     """Simulate a scenario under a plan (the default plan when none is given).
 
@@ -453,6 +515,12 @@ def simulate_scenario(
         (``ray_address``; ``None`` starts a local one). Results are identical across executors.
     workers : int, optional
         Worker processes for ``"processes"`` (default: CPU count).
+    trace_every, trace_rows : int, optional
+        Keep every ``trace_every``-th request outcome of the windows as a per-request sample, at most
+        ``trace_rows`` over all replications (bounded memory); :meth:`SimulationResult.write_trace` writes
+        them to Parquet. 0: none.
+    progress : callable, optional
+        Called with the fraction done (0 to 1) as the run advances.
 
     Returns
     -------
@@ -487,11 +555,34 @@ def simulate_scenario(
     world = build_world(scenario, a, plan_to_arrays(plan, a, source="plan"))
     load_s = compile_kernel()  # compiles, or loads numba's cache: kept out of the kernel time
     seeds = np.random.SeedSequence(seed).spawn(reps)
-    jobs = [(world, a, scenario, duration, warmup, epoch, s) for s in seeds]
-    runs = _run_all(jobs, executor=executor, workers=workers, ray_address=ray_address)
+    opts = {
+        "sample_every": int(trace_every),
+        "sample_capacity": int(trace_rows) // reps if trace_every > 0 else 0,
+    }
+    jobs = [(world, a, scenario, duration, warmup, epoch, s, opts) for s in seeds]
+    runs = _run_all(jobs, executor=executor, workers=workers, ray_address=ray_address, progress=progress)
     data, hists = _results(scenario, a, world, plan, runs, duration, warmup, seed, wall0, warnings)
     data["kernel_load_seconds"] = load_s
-    return SimulationResult(data, hists)
+    samples = _samples(runs, a, world, warmup) if trace_every > 0 else None
+    return SimulationResult(data, hists, samples)
+
+
+def _samples(runs: list[dict[str, Any]], a: SystemArrays, world: World, warmup: float) -> dict[str, Any]:
+    """Per-request samples of all replications as columns (times since the warm-up's end, ms)."""
+    cols: dict[str, list[Any]] = {k: [] for k in ("replication", "application", "access_site", "created_s",
+                                                  "latency_ms", "wait_ms", "service_ms", "link_ms", "outcome")}  # fmt: skip
+    for rep, r in enumerate(runs):
+        s = r["request_samples"]
+        n = len(s["created_s"])
+        cols["replication"].append(np.full(n, rep, np.int32))
+        cols["application"].append(np.asarray(a.app_ids, dtype=object)[s["app"]])
+        site = a.demand_site[world.source_demand[s["source"]]]
+        cols["access_site"].append(np.asarray(a.site_ids, dtype=object)[site])
+        cols["created_s"].append(s["created_s"] - warmup)
+        for name in ("latency", "wait", "service", "link"):
+            cols[f"{name}_ms"].append(s[f"{name}_s"] * 1000.0)
+        cols["outcome"].append(np.asarray(OUTCOMES, dtype=object)[s["outcome"]])
+    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
 
 
 def _results(
