@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from edgescale.analysis._paths import PathMetrics
 from edgescale.model.arrays import SystemArrays
 from edgescale.model.schema import Scenario
 from edgescale.policies import FailureDetector, HeartbeatTimeout, LoadBalancer, Nearest, make_policy
 from edgescale.sim.world import World, route_delays
+
+if TYPE_CHECKING:  # scipy.sparse is slow to import: only when paths are needed
+    from edgescale.analysis._paths import PathMetrics
 
 __all__ = ["ControlPlane", "SimClusterView"]
 
@@ -130,6 +132,8 @@ class ControlPlane:
         self.world = world
         self.a = a
         self.interval = float(heartbeat_interval_s)
+        from edgescale.analysis._paths import PathMetrics
+
         self.paths = PathMetrics(a)
         self.view = SimClusterView(a, self.paths, replicas)
         self.detector: FailureDetector = _policy(

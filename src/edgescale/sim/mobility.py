@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edgescale.analysis._paths import PathMetrics
 from edgescale.errors import Issue, ScenarioError
 from edgescale.model._csv import read_table
 from edgescale.model.arrays import SystemArrays
 from edgescale.model.schema import Scenario
 from edgescale.sim.world import World
+
+if TYPE_CHECKING:  # scipy.sparse is slow to import: only when paths are needed
+    pass
 
 __all__ = ["Mobility", "mobile_groups"]
 
@@ -99,6 +102,8 @@ class Mobility:
         self.world = world
         self.a = a
         self.rng = rng
+        from edgescale.analysis._paths import PathMetrics
+
         self.paths = PathMetrics(a)
         self.groups: list[_Group] = []
         self.handovers = 0

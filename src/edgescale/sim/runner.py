@@ -14,12 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edgescale.analysis._paths import PathMetrics
 from edgescale.errors import Issue, ScenarioError, SimulationError
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
@@ -45,6 +44,9 @@ from edgescale.sim.kernel import (
 from edgescale.sim.mobility import Mobility, mobile_groups
 from edgescale.sim.scaling import Scaler
 from edgescale.sim.world import World, build_world, diurnal_factor
+
+if TYPE_CHECKING:  # scipy.sparse is slow to import: only when paths are needed
+    pass
 
 __all__ = ["SimulationResult", "simulate_scenario"]
 
@@ -372,7 +374,12 @@ def _make_scaler(
         return None
     policy = make_policy("autoscaling", choice.name, dict(choice.params))
     assert isinstance(policy, Autoscaler)
-    view = control.view if control is not None else SimClusterView(a, PathMetrics(a), world.replicas)
+    if control is not None:
+        view = control.view
+    else:
+        from edgescale.analysis._paths import PathMetrics
+
+        view = SimClusterView(a, PathMetrics(a), world.replicas)
     return Scaler(world, a, view, policy, scenario.simulation.image_pull_mbps)
 
 

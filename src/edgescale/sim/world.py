@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edgescale.analysis._paths import PathMetrics
 from edgescale.errors import Issue, ScenarioError
 from edgescale.model.arrays import ARRIVAL_KINDS, SystemArrays
 from edgescale.model.plan import PlanArrays
 from edgescale.model.schema import Scenario
 from edgescale.sim.kernel import KernelModel, make_model
+
+if TYPE_CHECKING:  # scipy.sparse is slow to import: only when paths are needed
+    from edgescale.analysis._paths import PathMetrics
 
 __all__ = ["World", "build_world"]
 
@@ -133,7 +136,6 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     issues: list[Issue] = []
     notes: list[str] = []
     svc_of, site_of, servers, speed, sindex = _stations(a, pa)
-    paths = PathMetrics(a)
     groups = scenario.device_groups
     n_app = len(a.app_ids)
     # per application: services of its stages in topological order, message sizes
@@ -179,7 +181,13 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         hops = [int(a.demand_site[d]), *sites, int(a.demand_site[d])]
         origins += hops[:-1]
         targets += hops[1:]
-    lat, tx, _ = paths.pairs(np.array(origins, dtype=np.int64), np.array(targets, dtype=np.int64))
+    o_arr, t_arr = np.array(origins, dtype=np.int64), np.array(targets, dtype=np.int64)
+    if np.any(o_arr != t_arr):  # NOTE: only then build the link graph (and import scipy.sparse)
+        from edgescale.analysis._paths import PathMetrics
+
+        lat, tx, _ = PathMetrics(a).pairs(o_arr, t_arr)
+    else:  # every hop stays at its site: no path
+        lat, tx = np.zeros(o_arr.size), np.zeros(o_arr.size)
     pos = 0
     for d, sites, p in plans:
         g = int(a.demand_group[d])
