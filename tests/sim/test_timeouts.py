@@ -54,3 +54,16 @@ def test_retries_resend_and_fail_only_after_the_last() -> None:
     assert app["timeouts"] == app["retries"] + app["failed"]
     assert app["retries"] > app["failed"] > 0
     assert app["requests"] + app["failed"] + app["drops"] + app["unfinished"] == app["arrivals"]
+
+
+def test_device_radio_energy_is_idle_plus_airtime_per_request() -> None:
+    doc = _mm1({})
+    doc["applications"][0]["stages"][0]["request_kb"] = 100  # 100 kB up at 20 Mbps: 40 ms at 1 W
+    doc["applications"][0]["response_kb"] = 50  # 50 kB down at 50 Mbps: 8 ms at 0.5 W
+    doc["device_groups"][0]["device"] = {"radio": {"tx_w": 1.0, "rx_w": 0.5, "idle_w": 0.05,
+                                                   "uplink_mbps": 20, "downlink_mbps": 50}}  # fmt: skip
+    r = simulate_scenario(scenario_from_dict(doc), duration_s=100, warmup_s=0, seed=3).to_dict()
+    done = r["applications"][0]["requests"]
+    expected = 50 * 0.05 * 100 + done * (1.0 * 0.04 + 0.5 * 0.008)
+    assert r["device_energy_j"]["total"] == pytest.approx(expected)
+    assert r["device_energy_j"]["by_group"] == {"d": pytest.approx(expected)}

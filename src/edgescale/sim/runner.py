@@ -175,6 +175,35 @@ def _site_availability(
     }
 
 
+def _device_energy(
+    scenario: Scenario, a: SystemArrays, apps: list[dict[str, Any]], duration: float, reps: int
+) -> dict[str, Any]:
+    """Radio energy of the devices (groups with ``device.radio``), mean per replication.
+
+    Each device idles at ``idle_w`` for the window; each completed request costs its upload at ``tx_w`` for
+    ``request_kb * 8 / uplink_mbps`` and its response at ``rx_w`` for ``response_kb * 8 / downlink_mbps``. A
+    group's completed requests are its application's, shared in proportion to the groups' rates.
+    """
+    rate = np.asarray(a.group_rate_per_s) * np.array([g.count for g in scenario.device_groups], np.float64)
+    app_rate = np.zeros(len(a.app_ids))
+    np.add.at(app_rate, np.maximum(a.group_app, 0), np.where(a.group_app >= 0, rate, 0.0))
+    by_group: dict[str, float] = {}
+    for g, grp in enumerate(scenario.device_groups):
+        radio = grp.device.radio if grp.device is not None else None
+        k = int(a.group_app[g])
+        if radio is None:
+            continue
+        joules = grp.count * radio.idle_w * duration
+        if k >= 0 and app_rate[k] > 0:
+            app = scenario.applications[k]
+            up_s = app.stages[0].request_kb * 8.0 / 1000.0 / radio.uplink_mbps
+            down_s = app.response_kb * 8.0 / 1000.0 / radio.downlink_mbps
+            done = apps[k]["requests"] / reps * rate[g] / app_rate[k]
+            joules += done * (radio.tx_w * up_s + radio.rx_w * down_s)
+        by_group[grp.id] = float(joules)
+    return {"total": float(sum(by_group.values())), "by_group": by_group}
+
+
 def little_check(m: KernelMetrics) -> dict[str, float]:
     """Little's law over the window of one run, as relative errors (largest over stations).
 
@@ -688,6 +717,7 @@ def _results(
             "mean_by_site_max": float(mean_util.max()) if len(mean_util) else 0.0,
         },
         "energy_j": energy,
+        "device_energy_j": _device_energy(scenario, a, apps, duration, len(runs)),
         "events": runs[0]["events"],
         "random_failure_transitions": runs[0].get("random_transitions", 0),
         "mobility": runs[0].get("mobility"),
