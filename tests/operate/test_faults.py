@@ -226,3 +226,47 @@ def test_unauthenticated_requests_are_refused(local: LocalCluster, tmp_path: Pat
     assert p.wait(20) != 0
     assert "join refused: es.join: bad bootstrap token" in local.log("agent-intruder")
     assert c.nodes() == []
+
+
+def test_region_cut_from_the_cloud_keeps_serving_and_accepts_local_restarts(local: LocalCluster) -> None:
+    c = _start(local, [])
+    assert local.nats is not None
+    link = CuttableLink(local.nats.leaf_port)  # the region's only way to the cloud
+    try:
+        join = local.start_region("north", hub_url=f"nats-leaf://127.0.0.1:{link.port}")
+        for s in ("n1", "n2"):
+            local.start_agent(s, "--label", "zone=north", "--region", "north", join=join)
+        wait_until(lambda: len(c.nodes()) == 2, 20, "regional agents joined through the leaf node")
+        c.apply({"name": "web", "replicas": 2, "node_selector": {"zone": "north"}, **HTTP})
+        wait_until(lambda: c.get("web")["ready"] == 2, 20, "2 ready")
+        uids = {r["uid"] for r in c.replicas()}
+        before = {**_pids(local, "n1"), **_pids(local, "n2")}
+        urls = [
+            f"http://127.0.0.1:{_state(local, s)['workloads'][u]['port']}/"
+            for s in ("n1", "n2")
+            for u in _pids(local, s)
+        ]
+        link.cut()
+        wait_until(lambda: len(_event_ts(c, "node.lost")) == 2, 15, "the cloud loses the region")
+        assert all(_serves(u) for u in urls)  # the region keeps serving
+        # local restarts while cut off: a crashed workload, and an agent killed and restarted
+        ((u1, p1),) = _pids(local, "n1").items()
+        os.kill(p1, signal.SIGKILL)
+        wait_until(lambda: _pids(local, "n1").get(u1, p1) != p1, 10, "n1 restarts its workload")
+        ((u2, p2),) = _pids(local, "n2").items()
+        os.kill(local.agents["n2"].pid, signal.SIGKILL)
+        local.agents["n2"].wait(5)
+        local.start_agent("n2", "--label", "zone=north", "--region", "north", join=join)
+        wait_until(lambda: "adopted" in local.log("agent-n2").split("state restored")[-1], 10, "n2 re-adopts")
+        assert _pids(local, "n2") == {u2: p2}
+        wait_until(lambda: all(_serves(u) for u in urls), 10, "serving")
+        # nowhere else to go: the replicas stay assigned to the region; after healing nothing is recreated
+        assert {r["uid"] for r in c.replicas()} == uids
+        link.heal()
+        wait_until(lambda: len(_event_ts(c, "node.recovered")) >= 2, 20, "the region is back")
+        wait_until(lambda: c.get("web")["ready"] == 2, 20, "2 ready")
+        assert {r["uid"] for r in c.replicas()} == uids
+        after = {**_pids(local, "n1"), **_pids(local, "n2")}
+        assert after[u2] == p2 and after[u1] != p1 and set(after) == set(before) == uids
+    finally:
+        link.close()

@@ -177,6 +177,7 @@ class Controller:
         self._templates: dict[tuple[str, int], dict[str, Any]] = {}
         self._agent_sub: Any = None
         self._stalled_at = -1e9
+        self._recovered_at = -1e9
         self.rollouts = RolloutTracker(self)
         self.nc: NatsClient | None = None
         self.rejected = 0
@@ -556,19 +557,19 @@ class Controller:
 
     def _update_suspicions(self, now: float) -> None:
         self.flush_heartbeats()
-        if self._behind(now):
-            return  # never suspect an agent for our own backlog or pause
+        behind = self._behind(now)  # then suspect nobody new: the silence may be our backlog or pause
         suspected = self.detector.suspected(now)
         for a in self.agents.values():
             if a.suspected_since is not None and a.idx not in suspected:
                 a.suspected_since = None
+                self._recovered_at = now  # its neighbours (a healed region) may be back a beat later
                 was_lost, a.lost = a.lost, False
                 self.event(
                     "node.recovered",
                     a.node.site,
                     "heartbeats again" + (" (after losing its replicas)" if was_lost else ""),
                 )
-            elif a.idx in suspected and a.suspected_since is None:
+            elif a.idx in suspected and a.suspected_since is None and not behind:
                 a.suspected_since = now
                 phi = self.detector.phi(a.idx, now)
                 self.event(
@@ -590,7 +591,7 @@ class Controller:
             if sel not in eligible:
                 eligible[sel] = services[s].eligible([a.node for a in nodes])
             window = self._window(d)
-            lost = silent >= window
+            lost = (silent >= window) & (now - self._recovered_at >= 2 * self.config.heartbeat_s)
             usable[s] = eligible[sel] & ~lost
             for j in np.flatnonzero(lost):
                 a = nodes[j]
@@ -657,8 +658,16 @@ class Controller:
         settled = not remove and not (current * ~usable).any() and (current.sum(axis=1) == want).all()
         if settled and isinstance(self.policy, INCREMENTAL):
             return None  # nothing to place, nothing to move: the steady state costs little
+        # new replicas go to nodes nobody suspects; replicas already on a suspected node stay there
+        # until its autonomy window is over (``usable``). Whole-placement policies see only lost nodes down.
+        up = [a.suspected_since is None for a in nodes] if isinstance(self.policy, INCREMENTAL) else None
         view = LiveCluster.from_state(
-            [a.node for a in nodes], services, current, now=now, inter_region_ms=self.config.inter_region_ms
+            [a.node for a in nodes],
+            services,
+            current,
+            now=now,
+            up=up,
+            inter_region_ms=self.config.inter_region_ms,
         )
         return _Job(deps, nodes, current, remove, view, usable, want)
 
@@ -676,12 +685,19 @@ class Controller:
         deps, nodes, current, remove = job.deps, job.nodes, job.current, job.remove
         add: list[Rep] = []
         removed = {r.uid for r in remove}
+        # replicas of a lost node that no other node can take stay assigned to it: moving them nowhere
+        # would only stop them when the node comes back and recreate them later (KubeEdge's complaint)
+        stay = np.asarray(unplaced, np.int64).copy()
         for s, j in zip(*np.nonzero(desired != current), strict=True):
             d, a = deps[s], nodes[j]
             if id(self.deployments.get(d.spec.name)) != id(d) or a.id not in self.agents:
                 self._wake.set()  # changed while we were placing: the next pass sees the change
                 continue
             diff = int(desired[s, j] - current[s, j])
+            if diff < 0 and a.lost and stay[s] > 0:
+                keep = min(int(stay[s]), -diff)
+                stay[s] -= keep
+                diff += keep
             if diff < 0:
                 cell = sorted(
                     (

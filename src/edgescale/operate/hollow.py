@@ -84,7 +84,7 @@ class HollowFleet:
         prefix: str = "hollow",
         regions: int = 10,
         seed: int = 0,
-        join_concurrency: int = 200,
+        join_concurrency: int = 100,
         slots: int = 100,
     ) -> None:
         self.join_config = join
@@ -128,7 +128,6 @@ class HollowFleet:
             "token": self.join_config.bootstrap_token, "public_key": a.key.public_b64,
         }  # fmt: skip
         async with sem:
-            a.mac = a.key.shared_key(self.controller_key)
             for attempt in range(5):
                 data, hdr = seal(a.mac, "join", "", JOIN, body)
                 try:
@@ -175,6 +174,8 @@ class HollowFleet:
             )
             for k in range(self.n)
         ]
+        for a in self.agents:  # the key exchange up front: the join phase must not delay heartbeats
+            a.mac = a.key.shared_key(self.controller_key)
         self._task = asyncio.create_task(self._loop())  # heartbeats start as soon as an agent has joined
         sem = asyncio.Semaphore(self.join_concurrency)
         await asyncio.gather(*(self._join_one(a, sem) for a in self.agents))

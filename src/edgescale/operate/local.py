@@ -19,7 +19,7 @@ from typing import Any
 from edgescale.errors import ControlPlaneError
 from edgescale.operate.client import ApiClient
 from edgescale.operate.config import ClusterConfig, save_cluster
-from edgescale.operate.natsd import NatsServer
+from edgescale.operate.natsd import NatsServer, NatsUser
 
 __all__ = ["LocalCluster", "sample_deployment"]
 
@@ -62,6 +62,8 @@ class LocalCluster:
     controller: subprocess.Popen[bytes] | None = None
     agents: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     api_port: int = 0
+    regions: dict[str, NatsServer] = field(default_factory=dict)
+    leaf_user: NatsUser | None = None
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory)
@@ -70,7 +72,12 @@ class LocalCluster:
         """Create the secrets (first time) and start the nats-server."""
         self.directory.mkdir(parents=True, exist_ok=True)
         cfg = ClusterConfig(nats_urls=[])
-        self.nats = NatsServer(self.directory / "nats", users=cfg.nats_users())
+        from edgescale.operate.security import new_token
+
+        self.leaf_user = NatsUser("leaf", new_token())
+        self.nats = NatsServer(
+            self.directory / "nats", users=cfg.nats_users(), leaf_listen=True, leaf_user=self.leaf_user
+        )
         cfg.nats_urls = [self.nats.url]
         from edgescale.operate.natsd import free_port
 
@@ -80,6 +87,30 @@ class LocalCluster:
         self.cfg = cfg
         self.nats.start()
         return self.nats
+
+    def start_region(self, name: str, *, hub_url: str | None = None) -> Path:
+        """Start a regional leaf nats-server connected to the hub; return the join file for its agents.
+
+        *hub_url* overrides the hub's leaf address (e.g. a proxy that can cut the region off).
+        """
+        if self.nats is None or self.cfg is None or self.leaf_user is None:
+            raise ControlPlaneError("start_region: start the hub (start_nats) first")
+        u = self.leaf_user
+        remote = hub_url or f"nats-leaf://127.0.0.1:{self.nats.leaf_port}"
+        remote = remote.replace("nats-leaf://", f"nats-leaf://{u.user}:{u.password}@", 1)
+        leaf = NatsServer(
+            self.directory / f"region-{name}", users=self.cfg.nats_users(), name=f"es-leaf-{name}",
+            jetstream=False, leaf_remote=remote,
+        )  # fmt: skip
+        leaf.start()
+        self.regions[name] = leaf
+        join = self.cfg.join()
+        join.nats_urls = [leaf.url]
+        path = self.directory / f"join-{name}.json"
+        from edgescale.operate.config import _write_secret
+
+        _write_secret(path, join.to_dict())
+        return path
 
     def _spawn(self, args: list[str], name: str) -> subprocess.Popen[bytes]:
         with open(self.directory / f"{name}.log", "ab") as log:
@@ -184,5 +215,7 @@ class LocalCluster:
         for pid in set(pids):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
+        for leaf in self.regions.values():
+            leaf.stop()
         if self.nats is not None:
             self.nats.stop()

@@ -154,7 +154,11 @@ class NatsServer:
         if self.jetstream:
             lines += ["jetstream {", f"  store_dir: {_q(str(self.store_dir / 'js'))}", "}"]
         if self.leaf_listen:
-            lines += ["leafnodes {", f"  listen: {_q(f'{self.host}:{self.leaf_port}')}"]
+            lines += [
+                "leafnodes {",
+                f"  listen: {_q(f'{self.host}:{self.leaf_port}')}",
+                "  no_advertise: true",
+            ]
             if self.leaf_user is not None:
                 u = self.leaf_user
                 lines.append(f"  authorization {{ user: {_q(u.user)}, password: {_q(u.password)} }}")
