@@ -211,12 +211,23 @@ def _status_text(data: dict[str, Any]) -> str:
 
 @operate_app.command("apply")
 def apply_cmd(
-    file: Annotated[Path, typer.Argument(help="Deployment file (YAML or JSON; a list for several).")],
+    file: Annotated[
+        Path, typer.Argument(help="Deployment file (YAML/JSON, a list for several) or a scenario.")
+    ],
+    plan: Annotated[
+        Path | None, typer.Option("--plan", help="Plan of the scenario (default: its default plan).")
+    ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option(help="Command the scenario's services run (default: a stand-in HTTP server)."),
+    ] = None,
     cluster: ClusterOpt = Path("."),
     state_dir: Annotated[Path | None, typer.Option(help="Controller state dir (its API address).")] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
-    """Create or update deployments through the controller API."""
+    """Create or update deployments; a scenario (with its plan) becomes one deployment per (service, site)."""
+    import shlex
+
     import yaml
 
     try:
@@ -224,7 +235,15 @@ def apply_cmd(
             doc = yaml.safe_load(file.read_text())
         except (OSError, yaml.YAMLError) as e:
             raise EdgescaleError(f"{file}: cannot read ({e})") from e
-        docs = doc if isinstance(doc, list) else [doc]
+        if (isinstance(doc, dict) and "sites" in doc) or plan is not None:
+            from edgescale.model.io import load
+            from edgescale.model.plan import load_plan
+            from edgescale.operate.design import deployments_from_plan
+
+            argv = shlex.split(command) if command else None
+            docs = deployments_from_plan(load(file), load_plan(plan) if plan else None, command=argv)
+        else:
+            docs = doc if isinstance(doc, list) else [doc]
         c = _client(cluster, state_dir)
         results = [c.apply(d) for d in docs]
     except EdgescaleError as e:

@@ -27,6 +27,7 @@ I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 
+SITE_LABEL = "edgescale/site"  # every node carries its site name as this label
 INCREMENTAL = (LeastLoadedPlacement, WaterFilling)  # they place what is missing; others a whole placement
 
 
@@ -50,9 +51,12 @@ class NodeState:
             agent_id,
             str(info.get("site", agent_id)),
             str(info.get("tier", "edge")) if info.get("tier") in TIERS else "edge",
-            float(info.get("cpu_cores", 1.0)),
-            float(info.get("memory_mb", 1024.0)),
-            {str(k): str(v) for k, v in dict(info.get("labels") or {}).items()},
+            float(info.get("cpu_cores") or 1.0) if info.get("cpu_cores") != 0 else 0.0,
+            float(info.get("memory_mb") or 1024.0) if info.get("memory_mb") != 0 else 0.0,
+            {
+                **{str(k): str(v) for k, v in dict(info.get("labels") or {}).items()},
+                SITE_LABEL: str(info.get("site", agent_id)),
+            },
             str(info.get("region") or ""),
             str(info.get("domain") or ""),
         )

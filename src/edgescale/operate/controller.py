@@ -424,6 +424,10 @@ class Controller:
             k: env.body.get(k)
             for k in ("site", "cpu_cores", "memory_mb", "labels", "region", "domain", "tier")
         }
+        try:
+            NodeState.from_info("check", info)
+        except (TypeError, ValueError) as e:
+            raise AuthError(f"{JOIN}: malformed node description ({e})") from e
         found = self.by_site.get(site)
         if found is not None:
             rec = found
