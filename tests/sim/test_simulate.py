@@ -30,18 +30,29 @@ def test_s1_mean_and_p95_within_ci_of_mm1() -> None:
     p95 = 10.0 + 1000.0 * math.log(20.0) / 2.5
     assert abs(lat["p95"] - p95) <= max(lat["p95_ci99_half_width"], 0.02 * p95)  # histogram resolution 2 %
     assert r["requests"] > 0
+    # Little's law on every run: exact as an identity of the window, L = lambda W up to boundary effects
+    assert r["littles_law"]["identity_max_rel_error"] < 1e-9
+    assert r["littles_law"]["mean_max_rel_error"] < 0.05
 
 
-def _example_within_5_percent(name: str, overrides: list[str] | None = None) -> None:
+def _example_within_5_percent(
+    name: str, overrides: list[str] | None = None, duration_s: float = 600, replications: int = 4
+) -> None:
     s = load(REPO / "examples" / f"{name}.yaml", overrides=overrides or [])
     # analyze models the system without failures: compare on that system (scheduled outages reroute traffic)
     s = s.model_copy(update={"events": (), "failures": Failures()})
     an = analyze_scenario(s).to_dict()
-    sim = simulate_scenario(s, duration_s=600, warmup_s=60, replications=4, seed=1).to_dict()
+    sim = simulate_scenario(s, duration_s=duration_s, warmup_s=60, replications=replications, seed=1).to_dict()
+    assert sim["utilization"]["mean_by_site_max"] <= 0.7  # the comparison is claimed at rho <= 0.7
     for a, b in zip(an["applications"], sim["applications"], strict=True):
         assert a["application"] == b["application"]
         assert b["latency_ms"]["mean"] == pytest.approx(a["mean_ms"], rel=0.05), a["application"]
         assert b["latency_ms"]["p95"] == pytest.approx(a["p95_ms"], rel=0.05), a["application"]
+
+
+@pytest.mark.slow
+def test_national_fleet_analysis_matches_simulation() -> None:
+    _example_within_5_percent("national-fleet", duration_s=120, replications=2)
 
 
 def test_factory_analysis_matches_simulation() -> None:
