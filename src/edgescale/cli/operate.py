@@ -93,8 +93,14 @@ def controller_cmd(
     detector_param: Annotated[
         list[str] | None, typer.Option(help="Detector parameter KEY=VALUE, e.g. threshold=8.")
     ] = None,
-    placement: Annotated[str, typer.Option(help="Placement policy by name.")] = "least-loaded",
+    placement: Annotated[
+        str, typer.Option(help="Placement policy by name (or water-filling: least-loaded, vectorised).")
+    ] = "least-loaded",
     reconcile_s: Annotated[float, typer.Option(min=0.01)] = 0.5,
+    kv_replicas: Annotated[
+        int,
+        typer.Option(min=0, help="Mirror desired state and events to JetStream with N replicas (0: off)."),
+    ] = 0,
     log_level: LevelOpt = "INFO",
 ) -> None:
     """Run the controller: desired state, reconcile, placement, failure detection, HTTP API."""
@@ -116,6 +122,7 @@ def controller_cmd(
             reconcile_s=reconcile_s,
             api_host=api_host,
             api_port=api_port,
+            kv_replicas=kv_replicas,
         )
         cfg.make_detector()
         cfg.make_placement()

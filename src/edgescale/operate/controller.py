@@ -61,6 +61,9 @@ class ControllerConfig:
         Wait this long after a change before a pass, so that a burst of changes is placed at once.
     api_port : int
         HTTP API port (0: a free one; -1: no API).
+    kv_replicas : int
+        Mirror desired state to the JetStream KV bucket ``es-desired`` and events to the stream
+        ``ES_EVENTS`` with this many replicas (0: no mirror; SQLite stays the source of truth).
     """
 
     state_dir: Path
@@ -75,6 +78,7 @@ class ControllerConfig:
     api_host: str = "127.0.0.1"
     api_port: int = 0
     inter_region_ms: float = 0.0
+    kv_replicas: int = 0
 
     def make_detector(self) -> FailureDetector:
         """The configured failure detector (phi-accrual defaults scaled to the heartbeat period)."""
@@ -176,6 +180,7 @@ class Controller:
         self._hb: list[tuple[int, float]] = []  # heartbeats not yet given to the detector
         self._templates: dict[tuple[str, int], dict[str, Any]] = {}
         self._agent_sub: Any = None
+        self.mirror: Any = None
         self._stalled_at = -1e9
         self._recovered_at = -1e9
         self.rollouts = RolloutTracker(self)
@@ -273,6 +278,8 @@ class Controller:
             if old is not None and old.revision != rev:
                 self.rollouts.begin(spec.name, old.revision, rev)
         self.deployments[spec.name] = DepRec(spec, rev, h)
+        if self.mirror is not None:
+            self.mirror.put(spec.name, {"revision": rev, "spec": spec.model_dump()})
         self.event("deployment.applied", spec.name, f"revision {rev}, {spec.replicas} replicas")
         self._wake.set()
         return self.deployment_status(spec.name)
@@ -285,6 +292,8 @@ class Controller:
             self.store.delete_deployment(name)
             self.rollouts.forget(name)
         del self.deployments[name]
+        if self.mirror is not None:
+            self.mirror.delete(name)
         self.event("deployment.deleted", name, "deleted")
         self._wake.set()
         return True
@@ -796,6 +805,13 @@ class Controller:
             "es.agent.*.*", cb=self._on_agent, pending_msgs_limit=1_000_000, pending_bytes_limit=1 << 30
         )
         await nc.flush()
+        if self.config.kv_replicas > 0:
+            from edgescale.operate.jsmirror import JetStreamMirror
+
+            self.mirror = JetStreamMirror(nc, self.config.kv_replicas)
+            await self.mirror.start()
+            for name, d in self.deployments.items():
+                self.mirror.put(name, {"revision": d.revision, "spec": d.spec.model_dump()})
         self.event(
             "controller.started",
             "controller",
@@ -841,6 +857,8 @@ class Controller:
             if t is not self._tasks[-1] or self._api is None:
                 t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.mirror is not None:
+            await self.mirror.stop()
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.close()
