@@ -192,3 +192,28 @@ def test_correlated_region_failure_takes_all_its_sites_down_together() -> None:
     a = compile_scenario(s, devices=False)
     units = failure_units(s, a)
     assert len(units) == 1 and sorted(units[0].sites.tolist()) == [0, 1]
+
+
+def test_overload_cascade_takes_down_one_site_then_the_next() -> None:
+    """e1 (4 cores) gets 6 cores of work: it saturates, crashes at the first epoch end, and restarts 60 s later.
+    Its traffic moves to e2 after the 5 s detection, which then saturates and crashes too: a cascade."""
+    doc = _two_edges(failures={"overload_utilization": 0.95, "overload_restart_s": 60})
+    doc["device_groups"][0]["arrival"]["rate_per_s"] = 60  # 600 req/s x 10 ms = 6 busy cores
+    r = simulate_scenario(scenario_from_dict(doc), duration_s=100, warmup_s=0, epoch_s=10, seed=1).to_dict()
+    fails = [
+        (e["t_s"], e["site"]) for e in r["events"] if e["action"] == "fail" and e.get("cause") == "overload"
+    ]
+    assert fails[0] == (10.0, "e1")
+    assert fails[1][1] == "e2" and 15.0 < fails[1][0] <= 30.0
+    backs = [(e["t_s"], e["site"]) for e in r["events"] if e["action"] == "recover"]
+    assert (70.0, "e1") in backs
+    suspects = [e["t_s"] for e in r["events"] if e["action"] == "suspect"]
+    assert suspects[0] == pytest.approx(15.0)  # the default 5 s heartbeat timeout after the last beat at 10 s
+    assert r["applications"][0]["drops"] > 0
+
+
+def test_no_overload_below_the_threshold() -> None:
+    doc = _two_edges(failures={"overload_utilization": 0.95})
+    r = simulate_scenario(scenario_from_dict(doc), duration_s=60, warmup_s=0, seed=1).to_dict()
+    assert not [e for e in r["events"] if e.get("cause") == "overload"]
+    assert r["applications"][0]["drops"] == 0

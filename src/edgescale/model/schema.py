@@ -249,7 +249,10 @@ class Application(_Model):
     response_kb: float = F(1.0, used_by="compile", ge=0.0, description="Response size back to the device.")
     slo: Slo | None = F(None, used_by="compile")
     timeout_ms: float | None = F(
-        None, used_by="simulate", gt=0.0, description="Devices give up on an attempt after this long (none: wait)."
+        None,
+        used_by="simulate",
+        gt=0.0,
+        description="Devices give up on an attempt after this long (none: wait).",
     )
     max_retries: int = F(0, used_by="simulate", ge=0, description="Attempts resent at once after a timeout.")
     content_share: float = F(
@@ -439,6 +442,16 @@ class CorrelatedFailure(_Model):
 class Failures(_Model):
     classes: tuple[FailureClass, ...] = F((), used_by="compile")
     correlated: tuple[CorrelatedFailure, ...] = F((), used_by="compile")
+    overload_utilization: float | None = F(
+        None,
+        used_by="simulate",
+        gt=0.0,
+        le=1.0,
+        description="A site whose utilization over a control epoch reaches this crashes (overload cascades).",
+    )
+    overload_restart_s: float = F(
+        60.0, used_by="simulate", gt=0.0, description="An overloaded site's restart time."
+    )
     link_mtbf_h: float | None = F(None, reserved=True, gt=0.0)
     link_mttr_h: float | None = F(None, reserved=True, gt=0.0)
 
@@ -484,10 +497,16 @@ class SimulationSettings(_Model):
     replications: int = F(1, used_by="simulate", ge=1)
     epoch_s: float = F(10.0, used_by="simulate", gt=0.0)
     heartbeat_interval_s: float = F(
-        1.0, used_by="simulate", gt=0.0, description="Sites send heartbeats to the failure detector this often."
+        1.0,
+        used_by="simulate",
+        gt=0.0,
+        description="Sites send heartbeats to the failure detector this often.",
     )
     image_pull_mbps: float = F(
-        100.0, used_by="simulate", gt=0.0, description="Bandwidth for image pulls: a cold start takes image_mb*8/this."
+        100.0,
+        used_by="simulate",
+        gt=0.0,
+        description="Bandwidth for image pulls: a cold start takes image_mb*8/this.",
     )
 
 

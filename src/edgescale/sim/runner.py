@@ -282,9 +282,11 @@ def _replicate(
     cfg = scenario.simulation
     control = (
         ControlPlane(world, a, scenario, world.replicas, cfg.heartbeat_interval_s)
-        if (scheduled or len(timeline)) and world.n_stations
+        if (scheduled or len(timeline) or scenario.failures.overload_utilization is not None)
+        and world.n_stations
         else None
     )
+    overload = _Overload(world, a, scenario) if scenario.failures.overload_utilization is not None else None
     scaler = _make_scaler(world, a, scenario, control)
     saved_base = world.source_base_rate_per_s.copy()
     mobility = (
@@ -320,6 +322,8 @@ def _replicate(
             t = min(t, max(control.next_wakeup(state.now), state.now))
         if scaler is not None:
             t = min(t, max(scaler.next_ready(), state.now))
+        if overload is not None:
+            t = min(t, max(overload.next_restart(), state.now))
         if t >= fixed[fx_i]:
             fx_i += 1
         for g, (profile, period) in world.diurnal_groups.items():
@@ -340,6 +344,8 @@ def _replicate(
             reset_metrics(state)
             if scaler is not None:
                 scaler.restart_window()
+            if overload is not None:
+                overload.restart_window(t)
             busy_prev = np.zeros(world.n_stations)
             t_prev = t
             prev_counts = _counts(read_metrics(state))
@@ -358,6 +364,10 @@ def _replicate(
             m = read_metrics(state)
             applied += scaler.epoch(t, m.station_busy_s, m.station_servers_s, state.in_station)
         changed = False
+        if overload is not None:
+            is_epoch = abs(t / epoch - round(t / epoch)) < 1e-9
+            events, changed = overload.step(t, read_metrics(state).station_busy_s if is_epoch else None)
+            applied += events
         while ev_i < len(scheduled) and scheduled[ev_i][0] <= t + 1e-12:
             at, sites, up = scheduled[ev_i]
             sched_down[sites] = not up
@@ -374,7 +384,8 @@ def _replicate(
             tl_i += 1
             changed = True
         if changed:
-            _apply_up(world, a, units, unit_down, sched_down, model, control)
+            down = sched_down | overload.down if overload is not None else sched_down
+            _apply_up(world, a, units, unit_down, down, model, control)
         if control is not None:
             for e in control.update(t):
                 if len(applied) < MAX_EVENTS_LOGGED:
@@ -392,6 +403,56 @@ def _replicate(
 
 
 MAX_EVENTS_LOGGED = 1000
+
+
+class _Overload:
+    """Overload cascades: a site whose utilization over a control epoch reaches ``overload_utilization``
+    crashes and restarts ``overload_restart_s`` later; its traffic moves once the detector suspects it."""
+
+    def __init__(self, world: World, a: SystemArrays, scenario: Scenario) -> None:
+        f = scenario.failures
+        assert f.overload_utilization is not None
+        self.world, self.a = world, a
+        self.threshold = float(f.overload_utilization)
+        self.restart_s = float(f.overload_restart_s)
+        self.down = np.zeros(a.n_sites, bool)
+        self.until = np.full(a.n_sites, math.inf)
+        self.busy_prev = np.zeros(world.n_stations)
+        self.t_prev = 0.0
+        self.core_share = np.minimum(1.0, a.service_cpu_cores[world.station_service])
+
+    def restart_window(self, t: float) -> None:
+        """The kernel's integrals restarted (end of the warm-up)."""
+        self.busy_prev[:] = 0.0
+        self.t_prev = t
+
+    def next_restart(self) -> float:
+        return float(self.until.min()) if self.until.size else math.inf
+
+    def step(self, t: float, busy_s: NDArray[np.float64] | None) -> tuple[list[dict[str, Any]], bool]:
+        """Restart sites whose time is up; at an epoch end (*busy_s* given) crash the overloaded ones."""
+        events: list[dict[str, Any]] = []
+        back = np.flatnonzero(self.until <= t + 1e-12)
+        for s in back.tolist():
+            events.append(
+                {"t_s": t, "sites": 1, "action": "recover", "cause": "overload", "site": self.a.site_ids[s]}
+            )
+        self.down[back] = False
+        self.until[back] = math.inf
+        if busy_s is not None and t > self.t_prev:
+            rate = (busy_s - self.busy_prev) / (t - self.t_prev)
+            self.busy_prev, self.t_prev = busy_s.copy(), t
+            util = np.zeros(self.a.n_sites)
+            np.add.at(util, self.world.station_site, rate * self.core_share)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                util = np.where(self.a.site_cpu_cores > 0, util / self.a.site_cpu_cores, 0.0)
+            hot = np.flatnonzero((util >= self.threshold - 1e-9) & ~self.down)
+            for s in hot.tolist():
+                events.append({"t_s": t, "sites": 1, "action": "fail", "cause": "overload",
+                               "site": self.a.site_ids[s], "utilization": float(util[s])})  # fmt: skip
+            self.down[hot] = True
+            self.until[hot] = t + self.restart_s
+        return events, bool(back.size or (events and any(e["action"] == "fail" for e in events)))
 
 
 def _make_scaler(
