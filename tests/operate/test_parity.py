@@ -170,3 +170,40 @@ def test_controller_reconcile_places_what_the_policy_places_in_the_twin(tmp_path
         assert got.sum() > 0
     finally:
         c.store.close()
+
+
+def test_spread_evens_out_failure_domains_and_spills_what_a_domain_cannot_take() -> None:
+    # domain 0: four 8-core sites, domain 1: one 2-core site, domain 2: two 4-core sites
+    nodes = [NodeState(f"a{j}", f"s{j}", cpu_cores=c, domain=f"d{d}")
+             for j, (c, d) in enumerate([(8, 0), (8, 0), (8, 0), (8, 0), (2, 1), (4, 2), (4, 2)])]  # fmt: skip
+    svc = [ServiceState("web", 9, 0.5)]
+    view = LiveCluster.from_state(nodes, svc, np.zeros((1, 7), np.int64))
+    usable = np.ones((1, 7), bool)
+    plain, _ = plan_counts(LeastLoadedPlacement(), view, usable, [9])
+    dom = view.site_domain
+    per_domain = lambda rep: [int(rep[0][dom == d].sum()) for d in range(3)]  # noqa: E731
+    spread, unplaced = plan_counts(LeastLoadedPlacement(), view, usable, [9], spread=[dom])
+    assert per_domain(spread) == [3, 3, 3] and unplaced.tolist() == [0]
+    assert per_domain(plain) != [3, 3, 3]  # least-loaded alone favours the big domain
+    # 30 replicas: domain 1 holds 4 at most (2 cores / 0.5); the rest spills to the others
+    more, unplaced = plan_counts(
+        LeastLoadedPlacement(), view.with_(replicas=spread), usable, [30], spread=[dom]
+    )
+    assert (more >= spread).all()  # nothing placed before moves
+    assert per_domain(more)[1] == 4 and sum(per_domain(more)) == 30 and unplaced.tolist() == [0]
+
+
+def test_controller_spreads_a_deployment_across_failure_domains(tmp_path: Path) -> None:
+    c = Controller(ClusterConfig(nats_urls=[]), ControllerConfig(tmp_path, api_port=-1))
+    try:
+        for j, (cores, d) in enumerate([(8, 0), (8, 0), (8, 0), (2, 1), (4, 2)]):
+            _join(c, NodeState(f"a{j}", f"s{j}", cpu_cores=cores, domain=f"d{d}"))
+        c.apply({"name": "web", "command": ["true"], "replicas": 6, "cpu_cores": 0.5, "spread": "domain"})
+        c.reconcile_once()
+        per: dict[str, int] = {}
+        for r in c.replicas.values():
+            dom = c.agents[r.agent].node.domain
+            per[dom] = per.get(dom, 0) + 1
+        assert per == {"d0": 2, "d1": 2, "d2": 2}
+    finally:
+        c.store.close()

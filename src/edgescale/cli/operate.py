@@ -43,7 +43,7 @@ def init(
     api_url: Annotated[str, typer.Option(help="Controller API address.")] = "http://127.0.0.1:8470",
     fmt: FormatOpt = Format.text,
 ) -> None:
-    """Create cluster secrets: NATS users, bootstrap token, API token, controller signing key."""
+    """Create cluster secrets: NATS users, bootstrap token, API token, controller key."""
     try:
         from edgescale.operate.config import init_cluster
 

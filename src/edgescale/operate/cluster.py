@@ -307,7 +307,59 @@ def _trim(rep: I64, want: int, order_key: F64) -> None:
         extra -= k
 
 
-def plan_counts(policy: PlacementPolicy, view: ClusterView, usable: B, want: ArrayLike) -> tuple[I64, I64]:
+def _place_missing(
+    policy: PlacementPolicy, view: LiveCluster, idx: I64, up: B, cur: I64, missing: I64, used: F64
+) -> tuple[I64, I64]:
+    """Ask the policy to place *missing* replicas of services *idx* on the *up* sites, given *used* cores."""
+    total = view.site_cpu_cores
+    sub = view.with_(
+        idx,
+        site_up=up,
+        site_cpu_cores=np.maximum(total - used, 0.0),
+        site_load=used / np.maximum(total, 1e-9),
+        replicas=cur,
+    )
+    p = policy.place(sub, Demand(replicas=missing))
+    short = p.unplaced if p.unplaced is not None else np.zeros(len(idx), np.int64)
+    return np.asarray(p.replicas, np.int64), np.asarray(short, np.int64)
+
+
+def _spread(
+    policy: PlacementPolicy, view: LiveCluster, idx: I64, up: B, cur: I64, missing: I64, used: F64, dom: I64
+) -> tuple[I64, I64]:
+    """Place one service's missing replicas domain by domain, evening out the domains' counts."""
+    k = int(missing[0])
+    doms = np.unique(dom[up & (dom >= 0)])
+    if k == 0 or len(doms) == 0:
+        return _place_missing(policy, view, idx, up, cur, missing, used)
+    have = {int(d): int(cur[0][dom == d].sum()) for d in doms}
+    base, rem = divmod(int(cur.sum()) + k, len(doms))
+    order = sorted(have, key=lambda d: (-have[d], d))  # the remainder where replicas already are
+    added = np.zeros_like(cur)
+    short = 0
+    used = used.copy()
+    svc = float(view.service_cpu_cores[idx[0]])
+    for i, d in enumerate(order):
+        quota = max(0, base + (1 if i < rem else 0) - have[d])
+        if quota:
+            a, s = _place_missing(policy, view, idx, up & (dom == d), cur, np.array([quota]), used)
+            added += a
+            used += a[0] * svc
+            short += int(s[0])
+    if short:  # what its domain could not take goes anywhere (schedule anyway)
+        a, s = _place_missing(policy, view, idx, up, cur + added, np.array([short]), used)
+        added += a
+        short = int(s[0])
+    return added, np.array([short], np.int64)
+
+
+def plan_counts(
+    policy: PlacementPolicy,
+    view: ClusterView,
+    usable: B,
+    want: ArrayLike,
+    spread: Sequence[NDArray[np.int32] | None] | None = None,
+) -> tuple[I64, I64]:
     """Desired replicas per (deployment, node), and replicas no node could take, per deployment.
 
     Parameters
@@ -322,6 +374,11 @@ def plan_counts(policy: PlacementPolicy, view: ClusterView, usable: B, want: Arr
         Deployments with the same row are placed in one policy call.
     want : array_like of int, shape (n_services,)
         Replicas wanted per deployment (the policy's ``Demand``).
+    spread : list of (array of int, shape (n_sites,)) or None, optional
+        Per deployment, a failure-domain (or region) index per site: its missing replicas are placed so
+        that the domains end up as even as possible (the policy is asked once per domain, on a view
+        showing only that domain's sites); what a domain cannot take goes anywhere. Replicas already
+        placed are not moved to even things out. Incremental policies only.
     """
     want = np.asarray(want, np.int64)
     view = view if isinstance(view, LiveCluster) else LiveCluster.of(view)
@@ -334,8 +391,10 @@ def plan_counts(policy: PlacementPolicy, view: ClusterView, usable: B, want: Arr
     kept = view.replicas * usable
     used = (kept * svc[:, None]).sum(axis=0)
     groups: dict[bytes, list[int]] = {}
+    spreads = list(spread) if spread is not None else [None] * m
     for s in range(m):
-        groups.setdefault(np.packbits(usable[s]).tobytes() + bytes([incremental]), []).append(s)
+        own = f"spread{s}".encode() if incremental and spreads[s] is not None else b""
+        groups.setdefault(np.packbits(usable[s]).tobytes() + own, []).append(s)
     for key in sorted(groups, key=lambda k: groups[k][0]):
         idx = np.array(groups[key], np.int64)
         row = usable[idx[0]]
@@ -347,18 +406,16 @@ def plan_counts(policy: PlacementPolicy, view: ClusterView, usable: B, want: Arr
                     _trim(cur[r], int(want[s]), used / np.maximum(total, 1e-9))
                     used -= before - cur[r] * svc[s]
             missing = np.maximum(want[idx] - cur.sum(axis=1), 0)
-            sub = view.with_(
-                idx,
-                site_up=row & view.site_up,
-                site_cpu_cores=np.maximum(total - used, 0.0),
-                site_load=used / np.maximum(total, 1e-9),
-                replicas=cur,
-            )
-            p = policy.place(sub, Demand(replicas=missing))
-            res = cur + p.replicas
-            used += (p.replicas * svc[idx, None]).sum(axis=0)
-            out[idx] = res
-            unplaced[idx] = p.unplaced if p.unplaced is not None else 0
+            dom = spreads[idx[0]] if len(idx) == 1 else None
+            if dom is not None:
+                added, short = _spread(
+                    policy, view, idx, row & view.site_up, cur, missing, used, np.asarray(dom)
+                )
+            else:
+                added, short = _place_missing(policy, view, idx, row & view.site_up, cur, missing, used)
+            used += (added * svc[idx, None]).sum(axis=0)
+            out[idx] = cur + added
+            unplaced[idx] = short
         else:  # a whole placement (e.g. a plan's): every service in the call, this group's rows kept
             sub = view.with_(None, site_up=row & view.site_up, replicas=kept)
             p = policy.place(sub, Demand(replicas=want))

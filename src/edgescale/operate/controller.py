@@ -152,6 +152,7 @@ class _Job:
     view: LiveCluster
     usable: np.ndarray[Any, Any]
     want: np.ndarray[Any, Any]
+    spread: list[Any]
 
 
 class Controller:
@@ -622,14 +623,16 @@ class Controller:
         job = self._prepare()
         if job is None:
             return []
-        return self._apply_plan(job, *plan_counts(self.policy, job.view, job.usable, job.want))
+        return self._apply_plan(job, *plan_counts(self.policy, job.view, job.usable, job.want, job.spread))
 
     async def reconcile(self) -> list[str]:
         """:meth:`reconcile_once` with the placement computed in a thread: the loop keeps serving."""
         job = self._prepare()
         if job is None:
             return []
-        desired, unplaced = await asyncio.to_thread(plan_counts, self.policy, job.view, job.usable, job.want)
+        desired, unplaced = await asyncio.to_thread(
+            plan_counts, self.policy, job.view, job.usable, job.want, job.spread
+        )
         return self._apply_plan(job, desired, unplaced)
 
     def _prepare(self) -> _Job | None:
@@ -682,7 +685,15 @@ class Controller:
             up=up,
             inter_region_ms=self.config.inter_region_ms,
         )
-        return _Job(deps, nodes, current, remove, view, usable, want)
+        spread = [
+            view.site_domain
+            if d.spec.spread == "domain"
+            else view.site_region
+            if d.spec.spread == "region"
+            else None
+            for d in deps
+        ]
+        return _Job(deps, nodes, current, remove, view, usable, want, spread)
 
     def _apply_plan(
         self, job: _Job, desired: np.ndarray[Any, Any], unplaced: np.ndarray[Any, Any]

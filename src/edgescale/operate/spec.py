@@ -57,6 +57,7 @@ class Deployment(_Strict):
     memory_mb: float = Field(0.0, ge=0)
     node_selector: dict[str, str] = Field(default_factory=dict)
     tiers: list[Literal["device", "edge", "aggregation", "cloud"]] | None = None
+    spread: Literal["none", "domain", "region"] = "none"
     autonomy_window_s: float | None = Field(None, ge=0)
     health: HealthProbe | None = None
     strategy: Strategy = Field(default_factory=Strategy)
