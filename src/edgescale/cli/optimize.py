@@ -56,7 +56,8 @@ def optimize(
         bool,
         typer.Option(
             "--sensitivity",
-            help="Add shadow prices of site cores and memory (LP duals) and a demand sweep to the output.",
+            help="Add shadow prices of site cores and memory (LP duals) and a demand sweep to the output "
+            "(re-solves the placement at 4 more demand scales, each within --time-limit).",
         ),
     ] = False,
     sweep_percent: Annotated[

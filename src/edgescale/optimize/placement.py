@@ -325,7 +325,7 @@ def _construct(
         a,
         feasibility,
         integer=True,
-        time_limit_s=left(0.5),
+        time_limit_s=left(0.8),  # without a start the MILP after it rarely finds one (Melbourne: 8-20 s)
         budget_per_hour=budget_per_hour,
         link=False,
         seed=seed,

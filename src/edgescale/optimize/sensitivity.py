@@ -1,7 +1,8 @@
 """Sensitivity of placement: shadow prices of site capacities, and demand sweeps that show where the plan changes.
 
 Shadow prices come from the LP relaxation of the placement MILP (:mod:`._placement_milp`, the model
-of :func:`edgescale.optimize.placement.optimize_placement`): the dual value of each site's cores row
+of :func:`edgescale.optimize.placement.optimize_placement`, with its linking rows up to
+``LINK_MAX_CHAINS`` chains, as the placement's bound): the dual value of each site's cores row
 and memory row, as HiGHS reports it (``row_dual``), is the change of the relaxation's optimum per
 extra core or GB at that site, for small changes (while the optimal basis stays optimal). Negative
 means more capacity lowers the objective. They are marginal values of the *relaxation*: the MILP's
@@ -158,7 +159,10 @@ def capacity_shadow_prices(
     w = _weights(objective, weights)
     m = build_model(scenario, a, ModelOptions(rho_max=rho_max, min_domains=min_domains))
     obj = objective_terms(a, m, w)
-    value, dc, dm = relaxation(m, a, obj, budget_per_hour=budget_per_hour)
+    from edgescale.optimize.placement import LINK_MAX_CHAINS
+
+    link = len(m.chain_latency) <= LINK_MAX_CHAINS  # as the placement's own LP bound
+    value, dc, dm = relaxation(m, a, obj, budget_per_hour=budget_per_hour, link=link)
     tol = 1e-9 * max(abs(value), 1.0)
     return ShadowPrices(
         objective=objective,
