@@ -221,7 +221,7 @@ def test_slots_infeasible():
         edge_slots=[2],
         deadline_ms=1000,
     )
-    with pytest.raises(InfeasibleError, match=r"edge_slots: 3 devices .* take 2 tasks"):
+    with pytest.raises(InfeasibleError, match=r"edge_slots: 3 devices .* at most 2 of them \(short by 1\)"):
         offload_best_response(p)
 
 
@@ -402,3 +402,76 @@ def test_equilibrium_over_deadline_is_not_called_optimal():
     assert br.choice.tolist() == [1, 1] and br.deadline_violations == 2
     assert br.objective < opt.objective  # cheaper, but not feasible for the deadlines
     assert br.status == "heuristic" and br.bound <= br.objective
+
+
+def test_slot_conflict_is_solved_not_declared_infeasible():
+    # device 0 runs locally in 1000 ms or at the edge; device 1 (0.1 GHz: 10 s locally, no cloud)
+    # meets its 2 s deadline only at the edge, which has one slot: device 0 must stay local
+    p = OffloadProblem.build(
+        cycles=[1e9, 1e9],
+        device_hz=[1e9, 1e8],
+        rtt_ms=[[10, np.inf], [10, np.inf]],
+        edge_hz=[2e9],
+        edge_slots=[1],
+        deadline_ms=[2000, 2000],
+    )
+    r = offload_optimal(p)
+    assert r.choice.tolist() == [0, 1] and r.objective == pytest.approx(1510.0) and r.status == "optimal"
+    for seed in range(6):
+        br = offload_best_response(p, seed=seed)
+        assert br.choice.tolist() == [0, 1]
+
+
+def test_slots_error_when_the_edge_only_devices_do_not_fit():
+    # both devices can run only at the single one-slot edge site
+    p = OffloadProblem.build(
+        cycles=[1e9, 1e9],
+        device_hz=1e8,
+        rtt_ms=[[10, np.inf]] * 2,
+        edge_hz=[2e9],
+        edge_slots=[1],
+        deadline_ms=2000,
+    )
+    with pytest.raises(InfeasibleError, match=r"2 devices .* at most 1 of them \(short by 1\)") as e:
+        offload_optimal(p)
+    assert e.value.constraint == "edge_slots" and e.value.excess == 1.0
+
+
+def slot_tight_problem(seed: int) -> OffloadProblem:
+    """Slow devices, some without a cloud path, and 0-2 slots per edge site: slot conflicts."""
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(2, 6)), int(rng.integers(1, 3))
+    rtt = rng.uniform(5, 40, (n, k + 1))
+    rtt[rng.random((n, k + 1)) < 0.3] = np.inf
+    return OffloadProblem.build(
+        cycles=rng.uniform(0.5e9, 1.5e9, n),
+        device_hz=rng.choice([1e8, 1.2e9], n),
+        rtt_ms=rtt,
+        edge_hz=rng.uniform(1e9, 4e9, k),
+        edge_slots=rng.integers(0, 3, k),
+        deadline_ms=rng.choice([1500.0, 2500.0], n),
+        cloud_hz=2e9,
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_milp_equals_brute_force_slot_tight(seed):
+    p = slot_tight_problem(seed)
+    if not p.allowed.any(axis=1).all():
+        return  # a device with no option at all: covered by check_hostable's own test
+    best, _ = brute_force(p)
+    if not math.isfinite(best):
+        with pytest.raises(InfeasibleError):
+            offload_optimal(p)
+        return
+    r = offload_optimal(p, time_limit_s=30)
+    assert r.status == "optimal" and r.objective == pytest.approx(best, rel=1e-7)
+    # best response finds a slot-feasible choice whenever the slots allow one
+    br = offload_best_response(p, seed=seed)
+    assert (p.counts(br.choice) <= p.edge_slots).all()
+    assert p.allowed[np.arange(p.n_devices), br.choice].all()
+
+
+def test_zero_energy_weight_with_unreachable_option_has_no_nan():
+    p = OffloadProblem.build(cycles=[1e9], device_hz=1e9, rtt_ms=[[10, np.inf]], edge_hz=[2e9])
+    assert np.isposinf(p.fixed_cost[0, 2]) and np.isfinite(p.fixed_cost[0, :2]).all()

@@ -221,9 +221,11 @@ class OffloadProblem:
     def fixed_cost(self) -> F64:
         """``(n, K + 2)``: the cost of each option leaving out the edge congestion term."""
         lat, en = self._parts
-        return np.asarray(
-            self.latency_weight[:, None] * lat + self.energy_weight[:, None] * en + self.extra_cost
-        )
+        # a zero weight ignores its term even where it is infinite (an unreachable option stays +inf)
+        with np.errstate(invalid="ignore"):
+            lat_part = np.where(self.latency_weight[:, None] == 0, 0.0, self.latency_weight[:, None] * lat)
+            en_part = np.where(self.energy_weight[:, None] == 0, 0.0, self.energy_weight[:, None] * en)
+        return np.asarray(lat_part + en_part + self.extra_cost)
 
     @cached_property
     def congestion_weight(self) -> F64:
@@ -357,7 +359,9 @@ class OffloadProblem:
 
         def mass_of(pick: I64) -> F64:
             edge = (pick >= 1) & (pick <= self.n_edges)
-            return np.asarray(np.bincount(pick[edge] - 1, weights=m[edge], minlength=self.n_edges), np.float64)
+            return np.asarray(
+                np.bincount(pick[edge] - 1, weights=m[edge], minlength=self.n_edges), np.float64
+            )
 
         def value(sv: F64) -> tuple[float, F64]:
             add = np.zeros(n_opt)

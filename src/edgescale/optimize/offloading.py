@@ -270,21 +270,24 @@ def offload_best_response(
         raise ModelAssumptionError(f"offload_best_response: start must be options in -1..{problem.cloud}")
     rows = np.arange(n)
     choice = np.where((choice >= 0) & problem.allowed[rows, np.maximum(choice, 0)], choice, -1)
-    order = rng.permutation(n).astype(np.int64)
-    rounds, moves, unplaced = best_response_dynamics(
+    order = _placement_order(problem, rng.permutation(n).astype(np.int64))
+    args = (
         problem.fixed_cost,
         problem.congestion_weight,
         1.0 / problem.edge_hz,
         1.0 / problem.edge_core_hz,
         problem.edge_slots,
         problem.allowed,
-        choice,
-        order,
-        REL_TOL,
-        int(max_rounds),
     )
+    rounds, moves, unplaced = best_response_dynamics(*args, choice, order, REL_TOL, int(max_rounds))
     if unplaced:
-        raise _slots_error(problem, unplaced)
+        # the greedy placement left a device that can only run at the edge without a slot: place the
+        # edge-only devices by a maximum flow (raises when no placement exists) and play on from there
+        choice = _edge_only_placement(problem)
+        r2, m2, unplaced = best_response_dynamics(*args, choice, order, REL_TOL, int(max_rounds))
+        rounds, moves = rounds + r2, moves + m2
+        if unplaced:  # pragma: no cover - placed devices never lose their option
+            raise _slots_error(problem, unplaced)
     bound = problem.lower_bound(choice)
     late = np.any(problem.evaluate(choice)[0] > problem.deadline_ms * (1 + 1e-9))
     poa = None
@@ -313,14 +316,61 @@ def _replace(r: OffloadResult, **kw: Any) -> OffloadResult:
     return OffloadResult(**fields)
 
 
-def _slots_error(p: OffloadProblem, unplaced: int) -> InfeasibleError:
+def _placement_order(p: OffloadProblem, order: I64) -> I64:
+    """*order* re-sorted (stably) so the devices with the fewest options are placed first.
+
+    Devices that can only run at the edge come first (fewest edge sites first): the others can always
+    fall back on the device or the cloud, which have no slots.
+    """
+    k = p.n_edges
+    n_edge = p.allowed[:, 1 : k + 1].sum(axis=1)
+    has_other = p.allowed[:, 0] | p.allowed[:, -1]
+    key = has_other.astype(np.int64) * (k + 3) + n_edge
+    return np.asarray(order[np.argsort(key[order], kind="stable")], np.int64)
+
+
+def _edge_only_placement(p: OffloadProblem) -> I64:
+    """A choice placing every edge-only device within the slots (maximum flow), the others unplaced (-1).
+
+    Raises
+    ------
+    InfeasibleError
+        No placement of the edge-only devices fits the edge slots.
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import maximum_flow
+
+    k = p.n_edges
+    only = np.flatnonzero(~p.allowed[:, 0] & ~p.allowed[:, -1])
+    n_only = len(only)
+    # vertices: source 0, devices 1..n_only, edges n_only+1..n_only+k, sink n_only+k+1
+    sink = n_only + k + 1
+    d_i, e_j = np.nonzero(p.allowed[only, 1 : k + 1])
+    rows = np.concatenate([np.zeros(n_only, np.int64), 1 + d_i, n_only + 1 + np.arange(k)])
+    cols = np.concatenate([1 + np.arange(n_only), n_only + 1 + e_j, np.full(k, sink)])
+    cap = np.concatenate(
+        [np.ones(n_only + len(d_i), np.int64), np.minimum(p.edge_slots, n_only).astype(np.int64)]
+    )
+    graph = sparse.csr_array((cap.astype(np.int32), (rows, cols)), shape=(sink + 1, sink + 1))
+    res = maximum_flow(graph, 0, sink)
+    if res.flow_value < n_only:
+        raise _slots_error(p, n_only - int(res.flow_value))
+    flow = sparse.coo_array(res.flow)
+    sel = (flow.data > 0) & (flow.row >= 1) & (flow.row <= n_only) & (flow.col > n_only) & (flow.col < sink)
+    choice = np.full(p.n_devices, -1, np.int64)
+    choice[only[flow.row[sel] - 1]] = flow.col[sel] - n_only
+    return choice
+
+
+def _slots_error(p: OffloadProblem, short: int) -> InfeasibleError:
     only_edge = ~p.allowed[:, 0] & ~p.allowed[:, -1]
     need, have = int(only_edge.sum()), int(p.edge_slots.sum())
     return InfeasibleError(
-        f"edge_slots: {need} devices can meet their deadline only at an edge site but the edge sites "
-        f"take {have} tasks (short by {max(need - have, unplaced)})",
+        f"edge_slots: {need} devices can meet their deadline only at an edge site, and the slots of the "
+        f"edge sites each can use ({have} slots in all) can take at most {need - short} of them "
+        f"(short by {short})",
         constraint="edge_slots",
-        excess=float(max(need - have, unplaced)),
+        excess=float(short),
     )
 
 
@@ -374,9 +424,15 @@ def offload_optimal(
         raise ModelAssumptionError(f"offload_optimal: time_limit_s must be > 0 (got {time_limit_s!r})")
     t0 = time.perf_counter()
     problem.check_hostable()
+    start_choice: I64 | None
     if start is None:
-        heur = offload_best_response(problem)
-        start_choice = heur.choice
+        # a warm start only: if the heuristic fails, the exact solver runs without one
+        try:
+            start_choice = offload_best_response(problem).choice
+        except InfeasibleError as e:
+            if e.constraint == "edge_slots":  # proven by a maximum flow: no choice fits the slots
+                raise
+            start_choice = None
     else:
         start_choice = as_int_array("offload_optimal", "start", start, (problem.n_devices,))
     res, choice = solve_offload_milp(problem, time_limit_s=time_limit_s, start=start_choice)
