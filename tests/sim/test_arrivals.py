@@ -81,3 +81,25 @@ def test_trace_must_be_sorted_within_a_source() -> None:
     assert ok.trace_t.size == 2
     assert math.isfinite(ok.trace_t.sum())
     np.testing.assert_array_equal(ok.trace_ptr, [0, 1, 2])
+
+
+def test_no_path_loses_requests_on_the_way_and_back() -> None:
+    """inf delays: source 0 cannot reach its station (lost on the way), source 1's responses cannot come back
+    (lost: dropped without a timeout, timed out with one); source 2 is fine."""
+    model = make_model(servers=[1], rate_per_s=[1.0, 1.0, 1.0], route_ptr=[0, 1, 2, 3], stage_station=[0, 0, 0],
+                       stage_work_mean_s=[0.01] * 3, stage_delay_s=[math.inf, 0.1, 0.1],
+                       return_delay_s=[0.1, math.inf, 0.1], app_of_source=[0, 1, 2])  # fmt: skip
+    state = init_state(model, 2)
+    run_until(model, state, 500.0)
+    m = read_metrics(state)
+    assert m.completions[0] == 0 and m.drops_down[0] == m.arrivals[0] > 400
+    assert m.completions[1] == 0 and m.drops_down[1] == m.arrivals[1] - state.outstanding[1] > 400
+    assert m.drops_down[2] == 0 and m.completions[2] > 400
+    assert m.station_departures[0] >= m.arrivals[1] + m.arrivals[2] - 5  # source 1's requests were served
+    timed = make_model(servers=[1], rate_per_s=[1.0], route_ptr=[0, 1], stage_station=[0], stage_work_mean_s=[0.01],
+                       return_delay_s=[math.inf], timeout_s=[2.0])  # fmt: skip
+    state = init_state(timed, 2)
+    run_until(timed, state, 500.0)
+    m = read_metrics(state)
+    assert m.timeouts[0] == m.failed[0] == m.arrivals[0] - state.outstanding[0] > 400
+    assert m.drops_down[0] == 0

@@ -217,3 +217,40 @@ def test_no_overload_below_the_threshold() -> None:
     r = simulate_scenario(scenario_from_dict(doc), duration_s=60, warmup_s=0, seed=1).to_dict()
     assert not [e for e in r["events"] if e.get("cause") == "overload"]
     assert r["applications"][0]["drops"] == 0
+
+
+def test_link_failures_cut_the_path_as_often_as_the_markov_model_says() -> None:
+    """Devices at e1, the service only at e2, one link between them failing with MTBF 40 s and MTTR 10 s: a
+    request finds its path cut with the link's stationary down probability 0.2 (two-state CTMC)."""
+    doc = _two_edges(failures={"link_mtbf_h": 40 / 3600, "link_mttr_h": 10 / 3600})
+    doc["sites"][0]["cpu_cores"] = 0.5  # too small to host the service: everything goes to e2
+    doc["services"][0]["min_replicas"] = 1
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    plan, _ = default_plan(s, a)
+    assert plan_to_arrays(plan, a).replicas[0].tolist()[0] == 0
+    r = simulate_scenario(s, duration_s=4000, warmup_s=0, replications=6, seed=5).to_dict()
+    seen = r["applications"][0]["availability"]
+    pi = ctmc_steady_state(np.array([[-1 / 40, 1 / 40], [1 / 10, -1 / 10]]))
+    assert abs(seen["mean"] - pi[0]) <= seen["ci99_half_width"] + 0.002  # + requests in flight at a cut
+    assert any(e["action"] == "link_fail" for e in r["events"])
+
+
+def test_a_failed_link_is_routed_around() -> None:
+    """A triangle: e1-e2 direct (10 ms) or via e3 (2 x 30 ms). While the direct link is down requests take
+    the detour (100 ms more round trip); they are lost only when the detour is cut too."""
+    doc = _two_edges(failures={"link_mtbf_h": 60 / 3600, "link_mttr_h": 60 / 3600})
+    doc["sites"][0]["cpu_cores"] = 0.5
+    doc["services"][0]["min_replicas"] = 1
+    doc["sites"].append({"id": "e3", "tier": "edge", "cpu_cores": 0.5, "location": {"lat": 0.3, "lon": 0.3}})
+    doc["links"] += [{"src": "e1", "dst": "e3", "latency_ms": 30, "bandwidth_mbps": 1000},
+                     {"src": "e3", "dst": "e2", "latency_ms": 30, "bandwidth_mbps": 1000}]  # fmt: skip
+    r = simulate_scenario(
+        scenario_from_dict(doc), duration_s=2000, warmup_s=0, replications=4, seed=2
+    ).to_dict()
+    lat = [row["mean_latency_ms"][0] for row in r["epochs"]["rows"] if row["mean_latency_ms"][0] is not None]
+    assert min(lat) < 40 and max(lat) > 100  # direct (about 32 ms) and detour periods (about 132 ms)
+    # each link is up half the time, independently: the path is cut when the direct link and the detour are
+    # down, 1 - 0.5 x (1 - 0.5 x 0.5) = 0.625 of the time is served (series-parallel block diagram)
+    seen = r["applications"][0]["availability"]
+    assert abs(seen["mean"] - 0.625) <= seen["ci99_half_width"] + 0.003

@@ -536,7 +536,7 @@ BAD_FIELDS = [
     ("arrival_kind", [5], r"arrival_kind\[0\]: must be 0, 1, 2, 3 or 4"),
     ("timeout_s", [0.0], r"timeout_s\[0\]: must be > 0 \(inf for none\)"),
     ("route_ptr", [1, 1], r"route_ptr: must start at 0 and end at n_stages = 1"),
-    ("stage_delay_s", [np.inf], r"stage_delay_s\[0\]: must be finite and >= 0"),
+    ("stage_delay_s", [-1.0], r"stage_delay_s\[0\]: must be >= 0 \(inf: no path\)"),
     ("stage_work_dist", [4], r"stage_work_dist\[0\]: must be 0, 1, 2 or 3"),
     ("mmpp_rate1_per_s", [-0.5], r"mmpp_rate1_per_s\[0\]: must be finite and >= 0"),
     ("max_retries", ["x"], r"max_retries: must be convertible to int32"),

@@ -452,8 +452,8 @@ class Failures(_Model):
     overload_restart_s: float = F(
         60.0, used_by="simulate", gt=0.0, description="An overloaded site's restart time."
     )
-    link_mtbf_h: float | None = F(None, reserved=True, gt=0.0)
-    link_mttr_h: float | None = F(None, reserved=True, gt=0.0)
+    link_mtbf_h: float | None = F(None, used_by="simulate", gt=0.0, description="Every link fails independently.")
+    link_mttr_h: float | None = F(None, used_by="simulate", gt=0.0)
 
 
 class ScheduledEvent(_Model):

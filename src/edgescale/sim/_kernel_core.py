@@ -521,6 +521,9 @@ def _finish_route(S: Tup, r: int, t: float) -> None:
             app_i[a, A_ORPHANS_DONE] += 1
         _free(S, r, -1)
         return
+    if req_f[r, F_RETURN] == math.inf and req_f[r, F_DEADLINE] == math.inf:  # no path back, no timeout
+        _free(S, r, A_DROP_DOWN)
+        return
     done = t + req_f[r, F_RETURN]
     req_f[r, F_LINK] += req_f[r, F_RETURN]
     if done > req_f[r, F_DEADLINE]:
@@ -567,6 +570,9 @@ def _next_stage(S: Tup, r: int, t: float) -> None:
         _finish_route(S, r, t)
         return
     d = stg_f[g, G_DELAY]
+    if d == math.inf:  # no path to the station: lost on the way
+        _free(S, r, A_DROP_DOWN)
+        return
     req_f[r, F_LINK] += d
     if d > 0.0:
         _push(S, t + d, ((req_w[r, R_GEN] & GEN_MASK) << 40) | (r << 3) | EV_REACH)
@@ -668,7 +674,7 @@ def _schedule_arrival(S: Tup, c: int, t: float, first: Int) -> None:
                 tn = at
                 break
     if tn < math.inf:
-        if src_w[c, W_R0] < src_w[c, W_R1]:
+        if src_w[c, W_R0] < src_w[c, W_R1] and src_f[c, M_DELAY0] < math.inf:
             tn += src_f[c, M_DELAY0]
         _push(S, tn, ((src_w[c, W_GEN] & GEN_MASK) << 40) | (c << 3) | EV_ARRIVAL)
 
@@ -825,11 +831,12 @@ def run(S: Tup, t_stop: float, sync: bool, changed: Any) -> int:
         gen = p >> 40
         if kind == EV_ARRIVAL:
             if gen == src_w[ident, W_GEN]:
-                sent = t - src_f[ident, M_DELAY0] if src_w[ident, W_R0] < src_w[ident, W_R1] else t
+                fold = src_w[ident, W_R0] < src_w[ident, W_R1] and src_f[ident, M_DELAY0] < math.inf
+                sent = t - src_f[ident, M_DELAY0] if fold else t
                 if _in_window(sc_f, sent):
                     app_i[src_w[ident, W_APP], A_ARRIVALS] += 1
                 _new_attempt(
-                    S, ident, sent, np.int64(0), t, np.int64(1)
+                    S, ident, sent, np.int64(0), t, np.int64(1 if fold else 0)
                 )  # np.int64: no literal specialisation
                 _schedule_arrival(S, ident, sent, np.int64(0))
         elif kind == EV_PS:

@@ -73,7 +73,8 @@ class KernelModel:
     route_ptr : int64 (n_sources + 1,)
         CSR pointers: the route of source ``c`` is stages ``route_ptr[c]`` to ``route_ptr[c+1] - 1``.
     return_delay_s : float64 (n_sources,)
-        Delay of the response path back to the device.
+        Delay of the response path back to the device; ``inf``: no path (responses are lost: the attempt
+        times out, or without a timeout the request counts as dropped).
     app_of_source : int32 (n_sources,)
         Application index of each source, for per-application metrics.
     timeout_s : float64 (n_sources,)
@@ -91,7 +92,8 @@ class KernelModel:
     stage_station : int32 (n_stages,)
         Station of each stage.
     stage_delay_s : float64 (n_stages,)
-        Constant link delay before reaching the station (propagation plus transmission).
+        Constant link delay before reaching the station (propagation plus transmission); ``inf``: no path
+        (requests sent over it are lost, counted in ``drops_down``).
     stage_work_mean_s : float64 (n_stages,)
         Mean work (service time at speed 1).
     stage_work_dist : int8 (n_stages,)
@@ -242,9 +244,11 @@ def _validate(m: KernelModel) -> list[Issue]:
         _first_bad(issues, name, v, ~(np.isfinite(v) & (v >= 0)), "must be finite and >= 0")
 
     for name in ("rate_per_s", "mmpp_rate1_per_s", "mmpp_switch01_per_s", "mmpp_switch10_per_s",
-                 "return_delay_s", "stage_delay_s", "stage_work_mean_s", "stage_work_scv", "token_depth",
-                 "trace_period_s"):  # fmt: skip
+                 "stage_work_mean_s", "stage_work_scv", "token_depth", "trace_period_s"):  # fmt: skip
         finite_ge0(name)
+    for name in ("return_delay_s", "stage_delay_s"):  # inf: no path, requests are lost there
+        v = getattr(m, name)
+        _first_bad(issues, name, v, ~(v >= 0), "must be >= 0 (inf: no path)")
     _first_bad(issues, "servers", m.servers, m.servers < 0, "must be >= 0")
     _first_bad(issues, "discipline", m.discipline, (m.discipline < 0) | (m.discipline > 1), "must be 0 or 1")
     _first_bad(issues, "speed", m.speed, ~(np.isfinite(m.speed) & (m.speed > 0)), "must be finite and > 0")

@@ -155,6 +155,26 @@ class ControlPlane:
             for svc in range(len(a.service_ids))
         }
 
+    def set_links(self, link_down: NDArray[np.bool_]) -> None:
+        """Links failed or repaired: paths avoid the failed links (``inf`` where none is left) and every route
+        is laid again on the new paths, around suspected sites as before."""
+        from dataclasses import replace
+
+        from edgescale.analysis._paths import PathMetrics
+
+        lat = np.where(link_down, np.inf, self.a.link_latency_ms)
+        self.paths = PathMetrics(replace(self.a, link_latency_ms=lat))
+        self.view._paths = self.paths
+        m, w = self.world.model, self.world
+        d, r = route_delays(w, self.a, self.paths, np.arange(m.n_sources, dtype=np.int64), w.stage_site)
+        self.orig_delay[:] = d
+        self.orig_return[:] = r
+        m.stage_station[:] = self.orig_station
+        m.stage_delay_s[:] = d
+        m.return_delay_s[:] = r
+        self.rerouted = np.zeros(0, np.int64)
+        self.reroute()
+
     def feed_heartbeats(self, now: float) -> None:
         """Heartbeats of up sites at every tick in (last tick, now]: sites up since the last stop send them."""
         first = math.floor(self.last_tick / self.interval) + 1 if math.isfinite(self.last_tick) else 0

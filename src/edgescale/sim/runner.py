@@ -279,10 +279,17 @@ def _replicate(
         np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1 << 20))
     )
     timeline = failure_timeline(units, horizon, fail_rng)
+    link_units = _link_units(scenario, a)
+    link_rng = np.random.default_rng(
+        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1 << 22))
+    )
+    link_tl = failure_timeline(link_units, horizon, link_rng)
+    link_down = np.zeros(len(link_units), bool)
+    lk_i = 0
     cfg = scenario.simulation
     control = (
         ControlPlane(world, a, scenario, world.replicas, cfg.heartbeat_interval_s)
-        if (scheduled or len(timeline) or scenario.failures.overload_utilization is not None)
+        if (scheduled or len(timeline) or len(link_tl) or scenario.failures.overload_utilization is not None)
         and world.n_stations
         else None
     )
@@ -296,7 +303,7 @@ def _replicate(
         else None
     )  # fmt: skip
     fixed = sorted({*np.arange(epoch, horizon, epoch).tolist(), warmup, horizon, *(e[0] for e in scheduled),
-                    *timeline.t_s.tolist()})  # fmt: skip
+                    *timeline.t_s.tolist(), *link_tl.t_s.tolist()})  # fmt: skip
     fixed = [t for t in fixed if 0 < t <= horizon]
     unit_down = np.zeros(len(units), bool)
     sched_down = np.zeros(a.n_sites, bool)
@@ -383,6 +390,19 @@ def _replicate(
                                 "action": "fail" if timeline.down[tl_i] else "recover", "random": True})  # fmt: skip
             tl_i += 1
             changed = True
+        links_changed = False
+        while lk_i < len(link_tl) and link_tl.t_s[lk_i] <= t + 1e-12:
+            k = int(link_tl.unit[lk_i])
+            link_down[k] = link_tl.down[lk_i]
+            n_events += 1
+            if len(applied) < MAX_EVENTS_LOGGED:
+                applied.append({"t_s": float(link_tl.t_s[lk_i]), "action": "link_fail" if link_tl.down[lk_i]
+                                else "link_recover", "link": f"{a.site_ids[int(a.link_src[k])]}-"
+                                f"{a.site_ids[int(a.link_dst[k])]}", "random": True})  # fmt: skip
+            lk_i += 1
+            links_changed = True
+        if links_changed and control is not None:
+            control.set_links(link_down)
         if changed:
             down = sched_down | overload.down if overload is not None else sched_down
             _apply_up(world, a, units, unit_down, down, model, control)
@@ -403,6 +423,15 @@ def _replicate(
 
 
 MAX_EVENTS_LOGGED = 1000
+
+
+def _link_units(scenario: Scenario, a: SystemArrays) -> tuple[Unit, ...]:
+    """One failure unit per link when the scenario gives link MTBF and MTTR (exponential, stationary start)."""
+    f = scenario.failures
+    if f.link_mtbf_h is None or f.link_mttr_h is None:
+        return ()
+    return tuple(Unit(np.array([k], np.int64), f.link_mtbf_h * 3600.0, f.link_mttr_h * 3600.0, None)
+                 for k in range(len(a.link_src)))  # fmt: skip
 
 
 class _Overload:
