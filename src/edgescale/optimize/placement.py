@@ -33,7 +33,10 @@ Solvers:
 
 1. The LP relaxation (HiGHS) gives a lower bound and guides the construction.
 2. Construction: LP-guided, regret-ordered greedy; when it gets stuck (tight capacity), HiGHS's
-   first feasible solution of the model with a zero objective.
+   first feasible solution of the model with a zero objective. For cost or energy on models too
+   large for the linking rows (heuristic only), a Lagrangian relaxation
+   (:mod:`._placement_lagrange`) runs first: its bound joins the LP's, and the replicas of its
+   subproblem, routed greedily, are the start (they consolidate sites).
 3. ``"milp"``: HiGHS branch and bound from that start, with a time limit; status ``"optimal"``
    only when HiGHS proves it (relative gap 1e-6), otherwise ``"time_limit"`` with its dual bound.
    ``"heuristic"``: local search from the construction (shift demand to better chains, right-size
