@@ -259,4 +259,3 @@ def test_optimize_scenario_plan_feeds_analyze_and_simulate(tmp_path: Path) -> No
     )
     assert simulated.exit_code == 0, simulated.output
     assert json.loads(simulated.stdout)["plan"] == "optimize:milp"
-    assert runner.invoke(app, ["optimize", scenario, "--solver", "pareto"]).exit_code == 1
