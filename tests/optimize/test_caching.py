@@ -269,3 +269,36 @@ def test_cli_cache_writes_plan(tmp_path):
     sizes = {e.site: len(e.items) for e in plan.cache}
     assert sizes == {"e1": 2, "e2": 3}
     assert plan.routes  # the other sections come from the default plan
+
+
+def test_cli_cache_milp_too_large_fails_before_building(tmp_path):
+    """Melbourne with a 5000-item catalog: 125 sites x 5000 items is far over the MILP size limit."""
+    import json
+    from pathlib import Path
+
+    import typer
+    import yaml
+    from typer.testing import CliRunner
+
+    from edgescale.cli import optimize_extra
+    from edgescale.model.io import write_atomic
+
+    ex = Path(__file__).resolve().parents[2] / "examples"
+    doc = yaml.safe_load((ex / "melbourne-metro.yaml").read_text())
+    (tmp_path / "data").symlink_to(ex / "data")  # the scenario's relative CSV paths
+    for g in doc["site_groups"]:
+        if g["tier"] == "edge":
+            g["cache_gb"] = 10.0
+    for a in doc["applications"]:
+        a["content_share"] = 0.5
+    doc["content"] = {"items": 5000, "item_size_mb": 10.0}
+    scen = tmp_path / "melbourne-content.json"
+    write_atomic(scen, json.dumps(doc))
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    optimize_extra.register(app)
+    r = CliRunner().invoke(app, ["cache", str(scen), "--method", "milp", "--max-items", "5000", "-f", "json"])
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.output)
+    assert out["error"] == "ModelAssumptionError", out
+    assert "columns (limit 2,000,000)" in out["message"] and "--method greedy" in out["message"]

@@ -475,3 +475,44 @@ def test_milp_equals_brute_force_slot_tight(seed):
 def test_zero_energy_weight_with_unreachable_option_has_no_nan():
     p = OffloadProblem.build(cycles=[1e9], device_hz=1e9, rtt_ms=[[10, np.inf]], edge_hz=[2e9])
     assert np.isposinf(p.fixed_cost[0, 2]) and np.isfinite(p.fixed_cost[0, :2]).all()
+
+
+def test_cli_offload_milp_too_large_fails_before_building():
+    """Melbourne: 2448 devices x 127 edge sites would need ~760 M columns; refused up front."""
+    import json
+    import time
+    from pathlib import Path
+
+    import typer
+    from typer.testing import CliRunner
+
+    from edgescale.cli import optimize_extra
+
+    scen = Path(__file__).resolve().parents[2] / "examples" / "melbourne-metro.yaml"
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    optimize_extra.register(app)
+    t0 = time.perf_counter()
+    r = CliRunner().invoke(app, ["offload", str(scen), "--method", "milp", "-f", "json"])
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.output)
+    assert out["error"] == "ModelAssumptionError"
+    assert "exact model would have 761,700,223 columns (limit 2,000,000)" in out["message"]
+    assert "--method best-response" in out["message"]
+    assert time.perf_counter() - t0 < 20.0
+
+
+def test_milp_column_count_matches_the_model(monkeypatch):
+    from edgescale.optimize import _offload_milp
+
+    seen = []
+    real = _offload_milp.solve_milp
+
+    def spy(c, *args, **kw):
+        seen.append(len(c))
+        return real(c, *args, **kw)
+
+    monkeypatch.setattr(_offload_milp, "solve_milp", spy)
+    p = random_problem(3, 7, 3)
+    offload_optimal(p, start=np.zeros(7, np.int64))
+    assert seen == [_offload_milp.milp_columns(p)]

@@ -85,7 +85,7 @@ def offload(
         if output is not None:
             base = _base_plan(s, arrays, plan)
             save_plan(base.model_copy(update={"offload": entries}), output)
-    except (EdgescaleError, OSError, ValueError, ImportError) as e:
+    except (EdgescaleError, OSError, ValueError, ImportError, MemoryError) as e:
         fail(e, fmt)
         return
     data = {
@@ -134,7 +134,7 @@ def cache(
         if output is not None:
             base = _base_plan(s, arrays, plan)
             save_plan(base.model_copy(update={"cache": entries}), output)
-    except (EdgescaleError, OSError, ValueError, ImportError) as e:
+    except (EdgescaleError, OSError, ValueError, ImportError, MemoryError) as e:
         fail(e, fmt)
         return
     data = {

@@ -9,14 +9,26 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from edgescale.optimize._offload_common import MilpResult, solve_milp
+from edgescale.optimize._offload_common import MilpResult, check_milp_size, solve_milp
 
 if TYPE_CHECKING:
     from edgescale.optimize.caching import CacheProblem
 
-__all__ = ["solve_cache_milp"]
+__all__ = ["check_cache_milp_size", "solve_cache_milp"]
 
 F64 = NDArray[np.float64]
+
+
+def check_cache_milp_size(p: CacheProblem) -> None:
+    """Raise :class:`~edgescale.errors.ModelAssumptionError` when the MILP would be too large to build.
+
+    It has ``S N`` columns ``x`` and one ``y`` per useful (site, cache) pair and item.
+    """
+    check_milp_size(
+        "cache_optimal",
+        p.n_sites * p.n_items + len(p.rev_site) * p.n_items,
+        "use cache_greedy (edgescale cache --method greedy), or fewer items (--max-items)",
+    )
 
 
 def solve_cache_milp(
@@ -25,6 +37,7 @@ def solve_cache_milp(
     """Maximise the latency saved; columns ``x[t, n]`` (row-major) then one ``y`` per useful (s, n, t)."""
     s_n, n_n = p.n_sites, p.n_items
     n_x = s_n * n_n
+    check_cache_milp_size(p)
     # useful (site s, cache t, latency) pairs, from the reverse lists
     cache_t = np.repeat(np.arange(s_n), np.diff(p.rev_ptr))
     pair_s, pair_lat = p.rev_site, p.rev_lat

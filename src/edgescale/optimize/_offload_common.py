@@ -13,7 +13,15 @@ from scipy import sparse
 
 from edgescale.errors import ModelAssumptionError
 
-__all__ = ["MilpResult", "as_array", "as_int_array", "gap_of", "solve_milp"]
+__all__ = [
+    "MAX_MILP_COLUMNS",
+    "MilpResult",
+    "as_array",
+    "as_int_array",
+    "check_milp_size",
+    "gap_of",
+    "solve_milp",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -55,6 +63,20 @@ def as_int_array(where: str, name: str, value: ArrayLike, shape: tuple[int, ...]
         k = int(np.flatnonzero((a != np.round(a)).ravel())[0])
         raise ModelAssumptionError(f"{where}: {name}[{k}] must be an integer (got {a.ravel()[k]!r})")
     return a.astype(np.int64)
+
+
+#: Largest exact model (columns) the offloading and caching MILPs build: beyond it memory runs out
+#: (about 100 bytes per column with its rows and nonzeros) and HiGHS could not even presolve in the time
+#: limit, so they refuse up front.
+MAX_MILP_COLUMNS = 2_000_000
+
+
+def check_milp_size(where: str, n_cols: int, hint: str, *, limit: int = MAX_MILP_COLUMNS) -> None:
+    """Raise :class:`ModelAssumptionError` when a MILP of *n_cols* columns is over *limit*."""
+    if n_cols > limit:
+        raise ModelAssumptionError(
+            f"{where}: the exact model would have {n_cols:,} columns (limit {limit:,}); {hint}"
+        )
 
 
 def gap_of(objective: float, bound: float) -> float:

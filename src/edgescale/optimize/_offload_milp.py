@@ -16,10 +16,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from edgescale.optimize._offload_common import MilpResult, solve_milp
+from edgescale.optimize._offload_common import MilpResult, check_milp_size, solve_milp
 from edgescale.optimize._offload_model import OffloadProblem
 
-__all__ = ["solve_offload_milp"]
+__all__ = ["check_offload_milp_size", "milp_columns", "solve_offload_milp"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -30,10 +30,28 @@ def _g(p: OffloadProblem, e: int, t: I64) -> F64:
     return np.asarray(np.maximum(1.0 / p.edge_core_hz[e], t.astype(np.float64) / p.edge_hz[e]))
 
 
+def milp_columns(p: OffloadProblem) -> int:
+    """Columns of the MILP: ``n (K + 2) + sum_k (T_k + 1 + n_k T_k)``, ``T_k = min(slots_k, n_k)``."""
+    n_k = p.allowed[:, 1 : p.n_edges + 1].sum(axis=0).astype(np.int64)
+    top = np.minimum(p.edge_slots, n_k)
+    return int(p.n_devices * (p.cloud + 1) + (top + 1 + n_k * top).sum())
+
+
+def check_offload_milp_size(p: OffloadProblem) -> None:
+    """Raise :class:`~edgescale.errors.ModelAssumptionError` when the MILP would be too large to build."""
+    check_milp_size(
+        "offload_optimal",
+        milp_columns(p),
+        "use offload_best_response (edgescale offload --method best-response), or fewer devices "
+        "(--max-devices)",
+    )
+
+
 def solve_offload_milp(
     p: OffloadProblem, *, time_limit_s: float, start: I64 | None
 ) -> tuple[MilpResult, I64 | None]:
     """Solve the offloading MILP; returns HiGHS's outcome and the decoded choice (or ``None``)."""
+    check_offload_milp_size(p)
     n, n_opt, k = p.n_devices, p.cloud + 1, p.n_edges
     allowed = p.allowed
     m = p.congestion_weight

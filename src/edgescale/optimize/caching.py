@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 from edgescale.errors import ModelAssumptionError
 from edgescale.model.plan import CacheEntry
 from edgescale.optimize._cache_greedy import lazy_greedy, online_bound
-from edgescale.optimize._cache_milp import solve_cache_milp
+from edgescale.optimize._cache_milp import check_cache_milp_size, solve_cache_milp
 from edgescale.optimize._cache_scenario import ScenarioCache, cache_problem_from_scenario
 from edgescale.optimize._offload_common import as_array
 
@@ -403,7 +403,9 @@ def cache_optimal(problem: CacheProblem, *, time_limit_s: float = 60.0) -> Cache
     served by s's j-th useful cache): maximise ``sum rate[s, n] (origin[s] - lat[s, t_j]) y[s, n, j]``
     subject to ``y[s, n, j] <= x[t_j, n]``, ``sum_j y[s, n, j] <= 1`` (the rest from the origin) and
     ``sum_n size[n] x[t, n] <= capacity[t]``. Size: ``S N`` binaries and ``S N d`` continuous
-    variables (d useful caches per site): for small cases.
+    variables (d useful caches per site): for small cases. Over
+    :data:`~edgescale.optimize._offload_common.MAX_MILP_COLUMNS` columns it raises
+    :class:`~edgescale.errors.ModelAssumptionError` before building anything.
 
     Examples
     --------
@@ -419,6 +421,7 @@ def cache_optimal(problem: CacheProblem, *, time_limit_s: float = 60.0) -> Cache
     """
     if not time_limit_s > 0:
         raise ModelAssumptionError(f"cache_optimal: time_limit_s must be > 0 (got {time_limit_s!r})")
+    check_cache_milp_size(problem)
     t0 = time.perf_counter()
     start = cache_greedy(problem)
     res, placed = solve_cache_milp(problem, time_limit_s=time_limit_s, start=start.placed)

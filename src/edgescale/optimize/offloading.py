@@ -45,7 +45,7 @@ from edgescale.errors import InfeasibleError, ModelAssumptionError
 from edgescale.model.plan import OffloadEntry
 from edgescale.optimize._offload_common import as_array, as_int_array, gap_of
 from edgescale.optimize._offload_game import best_response_dynamics, improving_moves
-from edgescale.optimize._offload_milp import solve_offload_milp
+from edgescale.optimize._offload_milp import check_offload_milp_size, solve_offload_milp
 from edgescale.optimize._offload_model import OffloadProblem, local_energy_j, local_time_ms, shannon_rate_bps
 from edgescale.optimize._offload_scenario import REFERENCE_HZ, ScenarioOffload, offload_problem_from_scenario
 
@@ -407,7 +407,9 @@ def offload_optimal(
     deadline fixes ``w_ikt = 0`` for the t that break it. This disaggregated form has a much
     tighter LP relaxation than a big-M one (5-20x faster on 20-60 devices); it has
     ``n (K + 2) + sum_k n_k T_k`` columns: for tens of devices (65 devices and 3 edge sites: 8 s of CPU
-    time), :func:`offload_best_response` beyond.
+    time), :func:`offload_best_response` beyond. Over
+    :data:`~edgescale.optimize._offload_common.MAX_MILP_COLUMNS` columns it raises
+    :class:`~edgescale.errors.ModelAssumptionError` before building anything.
 
     Examples
     --------
@@ -424,6 +426,7 @@ def offload_optimal(
         raise ModelAssumptionError(f"offload_optimal: time_limit_s must be > 0 (got {time_limit_s!r})")
     t0 = time.perf_counter()
     problem.check_hostable()
+    check_offload_milp_size(problem)
     start_choice: I64 | None
     if start is None:
         # a warm start only: if the heuristic fails, the exact solver runs without one
