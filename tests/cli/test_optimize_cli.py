@@ -93,3 +93,18 @@ def test_sensitivity_section(scenario: Path) -> None:
         [0.7, 0.85, 1.0, 1.15, 1.3]
     )
     assert all(v <= 1e-9 for v in sens["shadow_prices"]["cores"].values())  # capacity never hurts a minimum
+
+
+def test_report_in_the_same_run_shows_the_front(scenario: Path, tmp_path: Path) -> None:
+    pytest.importorskip("plotly")
+    report = tmp_path / "report.html"
+    result = runner.invoke(
+        app,
+        ["optimize", str(scenario), "--solver", "pareto", "--objective", "latency,cost", "--report", str(report)],
+    )
+    assert result.exit_code == 0, result.output
+    text = report.read_text()
+    assert '<section id="pareto"' in text and '<section id="verdict"' in text
+    assert "optimize:pareto-epsilon" in text  # the report is of the new plan, not the default one
+    gap = runner.invoke(app, ["optimize", "gap", str(scenario), "--report", str(tmp_path / "x.html")])
+    assert gap.exit_code == 2

@@ -64,14 +64,21 @@ def optimize(
         float, typer.Option("--sweep-percent", min=0.1, help="With --sensitivity: demand sweep of ± this %.")
     ] = 20.0,
     seed: Annotated[int, typer.Option(help="Seed of the solvers.")] = 0,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write the HTML report of the scenario under the new plan here."),
+    ] = None,
     set_: SetOpt = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Decide placement and assignment (writes a plan), or solve standard GAP instances."""
     if target == "gap":
+        if report is not None:
+            err.print("error: --report applies to scenario files, not to GAP instances")
+            raise typer.Exit(2)
         _optimize_gap(gap_file, instance, sense, time_limit, solver, output, fmt)
         return
-    extra = _Extra(sensitivity=sensitivity, sweep_percent=sweep_percent, seed=seed)
+    extra = _Extra(sensitivity=sensitivity, sweep_percent=sweep_percent, seed=seed, report=report)
     _optimize_scenario(Path(target), objective, solver, time_limit, output, set_, fmt, extra)
 
 
@@ -80,6 +87,7 @@ class _Extra:
     sensitivity: bool = False
     sweep_percent: float = 20.0
     seed: int = 0
+    report: Path | None = None
 
 
 def _optimize_gap(
@@ -181,6 +189,13 @@ def _optimize_scenario(
         if output is not None:
             save_plan(plan, output)
         sens = _sensitivity(s, objective, weights, solver, time_limit, extra) if extra.sensitivity else None
+        if extra.report is not None:
+            try:
+                from edgescale.report import write_report
+            except ImportError as e:
+                raise EdgescaleError(f"--report needs plotly ({e}): pip install 'edgescale[report]'") from e
+            with spinner("writing the report"):
+                write_report(extra.report, s, plan=plan)
     except (EdgescaleError, OSError, ValueError) as e:
         fail(e, fmt)
         return
@@ -192,6 +207,7 @@ def _optimize_scenario(
         "solve_seconds": plan.solve_seconds,
         "created_by": plan.created_by,
         "output": str(output) if output else None,
+        "report": str(extra.report) if extra.report else None,
     }
     text = (
         f"{plan.created_by}: {plan.status}; objectives {plan.objectives}; bound {plan.bound}; gap {plan.gap}"
