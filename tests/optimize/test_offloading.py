@@ -516,3 +516,59 @@ def test_milp_column_count_matches_the_model(monkeypatch):
     p = random_problem(3, 7, 3)
     offload_optimal(p, start=np.zeros(7, np.int64))
     assert seen == [_offload_milp.milp_columns(p)]
+
+
+def _factory(camera_access=None, radio=None):
+    from pathlib import Path
+
+    import yaml
+
+    from edgescale.model.arrays import compile_scenario
+    from edgescale.model.io import scenario_from_dict
+    from edgescale.optimize.offloading import offload_problem_from_scenario
+
+    ex = Path(__file__).resolve().parents[2] / "examples"
+    doc = yaml.safe_load((ex / "factory-cell.yaml").read_text())
+    cams = doc["device_groups"][0]
+    assert cams["id"] == "cameras"
+    if camera_access is not None:
+        cams["access"] = camera_access
+    if radio is not None:
+        cams["device"] = {"radio": radio}
+    sc = scenario_from_dict(doc, base_dir=ex)
+    arrays = compile_scenario(sc, devices=False)
+    so = offload_problem_from_scenario(sc, arrays)
+    return so, [arrays.group_ids[g] for g in so.device_group]
+
+
+def test_factory_cell_offloads_over_its_wired_access():
+    so, group = _factory()
+    p = so.problem
+    cams = np.array([g == "cameras" for g in group])
+    plcs = np.array([g == "plcs" for g in group])
+    # cameras: wired 1000 Mbit/s; PLCs: wired, no bandwidth declared (unlimited, as compiled)
+    assert (p.uplink_bps[cams] == 1000e6).all() and (p.downlink_bps[cams] == 1000e6).all()
+    assert np.isposinf(p.uplink_bps[plcs]).all()
+    r = offload_best_response(p)
+    assert r.deadline_violations == 0 and r.shares(p.n_edges)["edge"] > 0
+    # 200 kB camera frames: 1.6 ms at 1000 Mbit/s, 16 ms at 100 Mbit/s, 80 ms on a 20 Mbit/s radio
+    so100, _ = _factory({"tier": "edge", "latency_ms": 0.5, "bandwidth_mbps": 100, "medium": "wired"})
+    up_ms = 1e3 * p.input_bits[cams] / p.uplink_bps[cams]
+    up100_ms = 1e3 * so100.problem.input_bits[cams] / so100.problem.uplink_bps[cams]
+    assert (so100.problem.uplink_bps[cams] == 100e6).all()
+    assert up100_ms == pytest.approx(10 * up_ms)
+    d = so100.problem.alone_latency_ms[cams] - p.alone_latency_ms[cams]
+    down_extra = 1e3 * p.output_bits[cams] * (1 / 100e6 - 1 / 1000e6)
+    assert d[:, 1:] == pytest.approx(
+        np.broadcast_to((up100_ms - up_ms + down_extra)[:, None], d[:, 1:].shape)
+    )
+    assert d[:, 0] == pytest.approx(0.0)  # local execution does not use the network
+
+
+def test_wireless_access_is_the_radio_capped_by_the_access_bandwidth():
+    acc = {"tier": "edge", "latency_ms": 0.5, "bandwidth_mbps": 5, "medium": "wireless"}
+    so, group = _factory(acc, {"uplink_mbps": 20, "downlink_mbps": 3})
+    cams = np.array([g == "cameras" for g in group])
+    assert (so.problem.uplink_bps[cams] == 5e6).all() and (so.problem.downlink_bps[cams] == 3e6).all()
+    so, _ = _factory(dict(acc, bandwidth_mbps=None))
+    assert (so.problem.uplink_bps[cams] == 20e6).all()  # the default radio

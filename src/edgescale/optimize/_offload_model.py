@@ -158,8 +158,10 @@ class OffloadProblem:
             tx_w=as_array(_W, "tx_w", tx_w, dev, lo=0.0),
             rx_w=as_array(_W, "rx_w", rx_w, dev, lo=0.0),
             idle_w=as_array(_W, "idle_w", idle_w, dev, lo=0.0),
-            uplink_bps=as_array(_W, "uplink_bps", uplink_bps, dev, lo=0.0, lo_open=True),
-            downlink_bps=as_array(_W, "downlink_bps", downlink_bps, dev, lo=0.0, lo_open=True),
+            uplink_bps=as_array(_W, "uplink_bps", uplink_bps, dev, lo=0.0, lo_open=True, allow_inf=True),
+            downlink_bps=as_array(
+                _W, "downlink_bps", downlink_bps, dev, lo=0.0, lo_open=True, allow_inf=True
+            ),
             rtt_ms=as_array(_W, "rtt_ms", rtt_ms, (n, k + 1), lo=0.0, allow_inf=True),
             edge_hz=as_array(_W, "edge_hz", np.ravel(edge_hz), (k,), lo=0.0, lo_open=True),
             edge_core_hz=as_array(

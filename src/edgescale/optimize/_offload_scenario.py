@@ -10,6 +10,7 @@ local energy is ``P * time`` as in the policy.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,7 +80,9 @@ def offload_problem_from_scenario(
     aggregation site (``cpu_cores * cpu_speed * REFERENCE_HZ`` shared, at most one core,
     ``cpu_speed * REFERENCE_HZ``, per task); the cloud: the nearest cloud
     site's ``cpu_speed * REFERENCE_HZ`` per task. Round trips: ``2 * (access latency + path
-    latency)``, on minimum-latency paths.
+    latency)``, on minimum-latency paths. Up- and downlink: the group's radio (default
+    :class:`~edgescale.model.schema.Radio`) over a wireless access, capped by the access's
+    ``bandwidth_mbps``; a wired access's ``bandwidth_mbps`` (unlimited when not given).
     """
     a = arrays
     groups = {g.id: g for g in scenario.device_groups}
@@ -171,5 +174,19 @@ def _device_columns(a: SystemArrays, points: I64, groups: dict[str, DeviceGroup]
         out["speed"][row] = spec.cpu_speed
         out["compute_w"][row] = spec.power.peak_w if spec.power is not None else DEFAULT_COMPUTE_W
         out["tx_w"][row], out["rx_w"][row], out["idle_w"][row] = radio.tx_w, radio.rx_w, radio.idle_w
-        out["up_mbps"][row], out["down_mbps"][row] = radio.uplink_mbps, radio.downlink_mbps
+        out["up_mbps"][row], out["down_mbps"][row] = _access_rates_mbps(groups[a.group_ids[g]], radio)
     return out
+
+
+def _access_rates_mbps(group: DeviceGroup, radio: Radio) -> tuple[float, float]:
+    """Uplink and downlink Mbit/s of a group's devices: the radio's, capped by the access bandwidth.
+
+    A wireless access uses the radio (declared or default) and is capped by the access's
+    ``bandwidth_mbps`` when declared; a wired access uses its ``bandwidth_mbps`` in both directions
+    (unlimited when not declared, as the compiled access link).
+    """
+    acc = group.access
+    bw = math.inf if acc.bandwidth_mbps is None else float(acc.bandwidth_mbps)
+    if acc.medium == "wired":
+        return bw, bw
+    return min(radio.uplink_mbps, bw), min(radio.downlink_mbps, bw)
