@@ -7,7 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from edgescale.model.arrays import compile_scenario
+from edgescale.model.default_plan import default_plan
 from edgescale.model.io import scenario_from_dict
+from edgescale.model.plan import plan_to_arrays
 from edgescale.sim.runner import simulate_scenario
 
 
@@ -56,3 +59,20 @@ def test_scale_up_after_a_load_step_with_a_cold_start() -> None:
     util = np.array(r["utilization"]["by_tier"]["edge"])
     t = np.array(r["utilization"]["t_s"])
     assert util[(t > 500) & (t <= 600)].mean() == pytest.approx(8 / 16, abs=0.1)
+
+
+def test_cost_counts_reserved_core_hours() -> None:
+    """Without autoscaling the plan's replicas reserve their cores for the whole window."""
+    doc = _stepped()
+    del doc["policies"]
+    doc["sites"][0]["cost"] = {"fixed_per_hour": 2.0, "per_core_hour": 0.5}
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    plan, _ = default_plan(s, a)
+    replicas = int(plan_to_arrays(plan, a).replicas.sum())  # one core each
+    r = simulate_scenario(s, plan=plan, duration_s=1800, warmup_s=0, seed=1).to_dict()
+    cost = r["cost"]
+    assert cost["core_hours"] == pytest.approx(replicas * 0.5)
+    assert cost["fixed"] == pytest.approx(1.0)  # 2 per hour for half an hour
+    assert cost["cores"] == pytest.approx(0.5 * cost["core_hours"])
+    assert cost["total"] == pytest.approx(cost["fixed"] + cost["cores"])

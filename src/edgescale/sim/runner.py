@@ -175,6 +175,21 @@ def _site_availability(
     }
 
 
+def _cost(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: float) -> dict[str, float]:
+    """Infrastructure cost of the window, mean per replication: every site hosting a station pays its fixed
+    rate, and each core its replicas reserve (over time: autoscaling changes them) its per-core rate."""
+    if not world.n_stations:
+        return {"total": 0.0, "fixed": 0.0, "cores": 0.0, "core_hours": 0.0}
+    cores = a.service_cpu_cores[world.station_service]
+    per_replica = np.maximum(1.0, np.floor(cores))
+    servers_s = np.mean([r["metrics"].station_servers_s for r in runs], axis=0)
+    core_h = servers_s / per_replica * cores / 3600.0
+    core_cost = float(np.sum(core_h * a.site_cost_per_core_hour[world.station_site]))
+    sites = np.unique(world.station_site)
+    fixed = float(np.sum(a.site_cost_fixed_per_hour[sites])) * duration / 3600.0
+    return {"total": fixed + core_cost, "fixed": fixed, "cores": core_cost, "core_hours": float(core_h.sum())}
+
+
 def _device_energy(
     scenario: Scenario, a: SystemArrays, apps: list[dict[str, Any]], duration: float, reps: int
 ) -> dict[str, Any]:
@@ -808,6 +823,7 @@ def _results(
         },
         "energy_j": energy,
         "device_energy_j": _device_energy(scenario, a, apps, duration, len(runs)),
+        "cost": _cost(world, a, runs, duration),
         "events": runs[0]["events"],
         "random_failure_transitions": runs[0].get("random_transitions", 0),
         "mobility": runs[0].get("mobility"),
