@@ -30,6 +30,10 @@ def test_s1_mean_and_p95_within_ci_of_mm1() -> None:
     p95 = 10.0 + 1000.0 * math.log(20.0) / 2.5
     assert abs(lat["p95"] - p95) <= max(lat["p95_ci99_half_width"], 0.02 * p95)  # histogram resolution 2 %
     assert r["requests"] > 0
+    edge = r["tiers"]["edge"]
+    assert edge["mean_sojourn_ms"] == pytest.approx(400.0, rel=0.05)  # M/M/1 sojourn 1 / (12.5 - 10) s
+    assert edge["mean_wait_ms"] == pytest.approx(320.0, rel=0.06)  # minus the 80 ms of service
+    assert edge["visits_per_s"] == pytest.approx(20 * 10.0, rel=0.02)
     # Little's law on every run: exact as an identity of the window, L = lambda W up to boundary effects
     assert r["littles_law"]["identity_max_rel_error"] < 1e-9
     assert r["littles_law"]["mean_max_rel_error"] < 0.05

@@ -175,6 +175,26 @@ def _site_availability(
     }
 
 
+def _tiers(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: float) -> dict[str, Any]:
+    """Per tier, over its stations and all replications: visits per second and the mean time a visit spends
+    waiting and in total (wait plus service), the hop-by-tier decomposition of the latency."""
+    out: dict[str, Any] = {}
+    tier = a.site_tier[world.station_site] if world.n_stations else np.zeros(0, np.int64)
+    for i, name in enumerate(TIERS):
+        sel = tier == i
+        if not sel.any():
+            continue
+        dep = sum(int(r["metrics"].station_departures[sel].sum()) for r in runs)
+        soj = sum(float(r["metrics"].station_sojourn_s_sum[sel].sum()) for r in runs)
+        wait = sum(float(r["metrics"].station_wait_s_sum[sel].sum()) for r in runs)
+        out[name] = {
+            "visits_per_s": dep / (duration * len(runs)),
+            "mean_sojourn_ms": 1000.0 * soj / dep if dep else None,
+            "mean_wait_ms": 1000.0 * wait / dep if dep else None,
+        }
+    return out
+
+
 def _cost(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: float) -> dict[str, float]:
     """Infrastructure cost of the window, mean per replication: every site hosting a station pays its fixed
     rate, and each core its replicas reserve (over time: autoscaling changes them) its per-core rate."""
@@ -824,6 +844,7 @@ def _results(
         "energy_j": energy,
         "device_energy_j": _device_energy(scenario, a, apps, duration, len(runs)),
         "cost": _cost(world, a, runs, duration),
+        "tiers": _tiers(world, a, runs, duration),
         "events": runs[0]["events"],
         "random_failure_transitions": runs[0].get("random_transitions", 0),
         "mobility": runs[0].get("mobility"),
