@@ -46,7 +46,9 @@ def _example_within_5_percent(
     # analyze models the system without failures: compare on that system (scheduled outages reroute traffic)
     s = s.model_copy(update={"events": (), "failures": Failures()})
     an = analyze_scenario(s).to_dict()
-    sim = simulate_scenario(s, duration_s=duration_s, warmup_s=60, replications=replications, seed=1).to_dict()
+    sim = simulate_scenario(
+        s, duration_s=duration_s, warmup_s=60, replications=replications, seed=1
+    ).to_dict()
     assert sim["utilization"]["mean_by_site_max"] <= 0.7  # the comparison is claimed at rho <= 0.7
     for a, b in zip(an["applications"], sim["applications"], strict=True):
         assert a["application"] == b["application"]
