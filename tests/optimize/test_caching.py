@@ -302,3 +302,37 @@ def test_cli_cache_milp_too_large_fails_before_building(tmp_path):
     out = json.loads(r.output)
     assert out["error"] == "ModelAssumptionError", out
     assert "columns (limit 2,000,000)" in out["message"] and "--method greedy" in out["message"]
+
+
+@pytest.mark.parametrize(("c", "n", "alpha"), [(0, 0, 1.0), (1, 10, -0.5), (-1, 10, 0.8)])
+def test_zipf_hit_ratio_rejects_bad_input(c, n, alpha):
+    with pytest.raises(ModelAssumptionError, match=r"zipf_hit_ratio: need capacity_items >= 0, n_items >= 1"):
+        zipf_hit_ratio(c, n, alpha)
+
+
+def test_requests_beyond_max_items_count_as_origin_fetches():
+    from edgescale.optimize.caching import cache_problem_from_scenario
+
+    sc, arrays = _scenario(CACHE_SCENARIO)  # 50 items, Zipf 0.9
+    full = cache_problem_from_scenario(sc, arrays, max_items=50)
+    part = cache_problem_from_scenario(sc, arrays, max_items=3)
+    modelled = float(zipf_popularity(50, 0.9)[:3].sum())
+    assert part.problem.uncached_rate_per_s.sum() == pytest.approx(part.content_rate_per_s * (1 - modelled))
+    assert full.problem.uncached_rate_per_s.sum() == pytest.approx(0.0, abs=1e-9)
+    r_part = cache_optimal(part.problem)
+    # at most the share of requests modelled can hit; the 3 items fit the caches (2 and 3 items)
+    assert r_part.local_hit + r_part.neighbour_hit <= modelled + 1e-12
+    assert r_part.local_hit + r_part.neighbour_hit == pytest.approx(modelled)
+    # the same placement judged on the full catalog gives the same hit ratio and mean latency
+    fp = full.problem
+    padded = np.zeros(fp.rate_per_s.shape, bool)
+    padded[:, :3] = r_part.placed
+    f_cur = fp.served_latency(padded)
+    assert (fp.rate_per_s * padded).sum() / fp.rate_per_s.sum() == pytest.approx(r_part.local_hit)
+    assert (fp.rate_per_s * f_cur).sum() / fp.rate_per_s.sum() == pytest.approx(r_part.mean_latency_ms)
+    # mean latency by hand: every request from its site's origin except those served by a copy
+    p = part.problem
+    cur = p.served_latency(r_part.placed)
+    total = p.rate_per_s.sum() + p.uncached_rate_per_s.sum()
+    by_hand = ((p.rate_per_s * cur).sum() + (p.uncached_rate_per_s * p.origin_ms).sum()) / total
+    assert r_part.mean_latency_ms == pytest.approx(by_hand)

@@ -48,8 +48,11 @@ def cache_problem_from_scenario(
     -----
     Site s requests item n at ``sum_d rate_d * content_share(app_d) * p_n`` over the demand points d
     that access s, with ``p_n`` the Zipf(``zipf_alpha``) popularity over the whole catalog. A cache of
-    ``cache_gb`` holds ``floor(1000 cache_gb / item_size_mb)`` items. Latencies are minimum-latency
-    paths; the origin is the nearest cloud site.
+    ``cache_gb`` holds ``floor(1000 cache_gb / item_size_mb)`` items. Latencies are one-way
+    minimum-latency paths from the access site (the device's access link, the same whichever copy
+    serves, is left out); the origin is the nearest cloud site. Requests for the items beyond
+    ``max_items`` go to the origin (``uncached_rate_per_s``): the hit ratios and the mean latency
+    count them.
     """
     from edgescale.optimize.caching import CacheProblem, regional_popularity, zipf_popularity
 
@@ -94,5 +97,9 @@ def cache_problem_from_scenario(
         pop = regional_popularity(s, m, cat.zipf_alpha, spread=spread, seed=seed) * pop.sum()
     rates = access_rate[sites][:, None] * np.broadcast_to(pop, (s, m))
     capacity = np.floor(1e3 * a.site_cache_gb[sites] / cat.item_size_mb + 1e-9)
-    problem = CacheProblem.build(rate_per_s=rates, capacity=capacity, latency_ms=lat, origin_ms=origin)
+    # requests for the items beyond max_items: from the origin, counted in the hit ratios and latency
+    uncached = access_rate[sites] * max(1.0 - float(pop.sum()), 0.0)
+    problem = CacheProblem.build(
+        rate_per_s=rates, capacity=capacity, latency_ms=lat, origin_ms=origin, uncached_rate_per_s=uncached
+    )
     return ScenarioCache(problem, sites, m, float(access_rate.sum()))

@@ -107,7 +107,12 @@ def zipf_hit_ratio(capacity_items: int, n_items: int, alpha: float) -> float:
     >>> zipf_hit_ratio(5, 10, 0.0)   # uniform popularity
     0.5
     """
-    c = min(max(int(capacity_items), 0), int(n_items))
+    if int(n_items) < 1 or not alpha >= 0 or int(capacity_items) < 0:
+        raise ModelAssumptionError(
+            f"zipf_hit_ratio: need capacity_items >= 0, n_items >= 1 and alpha >= 0 "
+            f"(got {capacity_items}, {n_items}, {alpha})"
+        )
+    c = min(int(capacity_items), int(n_items))
     return generalized_harmonic(c, alpha) / generalized_harmonic(int(n_items), alpha)
 
 
@@ -140,7 +145,9 @@ class CacheProblem:
     """Cooperative caching: see the module docstring. Build with :meth:`build`.
 
     ``rev_ptr``, ``rev_site``, ``rev_lat`` list, for each cache t, the sites s that fetch from it and
-    the latency ``latency_ms[s, t]`` (only where it beats the origin).
+    the latency ``latency_ms[s, t]`` (only where it beats the origin). ``uncached_rate_per_s[s]``
+    counts site s's requests for items left out of the problem (e.g. beyond ``max_items``): always
+    fetched from the origin, they count in the hit ratios and the mean latency, not in the saving.
     """
 
     rate_per_s: F64
@@ -150,6 +157,7 @@ class CacheProblem:
     rev_ptr: I64
     rev_site: I64
     rev_lat: F64
+    uncached_rate_per_s: F64
 
     @classmethod
     def build(
@@ -161,8 +169,12 @@ class CacheProblem:
         origin_ms: ArrayLike,
         item_size: ArrayLike = 1.0,
         neighbours: int | None = None,
+        uncached_rate_per_s: ArrayLike = 0.0,
     ) -> CacheProblem:
-        """Check the inputs; ``neighbours`` keeps only the nearest caches of each site (itself included)."""
+        """Check the inputs; ``neighbours`` keeps only the nearest caches of each site (itself included).
+
+        ``uncached_rate_per_s`` (per site): requests for items not in the problem, served by the origin.
+        """
         rate = np.atleast_2d(np.asarray(rate_per_s, np.float64))
         s, n = rate.shape
         rate = as_array(_W, "rate_per_s", rate, (s, n), lo=0.0)
@@ -185,6 +197,7 @@ class CacheProblem:
             rev_ptr=ptr,
             rev_site=s_idx.astype(np.int64),
             rev_lat=lat[s_idx, t_idx].astype(np.float64),
+            uncached_rate_per_s=as_array(_W, "uncached_rate_per_s", uncached_rate_per_s, (s,), lo=0.0),
         )
 
     @property
@@ -256,9 +269,13 @@ class CacheResult:
     guarantee : float or None
         Worst-case ratio to the optimum the method guarantees (``None``: no constant guarantee).
     mean_latency_ms : float
-        Request-weighted mean latency.
+        Request-weighted mean latency from the requesting site to the copy serving it (``latency_ms``
+        or ``origin_ms``), over every request, those for items outside the problem included (at the
+        origin). From a scenario: one-way path latency from the device's access site; the access
+        link itself, the same whichever copy serves, is left out.
     local_hit, neighbour_hit : float
-        Shares of requests served by the local cache and by a neighbour.
+        Shares of all requests (those for items outside the problem included) served by the local
+        cache and by a neighbour.
     """
 
     placed: NDArray[np.bool_]
@@ -316,10 +333,12 @@ def _result(
         raise RuntimeError(f"cache placement violates capacity: {bad[:3]}")
     cur = p.served_latency(placed)
     rate = p.rate_per_s
-    total = max(float(rate.sum()), 1e-300)
+    other = p.uncached_rate_per_s  # requests for items outside the problem: from the origin
+    total = max(float(rate.sum() + other.sum()), 1e-300)
     objective = float((rate * (p.origin_ms[:, None] - cur)).sum())
     local = float((rate * placed).sum() / total)
     remote = float((rate * (cur < p.origin_ms[:, None]) * ~placed).sum() / total)
+    mean_ms = float(((rate * cur).sum() + (other * p.origin_ms).sum()) / total)
     bound = max(bound, objective) + 0.0  # no -0.0
     gap = max(bound - objective, 0.0) / max(abs(bound), 1e-12) + 0.0 if math.isfinite(bound) else math.inf
     return CacheResult(
@@ -331,7 +350,7 @@ def _result(
         time.perf_counter() - t0,
         method,
         guarantee,
-        float((rate * cur).sum() / total),
+        mean_ms,
         local,
         remote,
         evaluations,
