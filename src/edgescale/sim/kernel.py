@@ -28,6 +28,13 @@ Semantics
   (``failed``). The timed-out attempt keeps using the stations it is queued at (an *orphan*: nobody cancels
   it) and is discarded at the end of its route. Latency of a retried request is measured from its first
   attempt; the wait/service/link decomposition covers the successful attempt.
+* **No path**: an infinite link delay (``stage_delay_s`` or ``return_delay_s``) means the path is cut: a
+  request sent over it is lost (``drops_down``); a response that cannot come back makes the attempt time
+  out, or is dropped when there is no timeout.
+* **Arrivals**: Poisson, periodic, MMPP-2, token bucket (Poisson proposals policed by a bucket: the output
+  never exceeds ``depth + rate * t`` in any window of length t) and trace replay (see :class:`KernelModel`).
+* **Samples**: with ``sample_every`` in :func:`init_state`, every k-th outcome of a counted request is kept
+  (bounded buffer) and read with :func:`read_samples`.
 * **Epochs**: between calls the control plane may change any array in place or pass a new model with the
   same numbers of stations, sources and applications and the same disciplines. Changes apply from the
   current time: requests in service keep their service time; at a FIFO station whose servers or speed
