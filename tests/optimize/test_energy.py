@@ -279,3 +279,16 @@ def test_dvfs_for_plan_uses_routed_load():
     r = dvfs_for_plan(sc, arrays, plan, 8.0)
     assert r.frequency_ghz.tolist() == [2.0, 2.0]
     assert [(e.site, e.frequency_ghz) for e in r.plan_entries()] == [("e1", 2.0), ("e2", 2.0)]
+
+
+def test_dvfs_continuous_rejects_peak_below_idle():
+    from edgescale.errors import ModelAssumptionError
+
+    # with peak < idle the power falls with the frequency: the least feasible frequency is the worst
+    with pytest.raises(ModelAssumptionError, match=r"peak_w\[1\] must be >= idle_w\[1\] \(got 40 < 50\)"):
+        dvfs_continuous(
+            [80.0, 80.0], [10.0, 10.0], 100.0, min_ghz=0.5, max_ghz=2.0, peak_w=[150.0, 40.0], idle_w=50.0
+        )
+    # peak == idle (constant power) is accepted
+    r = dvfs_continuous([80.0], [10.0], 100.0, min_ghz=0.5, max_ghz=2.0, peak_w=50.0, idle_w=50.0)
+    assert r.status == "optimal" and r.power_w[0] == pytest.approx(50.0)

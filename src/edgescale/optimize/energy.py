@@ -312,8 +312,9 @@ def dvfs_continuous(
 
     Power at full load is ``idle_w + (peak_w - idle_w) (f / f_nom)**3`` (``peak_w`` at ``nominal_ghz``,
     default ``max_ghz``), so the site draws ``idle_w + (peak_w - idle_w) rho_nom (f / f_nom)**2``:
-    increasing in ``f``. The optimum is thus the least frequency whose response time (decreasing in
-    ``f``) meets the bound, found by root finding (exact to 1e-12 relative).
+    increasing in ``f`` (``peak_w >= idle_w`` is required: :class:`ModelAssumptionError` otherwise).
+    The optimum is thus the least frequency whose response time (decreasing in ``f``) meets the
+    bound, found by root finding (exact to 1e-12 relative).
 
     Examples
     --------
@@ -339,6 +340,12 @@ def dvfs_continuous(
         raise ModelAssumptionError(f"{w}: max_ghz[{s}] must be >= min_ghz[{s}] (got {fmax[s]} < {fmin[s]})")
     peak = as_array(w, "peak_w", peak_w, (n,), lo=0.0)
     idle = as_array(w, "idle_w", idle_w, (n,), lo=0.0)
+    if (peak < idle).any():
+        s = int(np.flatnonzero(peak < idle)[0])
+        raise ModelAssumptionError(
+            f"{w}: peak_w[{s}] must be >= idle_w[{s}] (got {peak[s]:g} < {idle[s]:g}): the power must "
+            "grow with the frequency for the least feasible frequency to be the optimum; check the power model"
+        )
     c = as_int_array(w, "servers", servers, (n,), lo=1)
     speed = as_array(w, "cpu_speed", cpu_speed, (n,), lo=0.0, lo_open=True)
     nom = fmax if nominal_ghz is None else as_array(w, "nominal_ghz", nominal_ghz, (n,), lo=0.0, lo_open=True)
