@@ -266,6 +266,7 @@ def test_cli_cache_writes_plan(tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["status"] == "optimal"
     plan = load_plan(out)
+    assert plan.created_by == "cache:milp (on default)"
     sizes = {e.site: len(e.items) for e in plan.cache}
     assert sizes == {"e1": 2, "e2": 3}
     assert plan.routes  # the other sections come from the default plan

@@ -363,6 +363,11 @@ def test_cli_offload_writes_plan(tmp_path):
     assert data["status"] == "optimal"
     (entry,) = load_plan(out).offload
     assert entry.group == "cams" and entry.device + entry.edge + entry.cloud == pytest.approx(1.0)
+    assert load_plan(out).created_by == "offload:milp (on default)"
+    out2 = tmp_path / "plan2.json"
+    r = CliRunner().invoke(app, ["offload", str(scen), "--plan", str(out), "-o", str(out2)])
+    assert r.exit_code == 0, r.output
+    assert load_plan(out2).created_by == "offload:best-response (on offload:milp (on default))"
     bad = dict(
         OFFLOAD_SCENARIO, applications=[dict(OFFLOAD_SCENARIO["applications"][0], slo={"latency_ms": 10})]
     )

@@ -91,7 +91,8 @@ def expected_verdict(analysis: dict[str, Any]) -> dict[str, Any]:
     judged = [x for x in apps if (x["meets_latency_slo"], x["meets_availability_slo"]) != (None, None)]
     met = [x for x in judged if False not in (x["meets_latency_slo"], x["meets_availability_slo"])]
     site, util = max(analysis["sites"]["utilization"].items(), key=lambda kv: kv[1])
-    return {"slo_apps": len(judged), "slo_met": len(met), "site": site, "util": util}
+    queue = max(analysis["bottlenecks"], key=lambda b: b["utilization"]) if analysis["bottlenecks"] else None
+    return {"slo_apps": len(judged), "slo_met": len(met), "site": site, "util": util, "queue": queue}
 
 
 def check_verdict(info: dict[str, Any], analysis: dict[str, Any], results: dict[str, Any] | None) -> None:
@@ -99,10 +100,15 @@ def check_verdict(info: dict[str, Any], analysis: dict[str, Any], results: dict[
     assert int(v["sloApps"]) == exp["slo_apps"]
     assert int(v["sloMet"]) == exp["slo_met"]
     assert analysis["verdict"].startswith(f"{exp['slo_met']} of {exp['slo_apps']} applications meet their SLOs")
-    assert v["bottleneckSite"] == exp["site"]
-    assert float(v["bottleneckUtilization"]) == exp["util"] == analysis["sites"]["max_utilization"]
+    q = exp["queue"]  # the bottleneck as analyze names it: its busiest queue
+    assert (v["bottleneckService"], v["bottleneckSite"]) == (q["service"], q["site"])
+    assert float(v["bottleneckUtilization"]) == q["utilization"]
+    assert f"bottleneck: {q['service']} at {q['site']} ({100 * q['utilization']:.0f}% utilization" in analysis["verdict"]
+    assert f"bottleneck: {q['service']} at {q['site']} ({100 * q['utilization']:.1f} % utilization" in info["headline"]
+    assert v["busiestSite"] == exp["site"]
+    assert float(v["busiestSiteUtilization"]) == exp["util"] == analysis["sites"]["max_utilization"]
     assert f"{exp['slo_met']} of {exp['slo_apps']} applications meet their SLOs" in info["headline"]
-    assert f"site {exp['site']} at {100 * exp['util']:.1f} % utilization" in info["headline"]
+    assert f"busiest site {exp['site']} at {100 * exp['util']:.1f} % of its cores busy" in info["headline"]
     for app, av in info["availability"]:
         assert float(av) == next(x["availability"] for x in analysis["applications"] if x["application"] == app)
     for x in analysis["applications"]:
@@ -113,7 +119,12 @@ def check_verdict(info: dict[str, Any], analysis: dict[str, Any], results: dict[
         assert "No simulation was given" in info["headline"]
         return
     assert v["simulation"] == "true"
-    assert float(v["simMaxUtilization"]) == results["utilization"]["mean_by_site_max"]
+    # the busiest simulated site and its utilization, recomputed from the per-site series
+    means = {k: sum(x) / len(x) for k, x in results["utilization"]["top_sites"].items() if x}
+    busiest = max(means, key=lambda k: means[k])
+    assert v["simBusiestSite"] == busiest
+    assert float(v["simMaxUtilization"]) == pytest.approx(means[busiest], rel=1e-9)
+    assert float(v["simMaxUtilization"]) == pytest.approx(results["utilization"]["mean_by_site_max"], rel=1e-9)
     assert float(v["energyJ"]) == results["energy_j"]
     assert int(v["requests"]) == results["requests"]
     assert int(v["drops"]) == sum(x["drops"] for x in results["applications"])

@@ -59,15 +59,35 @@ def test_objects_and_dicts_give_the_same_report(factory_scenario: Any, results: 
     assert from_obj == build_report(factory_scenario, simulation=results)  # analysis computed when not given
 
 
-def test_verdict_facts_from_results(factory: dict[str, Path], results: dict[str, Any]) -> None:
+def test_verdict_facts_from_results(factory: dict[str, Path], results: dict[str, Any], factory_scenario: Any) -> None:
     analysis = json.loads(factory["analysis"].read_text())
     f = verdict_facts(analysis, results)
     # factory-cell: control misses its 99.99 % availability target (one edge rack, one power domain)
     assert (f["slo_apps"], f["slo_met"], f["failing"]) == (3, 2, ["control"])
     assert [m[0] for m in f["availability_misses"]] == ["control"]
-    assert f["bottleneck_site"] == "rack-a"
-    assert f["sim_max_utilization"] == results["utilization"]["mean_by_site_max"]
-    assert f["energy_j"] == results["energy_j"]
+    # the bottleneck is analyze's: its busiest queue (service at site), as in its verdict sentence
+    (q,) = [b for b in analysis["bottlenecks"] if b["utilization"] == max(x["utilization"] for x in analysis["bottlenecks"])]
+    assert (f["bottleneck_service"], f["bottleneck_site"], f["bottleneck_utilization"]) == (
+        q["service"], q["site"], q["utilization"]
+    )
+    assert f"bottleneck: {q['service']} at {q['site']} ({100 * q['utilization']:.0f}% utilization)" in analysis["verdict"]
+    util = analysis["sites"]["utilization"]
+    assert (f["busiest_site"], f["busiest_site_utilization"]) == max(util.items(), key=lambda kv: kv[1])
+    # the busiest simulated site and its utilization are the same site's: recomputed from the series
+    means = {k: sum(v) / len(v) for k, v in results["utilization"]["top_sites"].items() if v}
+    site = max(means, key=lambda k: means[k])
+    assert f["sim_busiest_site"] == site
+    assert f["sim_max_utilization"] == pytest.approx(means[site], rel=1e-9)
+    assert f["sim_max_utilization"] == pytest.approx(results["utilization"]["mean_by_site_max"], rel=1e-9)
+    # energy between every site idle and every site at peak for the measured time
+    idle_w = peak_w = 0.0
+    for x in factory_scenario.sites:
+        if x.power is not None:
+            idle_w += x.power.idle_w
+            peak_w += x.power.peak_w
+    duration_s = results["duration_s"]
+    assert idle_w * duration_s <= f["energy_j"] <= peak_w * duration_s
+    assert f["energy_j"] == pytest.approx(results["energy_j"])
 
 
 def test_write_report_is_atomic_and_returns_the_path(tmp_path: Path, factory_scenario: Any) -> None:
@@ -85,10 +105,22 @@ BAD_SIMULATIONS = [
     (_other_scenario, r"simulation.scenario_sha256: results were made for another scenario \('elsewhere'\)"),
     (lambda r: {**r, "plan": "placement"}, r"simulation.plan: results were made under plan 'placement'.*--plan"),
     (lambda r: {k: v for k, v in r.items() if k != "schema"}, r"simulation.schema: must be a edgescale.results/1"),
+    (
+        lambda r: {k: v for k, v in r.items() if k != "scenario_sha256"},
+        r"simulation.scenario_sha256: missing: must be the sha256 of the scenario",
+    ),
+    (
+        lambda r: {**r, "plan_sha256": "0" * 64},
+        r"simulation.plan_sha256: results were made under another plan \('default'\), the report uses 'default'",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("mutate", "match"), BAD_SIMULATIONS, ids=["other-scenario", "other-plan", "no-schema"])
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    BAD_SIMULATIONS,
+    ids=["other-scenario", "other-plan", "no-schema", "no-scenario-sha", "other-plan-content"],
+)
 def test_bad_simulation_results(mutate: Any, match: str, factory_scenario: Any, results: dict[str, Any]) -> None:
     with pytest.raises(ScenarioError, match=match):
         build_report(factory_scenario, simulation=mutate(copy.deepcopy(results)))
@@ -100,6 +132,9 @@ def test_bad_analysis_and_bundle(factory_scenario: Any, factory: dict[str, Path]
         build_report(factory_scenario, analysis=_other_scenario(analysis))
     with pytest.raises(ScenarioError, match="analysis: must be an analysis results file"):
         build_report(factory_scenario, analysis={"schema": "edgescale.results/1"})
+    no_sha = {k: v for k, v in analysis.items() if k != "scenario_sha256"}
+    with pytest.raises(ScenarioError, match=r"analysis\.scenario_sha256: missing"):
+        build_report(factory_scenario, analysis=no_sha)
     with pytest.raises(ScenarioError, match="simulation: must be a results object or its dict"):
         build_report(factory_scenario, simulation=[1, 2])
     with pytest.raises(ScenarioError, match="plotlyjs: must be 'cartesian' or 'full'"):
@@ -253,3 +288,80 @@ def test_pareto_with_three_objectives_colours_the_third(factory_scenario: Any) -
     assert "Chosen point #2: mean_latency_ms 15, cost_per_hour 1, energy_w 950. Hypervolume 0.5." in text
     assert text.count('class="chosen"') == 1
     assert "has no Pareto front" in pareto_section(base)
+
+
+def test_plan_compared_by_content(factory_scenario: Any, results: dict[str, Any]) -> None:
+    from edgescale.model.arrays import compile_scenario
+    from edgescale.model.default_plan import default_plan
+    from edgescale.report.inputs import plan_sha256
+
+    base, _ = default_plan(factory_scenario, compile_scenario(factory_scenario, devices=False))
+    # the same decisions under another label: accepted; the label is not part of the digest
+    relabelled = base.model_copy(update={"created_by": "renamed"})
+    assert plan_sha256(relabelled) == plan_sha256(base)
+    ok = {**results, "plan": "renamed", "plan_sha256": plan_sha256(base)}
+    assert 'data-simulation="true"' in build_report(factory_scenario, simulation=ok)
+    # other decisions under the same label: rejected
+    other = base.model_copy(update={"routes": base.routes[1:]})
+    assert plan_sha256(other) != plan_sha256(base)
+    with pytest.raises(ScenarioError, match=r"simulation\.plan_sha256: results were made under another plan"):
+        build_report(factory_scenario, plan=other, simulation={**results, "plan_sha256": plan_sha256(base)})
+
+
+def test_report_rejects_results_simulated_under_an_offload_plan(tmp_path: Path) -> None:
+    scen = str(EXAMPLES / "factory-cell.yaml")
+    plan, sim = tmp_path / "offload-plan.json", tmp_path / "sim.json"
+    assert runner.invoke(app, ["offload", scen, "-o", str(plan)]).exit_code == 0
+    r = runner.invoke(
+        app, ["simulate", scen, "--plan", str(plan), "--duration", "5", "--replications", "1", "-o", str(sim)]
+    )
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", scen, "--sim", str(sim), "-o", str(out)])
+    assert r.exit_code == 1
+    assert "results were made under plan 'offload:best-response (on default)', the report uses 'default'" in r.output
+    assert not out.exists()
+    r = runner.invoke(app, ["report", scen, "--plan", str(plan), "--sim", str(sim), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize(
+    ("flag", "doc", "missing"),
+    [
+        (
+            "--analysis",
+            {"applications": [{"application": "app"}], "verdict": "x"},
+            ["analysis.scenario_sha256", "analysis.applications[0].decomposition_ms"],
+        ),
+        (
+            "--sim",
+            {"schema": "edgescale.results/1", "applications": [{"application": "app"}]},
+            [
+                "simulation.scenario_sha256", "simulation.replications", "simulation.duration_s",
+                "simulation.warmup_s", "simulation.applications[0].latency_ms",
+                "simulation.applications[0].decomposition_ms",
+            ],
+        ),
+        (
+            "--analysis",
+            {"scenario_sha256": "x", "verdict": "x", "applications": [
+                {"application": "a", "decomposition_ms": {}, "meets_availability_slo": False, "slo_latency_ms": 5.0}
+            ]},
+            ["analysis.applications[0].slo_percentile", "analysis.applications[0].availability",
+             "analysis.applications[0].slo_availability"],
+        ),
+    ],
+    ids=["analysis", "simulation", "analysis-slo"],
+)
+def test_cli_report_names_every_missing_field(
+    flag: str, doc: dict[str, Any], missing: list[str], tmp_path: Path, factory: dict[str, Path]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(factory["scenario"]), flag, str(bad), "-o", str(out), "-f", "json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["error"] == "ScenarioError"
+    assert [i["path"] for i in data["issues"]] == missing
+    assert not out.exists()

@@ -1,7 +1,8 @@
 """``edgescale offload`` and ``edgescale cache``: offloading and cache placement for a scenario.
 
 Each writes (with ``-o``) a plan whose ``offload`` or ``cache`` section holds the decision, taking
-the other sections from ``--plan`` (or the default plan).
+the other sections from ``--plan`` (or the default plan); its ``created_by`` says what made it, e.g.
+``offload:milp (on default)``, so results made under it are told apart from the base plan's.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def offload(
         entries = r.plan_entries(so.problem.n_edges, so.device_group, arrays.group_ids)
         if output is not None:
             base = _base_plan(s, arrays, plan)
-            save_plan(base.model_copy(update={"offload": entries}), output)
+            made_by = f"offload:{method.value} (on {base.created_by})"
+            save_plan(base.model_copy(update={"offload": entries, "created_by": made_by}), output)
     except (EdgescaleError, OSError, ValueError, ImportError, MemoryError) as e:
         fail(e, fmt)
         return
@@ -133,7 +135,8 @@ def cache(
         entries = r.plan_entries(names)
         if output is not None:
             base = _base_plan(s, arrays, plan)
-            save_plan(base.model_copy(update={"cache": entries}), output)
+            made_by = f"cache:{method.value} (on {base.created_by})"
+            save_plan(base.model_copy(update={"cache": entries, "created_by": made_by}), output)
     except (EdgescaleError, OSError, ValueError, ImportError, MemoryError) as e:
         fail(e, fmt)
         return

@@ -2,11 +2,15 @@
 
 Results may come as objects (``AnalysisResult``, ``SimulationResult``) or as the dicts their
 ``to_dict`` returns (as read back from JSON). Results made for another scenario or under another plan
-are rejected with a :class:`~edgescale.errors.ScenarioError` naming the field.
+are rejected with a :class:`~edgescale.errors.ScenarioError` naming the field: the scenario by its
+``scenario_sha256`` (required), the plan by its content (:func:`plan_sha256`) when the results record
+``plan_sha256``, else by its ``created_by`` label. Results missing fields the report reads are
+rejected up front, every missing field named.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +19,11 @@ from typing import Any
 from edgescale.errors import Issue, ScenarioError
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
-from edgescale.model.io import scenario_sha256
+from edgescale.model.io import canonical_json, scenario_sha256
 from edgescale.model.plan import Plan, PlanArrays, check_plan_matches, plan_to_arrays
 from edgescale.model.schema import Scenario
 
-__all__ = ["RESULTS_SCHEMA", "ReportInputs", "load_results", "prepare"]
+__all__ = ["RESULTS_SCHEMA", "ReportInputs", "load_results", "plan_sha256", "prepare"]
 
 RESULTS_SCHEMA = "edgescale.results/1"
 
@@ -52,10 +56,20 @@ def _as_dict(x: Any, what: str) -> dict[str, Any] | None:
     )
 
 
+def plan_sha256(plan: Plan) -> str:
+    """SHA-256 of the plan's content: its canonical JSON without the ``created_by`` label.
+
+    Two plans with the same decisions have the same digest whatever made them; results that record it
+    (``plan_sha256``) are checked against the plan of the report by content, not by name.
+    """
+    data = plan.model_dump(mode="json", exclude={"created_by"})
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
 def _check_same(d: dict[str, Any], what: str, sha: str, plan: Plan, plan_given: bool) -> None:
     issues: list[Issue] = []
-    got = d.get("scenario_sha256")
-    if got is not None and got != sha:
+    got = d.get("scenario_sha256")  # present: checked with the other fields
+    if got != sha:
         issues.append(
             Issue(
                 f"{what}.scenario_sha256",
@@ -65,8 +79,20 @@ def _check_same(d: dict[str, Any], what: str, sha: str, plan: Plan, plan_given: 
             )
         )
     made_under = d.get("plan")
-    if made_under is not None and made_under != plan.created_by:
-        hint = "pass the plan they were made under (--plan)" if not plan_given else "re-run them under this plan"
+    digest = d.get("plan_sha256")
+    hint = "pass the plan they were made under (--plan)" if not plan_given else "re-run them under this plan"
+    if digest is not None:  # the plan's content, when the results record it
+        mine = plan_sha256(plan)
+        if digest != mine:
+            issues.append(
+                Issue(
+                    f"{what}.plan_sha256",
+                    f"results were made under another plan ('{made_under}'), the report uses '{plan.created_by}'",
+                    str(digest)[:12] + "...",
+                    f"this plan's sha256 is {mine[:12]}...; {hint}",
+                )
+            )
+    elif made_under is not None and made_under != plan.created_by:
         issues.append(
             Issue(
                 f"{what}.plan",
@@ -79,32 +105,100 @@ def _check_same(d: dict[str, Any], what: str, sha: str, plan: Plan, plan_given: 
         raise ScenarioError(issues)
 
 
+_NUMBER = (int, float)
+# required fields: name -> (accepted types, what it must be)
+_SIM_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "scenario_sha256": ((str,), "the sha256 of the scenario the results were made for"),
+    "replications": ((int,), "an integer"),
+    "duration_s": (_NUMBER, "a number"),
+    "warmup_s": (_NUMBER, "a number"),
+}
+_SIM_APP_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "application": ((str,), "a string"),
+    "latency_ms": ((dict,), "an object"),
+    "decomposition_ms": ((dict,), "an object"),
+}
+_AN_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "scenario_sha256": ((str,), "the sha256 of the scenario the results were made for"),
+    "verdict": ((str,), "a string"),
+}
+_AN_APP_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "application": ((str,), "a string"),
+    "decomposition_ms": ((dict,), "an object"),
+}
+
+
+def _fields(
+    d: dict[str, Any], path: str, spec: dict[str, tuple[tuple[type, ...], str]], hint: str
+) -> list[Issue]:
+    """An issue for every field of *spec* missing from *d* or of the wrong type."""
+    out = []
+    for name, (types, what) in spec.items():
+        if name not in d or d[name] is None:
+            out.append(Issue(f"{path}.{name}", f"missing: must be {what}", has_value=False, hint=hint))
+        elif not isinstance(d[name], types) or (isinstance(d[name], bool) and bool not in types):
+            out.append(Issue(f"{path}.{name}", f"must be {what}", d[name], hint))
+    return out
+
+
+def _apps(
+    d: dict[str, Any], what: str, spec: dict[str, tuple[tuple[type, ...], str]], hint: str
+) -> list[Issue]:
+    apps = d.get("applications")
+    if not isinstance(apps, list):
+        return [
+            Issue(
+                f"{what}.applications", "missing: must be a list", apps, hint, has_value="applications" in d
+            )
+        ]
+    issues: list[Issue] = []
+    for k, x in enumerate(apps):
+        if not isinstance(x, dict):
+            issues.append(Issue(f"{what}.applications[{k}]", "must be an object", x, hint))
+            continue
+        issues += _fields(x, f"{what}.applications[{k}]", spec, hint)
+        if what == "analysis":
+            issues += _analysis_app_slo(x, f"{what}.applications[{k}]", hint)
+    return issues
+
+
+def _analysis_app_slo(x: dict[str, Any], path: str, hint: str) -> list[Issue]:
+    """Fields the verdict reads when an application has or misses an SLO."""
+    need: list[str] = []
+    if x.get("slo_latency_ms") is not None or x.get("meets_latency_slo") is False:
+        need += ["slo_percentile", "slo_latency_ms"]
+    if x.get("meets_availability_slo") is False:
+        need += ["availability", "slo_availability"]
+    return _fields(x, path, dict.fromkeys(need, (_NUMBER, "a number")), hint)
+
+
 def _check_simulation(d: dict[str, Any]) -> None:
-    if d.get("schema") != RESULTS_SCHEMA or not isinstance(d.get("applications"), list):
+    hint = "write one with: edgescale simulate FILE -o results.json"
+    if d.get("schema") != RESULTS_SCHEMA:
         raise ScenarioError(
-            [
-                Issue(
-                    "simulation.schema",
-                    f"must be a {RESULTS_SCHEMA} results file",
-                    d.get("schema"),
-                    "write one with: edgescale simulate FILE -o results.json",
-                )
-            ]
+            [Issue("simulation.schema", f"must be a {RESULTS_SCHEMA} results file", d.get("schema"), hint)]
         )
+    issues = _fields(d, "simulation", _SIM_FIELDS, hint) + _apps(d, "simulation", _SIM_APP_FIELDS, hint)
+    if issues:
+        raise ScenarioError(issues)
 
 
 def _check_analysis(d: dict[str, Any]) -> None:
-    if not isinstance(d.get("applications"), list) or "verdict" not in d:
+    hint = "write one with: edgescale analyze FILE -o analysis.json"
+    if "applications" not in d and "verdict" not in d:
         raise ScenarioError(
             [
                 Issue(
                     "analysis",
                     "must be an analysis results file (applications, verdict, sites)",
                     sorted(d)[:8],
-                    "write one with: edgescale analyze FILE -o analysis.json",
+                    hint,
                 )
             ]
         )
+    issues = _fields(d, "analysis", _AN_FIELDS, hint) + _apps(d, "analysis", _AN_APP_FIELDS, hint)
+    if issues:
+        raise ScenarioError(issues)
 
 
 def _analyze(scenario: Scenario, plan: Plan, arrays: SystemArrays) -> dict[str, Any]:
@@ -143,7 +237,7 @@ def prepare(
     pa = plan_to_arrays(plan, a, source="plan")
     sim = _as_dict(simulation, "simulation")
     if sim is not None:
-        _check_simulation(sim)
+        _check_simulation(sim)  # the fields the report reads, every missing one named
         _check_same(sim, "simulation", sha, plan, plan_given)
     an = _as_dict(analysis, "analysis")
     if an is None:

@@ -1,9 +1,10 @@
 """The verdict at the top of the report: in words, and as data attributes a test or a tool can read.
 
 Every number comes from the results: SLO counts and availability from the analysis (the same rule as
-``AnalysisResult.verdict``), the bottleneck site from its per-site utilization, and — with a
-simulation — the simulated latency at each application's SLO percentile, the busiest simulated site
-(``utilization.mean_by_site_max``), drops, timeouts and energy.
+``AnalysisResult.verdict``), the bottleneck as analyze names it (``bottlenecks[0]``: the busiest queue,
+service at site), the busiest site from its per-site utilization, and — with a simulation — the
+simulated latency at each application's SLO percentile, the busiest simulated site and its mean
+utilization (both from ``utilization.top_sites``), drops, timeouts and energy.
 """
 
 from __future__ import annotations
@@ -30,13 +31,18 @@ def verdict_facts(analysis: dict[str, Any], sim: dict[str, Any] | None) -> dict[
     judged = [x for x in apps if analytic_meets(x) is not None]
     met = [x for x in judged if analytic_meets(x)]
     sites = busiest_sites(analysis)
+    queue = (analysis.get("bottlenecks") or [None])[0]  # analyze's bottleneck: the busiest queue
+    queue = queue if isinstance(queue, dict) and queue.get("utilization") is not None else None
     facts: dict[str, Any] = {
         "slo_apps": len(judged),
         "slo_met": len(met),
         "failing": [x["application"] for x in judged if not analytic_meets(x)],
-        "bottleneck_site": sites[0][0] if sites else None,
-        "bottleneck_utilization": sites[0][1] if sites else None,
-        "bottleneck_queue": (analysis.get("bottlenecks") or [None])[0],
+        "bottleneck_service": str(queue.get("service")) if queue else None,
+        "bottleneck_site": str(queue.get("site")) if queue else None,
+        "bottleneck_utilization": float(queue["utilization"]) if queue else None,
+        "bottleneck_queue": queue,
+        "busiest_site": sites[0][0] if sites else None,
+        "busiest_site_utilization": sites[0][1] if sites else None,
         "availability_misses": [
             (x["application"], x["availability"], x["slo_availability"])
             for x in apps
@@ -58,7 +64,8 @@ def verdict_facts(analysis: dict[str, Any], sim: dict[str, Any] | None) -> dict[
             "sim_slo_apps": len(sj),
             "sim_slo_met": sum(1 for _, ok in sj if ok),
             "sim_busiest_site": busiest[0] if busiest else None,
-            "sim_max_utilization": float((sim.get("utilization") or {}).get("mean_by_site_max", 0.0)),
+            # the same site's mean utilization (not the results' mean_by_site_max, which may be another's)
+            "sim_max_utilization": busiest[1] if busiest else 0.0,
             "energy_j": float(sim.get("energy_j") or 0.0),
             "requests": int(sim.get("requests") or 0),
             "drops": sum(int(x.get("drops", 0)) for x in sim["applications"]),
@@ -71,12 +78,15 @@ def verdict_facts(analysis: dict[str, Any], sim: dict[str, Any] | None) -> dict[
 
 def _analytic_sentence(f: dict[str, Any]) -> str:
     parts = [f"{f['slo_met']} of {f['slo_apps']} applications meet their SLOs"]
-    if f["bottleneck_site"] is not None:
-        b = f"bottleneck: site {f['bottleneck_site']} at {pct(f['bottleneck_utilization'])} utilization"
-        q = f["bottleneck_queue"]
-        if q:
-            b += f" (busiest queue: {q['service']} at {q['site']}, {pct(q['utilization'])} of {q['servers']} servers)"
-        parts.append(b)
+    q = f["bottleneck_queue"]
+    if q is not None:
+        servers = f" of {q['servers']} servers" if q.get("servers") is not None else ""
+        parts.append(
+            f"bottleneck: {f['bottleneck_service']} at {f['bottleneck_site']} "
+            f"({pct(f['bottleneck_utilization'])} utilization{servers})"
+        )
+    if f["busiest_site"] is not None:
+        parts.append(f"busiest site {f['busiest_site']} at {pct(f['busiest_site_utilization'])} of its cores busy")
     for app, av, target in f["availability_misses"]:
         parts.append(f"availability of {app} {pct(av, 4)} against a {pct(target, 4)} target")
     for app, p, got, target in f["latency_misses"]:
@@ -98,7 +108,8 @@ def _sim_sentence(f: dict[str, Any]) -> str:
 
 
 def _attrs(f: dict[str, Any]) -> str:
-    keys = ["slo_apps", "slo_met", "bottleneck_site", "bottleneck_utilization", "simulation"]
+    keys = ["slo_apps", "slo_met", "bottleneck_service", "bottleneck_site", "bottleneck_utilization",
+            "busiest_site", "busiest_site_utilization", "simulation"]
     if f["simulation"]:
         keys += ["sim_slo_apps", "sim_slo_met", "sim_busiest_site", "sim_max_utilization", "energy_j",
                  "requests", "drops", "timeouts"]
