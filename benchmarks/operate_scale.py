@@ -13,7 +13,7 @@ Measures, with authentication on (NATS users, signed messages, API bearer token)
 
 Prints one JSON document. Example (the figures in docs/benchmarks.md)::
 
-    python benchmarks/operate_scale.py --agents 10000 --replicas 100000 --steady-s 600
+    python benchmarks/operate_scale.py --agents 10000 --replicas 100000 --heartbeat-s 5 --steady-s 600 --kill 100
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def main() -> None:
     p.add_argument("--replicas", type=int, default=100_000)
     p.add_argument("--deployments", type=int, default=10)
     p.add_argument("--connections", type=int, default=8)
-    p.add_argument("--heartbeat-s", type=float, default=2.0)
+    p.add_argument("--heartbeat-s", type=float, default=5.0)
     p.add_argument("--autonomy-window-s", type=float, default=300.0)
     p.add_argument("--steady-s", type=float, default=600.0)
     p.add_argument("--kill", type=int, default=100)
