@@ -38,6 +38,12 @@ def test_agent_b_cannot_publish_agent_a_status_nor_forge_assignments(env: Env) -
                 captured.append(msg)
 
             await nc.subscribe(agent_subject(a.agent_id, "status"), cb=grab)
+            assigns: list[nats.aio.msg.Msg] = []
+
+            async def grab_assign(msg: nats.aio.msg.Msg) -> None:
+                assigns.append(msg)
+
+            await nc.subscribe("es.agent.*.assign", cb=grab_assign)  # B's login may listen...
             c.apply(
                 {
                     "name": "w",
@@ -49,6 +55,10 @@ def test_agent_b_cannot_publish_agent_a_status_nor_forge_assignments(env: Env) -
             )
             await await_until(lambda: c.deployment_status("w")["running"] == 1, 10, "running")
             await await_until(lambda: captured, 10, "a status message of A")
+            await await_until(lambda: assigns, 10, "an assignment on the wire")
+            assert all(
+                b"sleep" not in m.data and b"300" not in m.data for m in assigns
+            )  # ...but reads nothing
             rec_a = c.agents[a.agent_id]
             before = dict(rec_a.reports)
             rejected = c.rejected

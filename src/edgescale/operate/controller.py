@@ -536,7 +536,7 @@ class Controller:
     def _assignment(self, rec: AgentRec) -> tuple[bytes, dict[str, str]]:
         reps = [self._replica_spec(r) for r in self.by_agent.get(rec.id, {}).values()]
         body = {"generation": rec.generation, "replicas": reps}
-        return seal(rec.mac, "assign", rec.id, agent_subject(rec.id, "assign"), body)
+        return seal(rec.mac, "assign", rec.id, agent_subject(rec.id, "assign"), body, encrypt=True)
 
     async def publish_assignments(self, agent_ids: list[str]) -> None:
         """Send their current assignment to these agents."""

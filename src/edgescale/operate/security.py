@@ -15,7 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -152,9 +154,12 @@ class Envelope:
 
 
 def seal(
-    key: bytes, kind: str, agent: str, subject: str, body: dict[str, Any]
+    key: bytes, kind: str, agent: str, subject: str, body: dict[str, Any], *, encrypt: bool = False
 ) -> tuple[bytes, dict[str, str]]:
     """Payload and headers of an authenticated message from *agent* on *subject* (*key*: the shared key).
+
+    With *encrypt* the body travels as ``{"enc": ...}``: AES-256-GCM under the same key, the subject as
+    associated data, so only the two key holders can read it (assignments carry commands and env).
 
     Examples
     --------
@@ -167,6 +172,10 @@ def seal(
     ...
     edgescale.operate.security.AuthError: es.agent.a-1.hb: bad MAC
     """
+    if encrypt:
+        nonce = secrets.token_bytes(12)
+        ct = AESGCM(key).encrypt(nonce, json.dumps(body).encode(), subject.encode())
+        body = {"enc": _b64(nonce + ct)}
     env = {
         "v": PROTOCOL_VERSION,
         "kind": kind,
@@ -226,6 +235,12 @@ def open_envelope(
     if not isinstance(seq, int) or (after_seq is not None and seq <= after_seq):
         raise AuthError(f"{subject}: replayed or out-of-order message (seq {seq}, last {after_seq})")
     body = env.get("body")
+    if isinstance(body, dict) and set(body) == {"enc"}:
+        try:
+            raw = _unb64(str(body["enc"]))
+            body = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], subject.encode()))
+        except (ValueError, InvalidTag) as e:
+            raise AuthError(f"{subject}: cannot decrypt the body") from e
     if not isinstance(body, dict):
         raise AuthError(f"{subject}: body must be an object")
     return Envelope(
