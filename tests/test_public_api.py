@@ -23,6 +23,7 @@ def test_all_is_pinned() -> None:
         "save",
         "save_plan",
         "simulate",
+        "simulate_sweep",
     ]
     for name in edgescale.__all__:
         assert hasattr(edgescale, name)

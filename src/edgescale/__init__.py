@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from edgescale.model.plan import Plan, load_plan, save_plan
     from edgescale.model.schema import Scenario
     from edgescale.sim.runner import simulate_scenario as simulate
+    from edgescale.sim.sweep import simulate_sweep
 
 _LAZY = {
     "analyze": "edgescale.analysis.scenario:analyze_scenario",
@@ -48,6 +49,7 @@ _LAZY = {
     "save_plan": "edgescale.model.plan",
     "Scenario": "edgescale.model.schema",
     "simulate": "edgescale.sim.runner:simulate_scenario",
+    "simulate_sweep": "edgescale.sim.sweep",
 }
 
 
@@ -79,4 +81,5 @@ __all__ = [
     "save",
     "save_plan",
     "simulate",
+    "simulate_sweep",
 ]

@@ -256,7 +256,7 @@ class Application(_Model):
     )
     max_retries: int = F(0, used_by="simulate", ge=0, description="Attempts resent at once after a timeout.")
     content_share: float = F(
-        0.0, reserved=True, ge=0.0, le=1.0, description="Share of requests for catalog content (caching)."
+        0.0, used_by="optimize", ge=0.0, le=1.0, description="Share of requests for catalog content (caching)."
     )
 
 
