@@ -150,12 +150,18 @@ def test_cli_simulate_writes_results(tmp_path: Path) -> None:
             "2",
             "-o",
             str(out),
+            "--report",
+            str(tmp_path / "report.html"),
         ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     for key in ("requests", "applications", "utilization", "energy_j", "events", "wall_seconds"):
         assert key in data
+    # the report of the same run carries the simulation's numbers
+    page = (tmp_path / "report.html").read_text()
+    assert 'data-simulation="true"' in page
+    assert f'data-requests="{data["requests"]}"' in page
     lat = data["applications"][0]["latency_ms"]
     assert {"mean", "p50", "p95", "p99"} <= set(lat)
     bad = CliRunner().invoke(

@@ -58,6 +58,9 @@ def simulate(
             "--sweep", help="Run every combination: PATH=V1,V2,... (repeatable).", show_default=False
         ),
     ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Also write the HTML report with these results here.")
+    ] = None,
     set_: SetOpt = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
@@ -82,6 +85,8 @@ def simulate(
 
                 if trace is not None:
                     raise EdgescaleError("--trace: not with --sweep (one trace file per run)")
+                if report is not None:
+                    raise EdgescaleError("--report: not with --sweep (one report per run)")
                 data = simulate_sweep(file, parse_sweep(sweep), overrides=set_ or (), executor=executor,
                                       workers=workers, ray_address=ray_address, progress=step, **kwargs)  # fmt: skip
             else:
@@ -93,6 +98,13 @@ def simulate(
                     data["trace_rows"] = result.write_trace(trace)
         if output is not None:
             write_atomic(output, json.dumps(data, indent=1, default=json_default) + "\n")
+        if report is not None and not sweep:
+            try:
+                from edgescale.report import write_report
+            except ImportError as e:
+                raise EdgescaleError(f"--report needs plotly ({e}): pip install 'edgescale[report]'") from e
+            write_report(report, s, plan=p, simulation=data)
+            data["report"] = str(report)
     except (EdgescaleError, OSError) as e:
         fail(e, fmt)
         return
