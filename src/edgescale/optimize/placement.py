@@ -314,13 +314,22 @@ def _construct(
     left: Callable[[float], float],
     notes: list[str],
     seed: int,
+    milp_next: bool = False,
 ) -> tuple[F64, I64] | None:
-    """A first feasible solution: LP-guided greedy, else HiGHS's first solution with a cost objective."""
+    """A first feasible solution: LP-guided greedy, else HiGHS's first solution with a cost objective.
+
+    With ``milp_next`` (the MILP runs after this) a failed greedy returns None: the MILP's own
+    search finds a first solution about as fast as a separate feasibility run and keeps its tree
+    (Melbourne: 17.26 in 30 s instead of 17.36 after a 6-8 s feasibility run).
+    """
     try:
         z, kq = heuristic(m, a, obj, time_limit_s=left(0.2), guide=guide)
         if budget_per_hour is None or evaluate(m, obj, z, kq)["cost_per_hour"] <= budget_per_hour:
             return z, kq
     except InfeasibleError as e:
+        if milp_next:
+            notes.append(f"greedy construction failed ({e}); the MILP starts without a solution")
+            return None
         notes.append(f"greedy construction failed ({e}); first feasible solution from HiGHS")
     feasibility = objective_terms(a, m, {})  # only the tie-breaking cost term: any feasible point
     res = solve(
@@ -340,6 +349,23 @@ def _construct(
         return None
     routed = route_lp(m, a, obj, res.kq, time_limit_s=left(0.5))
     return (routed if routed is not None else res.z), res.kq
+
+
+def _tidy(a: SystemArrays, m: PlacementModel, obj: Objective, z: F64, kq: I64) -> tuple[F64, I64]:
+    """Drop replicas a MILP solution does not need (HiGHS stops within its gap tolerance, which can
+    exceed the tie-breaking cost of idle replicas): the least level carrying each queue's load, then
+    replica minimums and failure domains restored; kept only when the objective does not rise."""
+    from edgescale.optimize._placement_heuristic import repair, right_size, state_from
+
+    st = state_from(m, a, obj, z, kq)
+    right_size(st)
+    try:
+        repair(st)
+    except InfeasibleError:
+        return z, kq
+    if _value(m, obj, (st.z, st.kq)) <= _value(m, obj, (z, kq)):
+        return st.z, st.kq
+    return z, kq
 
 
 def _value(m: PlacementModel, obj: Objective, sol: tuple[F64, I64]) -> float:
@@ -557,7 +583,7 @@ def optimize_placement(
             + ("found" if start is not None else "failed, greedy instead")
         )
     if start is None:
-        start = _construct(a, m, obj, lp.z, budget_per_hour, left, notes, seed)
+        start = _construct(a, m, obj, lp.z, budget_per_hour, left, notes, seed, milp_next=use_milp)
     if start is not None:  # local search and best routing: the heuristic's plan, and the MILP's start
         z0, kq0 = heuristic(m, a, obj, time_limit_s=left(0.3 if use_milp else 0.8), start=start)
         routed = route_lp(m, a, obj, kq0, time_limit_s=left(0.5))
@@ -583,7 +609,7 @@ def optimize_placement(
             raise _diagnose(a, m, obj, budget_per_hour)
         if res.z is not None and res.kq is not None:
             status = "optimal" if res.status == "optimal" else "time_limit"
-            z, kq = res.z, res.kq
+            z, kq = _tidy(a, m, obj, res.z, res.kq)
             if status != "optimal":
                 polished = route_lp(m, a, obj, kq, time_limit_s=left())
                 z = polished if polished is not None else z
