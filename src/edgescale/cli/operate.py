@@ -270,6 +270,11 @@ def up_cmd(
     autonomy_window_s: Annotated[float, typer.Option(min=0.0)] = 10.0,
     timeout_s: Annotated[float, typer.Option(min=1.0, help="Give up converging after this long.")] = 60.0,
     hold: Annotated[bool, typer.Option(help="Keep running after convergence until Ctrl-C.")] = True,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(help="Run this designed system instead: one agent per site, its plan's replicas."),
+    ] = None,
+    plan: Annotated[Path | None, typer.Option(help="Plan of --scenario (default: its default plan).")] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Start a nats-server, a controller, N agents and a sample deployment; show convergence."""
@@ -279,19 +284,25 @@ def up_cmd(
         directory, heartbeat_s=heartbeat_s, autonomy_window_s=autonomy_window_s, reconcile_s=0.2
     )
     try:
+        sites, docs = _designed(scenario, plan) if scenario is not None else ([], [])
         lc.start_nats()
         lc.start_controller()
-        for k in range(agents):
+        for k in range(agents) if scenario is None else []:
             lc.start_agent(f"site-{k}", "--stop-workloads-on-exit")
+        for site, args in sites:
+            lc.start_agent(site, "--stop-workloads-on-exit", *args)
+        n_agents = agents if scenario is None else len(sites)
         c = lc.client()
         t0 = time.monotonic()
-        while len(c.nodes()) < agents:
+        while len(c.nodes()) < n_agents:
             if time.monotonic() - t0 > timeout_s:
-                raise EdgescaleError(f"only {len(c.nodes())} of {agents} agents joined in {timeout_s:g} s")
+                raise EdgescaleError(f"only {len(c.nodes())} of {n_agents} agents joined in {timeout_s:g} s")
             time.sleep(0.1)
-        want = replicas if replicas is not None else 2 * agents
-        c.apply(sample_deployment(want))
-        data = _converge(c, want, t0, timeout_s, fmt)
+        if scenario is None:
+            docs = [sample_deployment(replicas if replicas is not None else 2 * agents)]
+        for d in docs:
+            c.apply(d)
+        data = _converge(c, sum(int(d["replicas"]) for d in docs), t0, timeout_s, fmt)
         if hold and fmt is Format.text:
             out.print(
                 f"cluster in {directory}; 'edgescale operate status --cluster {directory}'; Ctrl-C stops"
@@ -313,66 +324,54 @@ def up_cmd(
         emit(fmt, data, "")
 
 
+def _designed(scenario: Path, plan: Path | None) -> tuple[list[tuple[str, list[str]]], list[dict[str, Any]]]:
+    """Agents (site, arguments) for the scenario's serving sites and the deployments of its plan."""
+    from edgescale.model.arrays import compile_scenario
+    from edgescale.model.io import load
+    from edgescale.model.plan import load_plan
+    from edgescale.model.schema import TIERS
+    from edgescale.operate.design import deployments_from_plan
+
+    s = load(scenario)
+    a = compile_scenario(s, devices=False)
+    serving = [j for j in range(a.n_sites) if TIERS[int(a.site_tier[j])] != "device"]
+    if len(serving) > 40:
+        raise EdgescaleError(
+            f"{scenario}: {len(serving)} sites is too many agent processes for one machine (at most 40); "
+            "use 'edgescale operate hollow' for scale"
+        )
+    sites = []
+    for j in serving:
+        r = int(a.site_region[j])
+        args = ["--cpu-cores", str(float(a.site_cpu_cores[j])), "--tier", TIERS[int(a.site_tier[j])]]
+        args += ["--region", a.region_ids[r]] if r >= 0 else []
+        args += ["--domain", f"d{int(a.site_domain[j])}"] if int(a.site_domain[j]) >= 0 else []
+        sites.append((a.site_ids[j], args))
+    return sites, deployments_from_plan(s, load_plan(plan) if plan else None)
+
+
 def _converge(c: Any, want: int, t0: float, timeout_s: float, fmt: Format) -> dict[str, Any]:
     last = -1
     while True:
-        d = c.get("hello")
-        if d["ready"] != last and fmt is Format.text:
+        s = c.status()
+        ready = sum(d["ready"] for d in s["deployments"])
+        if ready != last and fmt is Format.text:
             out.print(
-                f"  {time.monotonic() - t0:6.2f} s  hello: {d['running']}/{want} running, {d['ready']} ready"
+                f"  {time.monotonic() - t0:6.2f} s  {s['replicas_running']}/{want} running, {ready} ready"
             )
-            last = d["ready"]
-        if d["ready"] >= want:
+            last = ready
+        if ready >= want:
             break
         if time.monotonic() - t0 > timeout_s:
-            raise EdgescaleError(f"hello: {d['ready']} of {want} replicas ready after {timeout_s:g} s")
+            raise EdgescaleError(f"{ready} of {want} replicas ready after {timeout_s:g} s")
         time.sleep(0.2)
     data = {
         "ok": True,
         "agents": len(c.nodes()),
         "replicas": want,
+        "deployments": len(s["deployments"]),
         "converged_s": round(time.monotonic() - t0, 3),
     }
     if fmt is Format.text:
         out.print(f"converged: {want} replicas ready on {data['agents']} agents in {data['converged_s']} s")
     return data
-
-
-@operate_app.command("hollow")
-def hollow_cmd(
-    join: Annotated[Path, typer.Option(help="join.json of the cluster.")],
-    agents: Annotated[int, typer.Option("--agents", min=1)] = 1000,
-    connections: Annotated[int, typer.Option(min=1, help="Shared NATS connections.")] = 8,
-    heartbeat_s: Annotated[float, typer.Option(min=0.05)] = 2.0,
-    cpu_cores: Annotated[float, typer.Option(min=0.0)] = 1.0,
-    prefix: Annotated[str, typer.Option(help="Site name prefix.")] = "hollow",
-    seed: Annotated[int, typer.Option()] = 0,
-) -> None:
-    """Run many lightweight agents in this process (real protocol and keys, fake workloads) until Ctrl-C."""
-    import asyncio
-
-    from edgescale.operate.config import load_join
-    from edgescale.operate.hollow import HollowFleet
-
-    async def main() -> None:
-        fleet = HollowFleet(
-            load_join(join), agents, connections=connections, heartbeat_s=heartbeat_s, cpu_cores=cpu_cores,
-            prefix=prefix, seed=seed,
-        )  # fmt: skip
-        took = await fleet.start()
-        out.print(f"{agents} hollow agents joined in {took:.2f} s; Ctrl-C stops them")
-        try:
-            while True:
-                await asyncio.sleep(5.0)
-                out.print(
-                    f"  {fleet.running()} fake replicas running, {fleet.sent_heartbeats} heartbeats sent"
-                )
-        finally:
-            await fleet.stop()
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
-    except EdgescaleError as e:
-        fail(e, Format.text)
