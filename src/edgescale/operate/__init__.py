@@ -6,7 +6,6 @@ Modules:
   failure detection with an autonomy window, rollouts (``rollout``), HTTP API (``api``), JetStream
   mirror (``jsmirror``).
 - ``cluster``: ``LiveCluster`` (the controller's state as a ``ClusterView``) and ``plan_counts``;
-  ``waterfill``: vectorised least-loaded placement.
 - ``agent`` and ``workload``/``procs``: workloads as real processes, restarts with backoff, health
   probes, a state file that lets a restarted agent re-adopt its processes.
 - ``security`` (per-agent keys, MACs, tokens), ``protocol`` (subjects), ``config`` (cluster and join files).

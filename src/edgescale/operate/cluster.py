@@ -17,8 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from edgescale.model.schema import TIERS
-from edgescale.operate.waterfill import WaterFilling
-from edgescale.policies import ClusterView, Demand, LeastLoadedPlacement, PlacementPolicy
+from edgescale.policies import ClusterView, Demand, LeastLoadedPlacement, PlacementPolicy, WaterFilling
 
 __all__ = ["LiveCluster", "NodeState", "ServiceState", "plan_counts"]
 

@@ -92,11 +92,7 @@ class ControllerConfig:
         return make_policy("failure_detection", self.detector, params)
 
     def make_placement(self) -> PlacementPolicy:
-        """The configured placement policy (``water-filling``: :class:`~edgescale.operate.waterfill.WaterFilling`)."""
-        if self.placement == "water-filling":
-            from edgescale.operate.waterfill import WaterFilling
-
-            return WaterFilling(**self.placement_params)
+        """The configured placement policy (by its name in :data:`edgescale.policies.POLICIES`)."""
         return make_policy("placement", self.placement, self.placement_params)
 
 

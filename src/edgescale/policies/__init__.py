@@ -43,6 +43,7 @@ from edgescale.policies.registry import POLICIES as POLICIES
 from edgescale.policies.registry import check_policies as check_policies
 from edgescale.policies.registry import make_policy as make_policy
 from edgescale.policies.view import ArrayClusterView as ArrayClusterView
+from edgescale.policies.water_filling import WaterFilling as WaterFilling
 
 __all__ = [
     "POLICIES",
@@ -77,6 +78,7 @@ __all__ = [
     "StaticCache",
     "TargetUtilization",
     "TaskClass",
+    "WaterFilling",
     "check_policies",
     "estimate_offloading",
     "fail_over",

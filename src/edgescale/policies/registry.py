@@ -33,6 +33,7 @@ from edgescale.policies.phi_accrual import PhiAccrual
 from edgescale.policies.placement import EverywhereAllowed, FromPlan, LeastLoadedPlacement
 from edgescale.policies.plan_weights import PlanWeights
 from edgescale.policies.power_of_two import PowerOfTwoChoices
+from edgescale.policies.water_filling import WaterFilling
 
 __all__ = ["POLICIES", "check_policies", "make_policy"]
 
@@ -43,6 +44,7 @@ POLICIES: dict[str, dict[str, type[Policy]]] = {
         "from-plan": FromPlan,
         "least-loaded": LeastLoadedPlacement,
         "nearest-failover": NearestFailover,
+        "water-filling": WaterFilling,
     },
     "balancing": {
         "nearest": Nearest,

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgescale.operate.waterfill import WaterFilling, fill
 from edgescale.policies import ArrayClusterView, Demand, LeastLoadedPlacement
+from edgescale.policies.water_filling import WaterFilling, fill
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)

@@ -9,8 +9,6 @@ water level and counts replicas per site in O(sites) per step: 100,000 replicas 
 milliseconds instead of a minute. The result equals the greedy one whenever the thresholds are computed
 exactly (e.g. cores and per-replica cores that are binary fractions, as in the tests); otherwise ties
 that floating point puts a hair apart may go to another of the tied sites.
-
-Meant to live in ``edgescale.policies`` next to ``LeastLoadedPlacement`` (one module per algorithm).
 """
 
 from __future__ import annotations
@@ -18,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from edgescale.policies import ClusterView, Demand, Placement, PlacementPolicy
 from edgescale.policies._checks import ParamError, number
 from edgescale.policies._placing import EPS_CORES, allowed_sites, check_tier_mask
+from edgescale.policies.base import ClusterView, Demand, Placement, PlacementPolicy
 
 __all__ = ["WaterFilling"]
 
