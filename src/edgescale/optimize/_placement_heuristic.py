@@ -277,6 +277,7 @@ def close_queues(st: _State, deadline: float) -> int:
     """Try to empty the least-loaded queues into the remaining ones (helps cost and energy)."""
     m = st.m
     rows_of = np.repeat(np.arange(len(m.dem)), np.diff(m.chain_ptr))
+    ptr, by_q = _chains_by_queue(m)
     closed = 0
     on = np.flatnonzero(st.kq > 0)
     for q in on[np.argsort(st.load[on])]:
@@ -285,8 +286,16 @@ def close_queues(st: _State, deadline: float) -> int:
         qi = int(q)
         if st.kq[qi] == 0:
             continue
-        users = np.flatnonzero((m.chain_queue == qi).any(axis=1) & (st.z > 0))
-        rows = np.unique(rows_of[users])
+        users = by_q[ptr[qi] : ptr[qi + 1]]
+        rows = np.unique(rows_of[users[st.z[users] > 0]])
+        all_c = (
+            np.concatenate([np.arange(m.chain_ptr[r], m.chain_ptr[r + 1]) for r in rows])
+            if len(rows)
+            else users[:0]
+        )
+        touched = np.unique(np.r_[m.chain_queue[all_c].ravel(), qi])
+        touched = touched[touched >= 0]
+        sites = np.unique(m.q_site[touched])
         saved = (
             st.z.copy(),
             st.kq.copy(),
@@ -296,7 +305,7 @@ def close_queues(st: _State, deadline: float) -> int:
             st.site_q.copy(),
             st.per_svc.copy(),
         )
-        before = _total(st)
+        before = _part(st, all_c, touched, sites)
         ok = True
         for r in rows:
             _unassign_row(st, int(r))
@@ -316,13 +325,130 @@ def close_queues(st: _State, deadline: float) -> int:
                 break
             st.assign(best[1], 1.0, rate, best[2])
         if ok:
-            touched = np.unique(m.chain_queue[np.flatnonzero(np.isin(rows_of, rows))])
-            right_size(st, touched[touched >= 0])
-        if not ok or _total(st) >= before - 1e-9:
+            right_size(st, touched)
+        if not ok or _part(st, all_c, touched, sites) >= before - 1e-9:
             st.z, st.kq, st.load, st.cores, st.mem, st.site_q, st.per_svc = saved
         else:
             closed += 1
     return closed
+
+
+def _chains_by_queue(m: PlacementModel) -> tuple[I64, I64]:
+    """CSR of the chains through each queue: chains ``idx[ptr[q]:ptr[q + 1]]``."""
+    n_st = m.chain_queue.shape[1]
+    flat = m.chain_queue.ravel()
+    chain = np.arange(len(flat), dtype=np.int64) // n_st
+    on = flat >= 0
+    order = np.argsort(flat[on], kind="stable")
+    qq = flat[on][order]
+    return np.searchsorted(qq, np.arange(len(m.q_service) + 1)).astype(np.int64), chain[on][order]
+
+
+def _reroute(st: _State, r: int, banned: int) -> bool:
+    """Route row r (unrouted) over chains avoiding site ``banned``, whole where one chain fits, else
+    split over the chains with most room; False when it does not fit."""
+    m = st.m
+    rate = float(m.rate[r])
+    lo, hi = int(m.chain_ptr[r]), int(m.chain_ptr[r + 1])
+    qs = m.chain_queue[lo:hi]
+    ok = ~((qs >= 0) & (m.q_site[np.maximum(qs, 0)] == banned)).any(axis=1)
+    chains = lo + np.flatnonzero(ok)
+    left = 1.0
+    while left > EPS:
+        best: tuple[float, int, list[tuple[int, int]]] | None = None
+        for c in chains:
+            got = st.try_chain(int(c), left, rate)
+            if got is not None and (best is None or got[0] < best[0]):
+                best = (got[0], int(c), got[1])
+        if best is not None:
+            st.assign(best[1], left, rate, best[2])
+            return True
+        fr = [(st.max_frac(int(c), rate), int(c)) for c in chains]
+        f, c = max(fr) if fr else (0.0, -1)
+        f = min(f, left) * (1.0 - 1e-9)
+        if f <= 1e-6:
+            return False
+        got = st.try_chain(c, f, rate)
+        if got is None:
+            return False
+        st.assign(c, f, rate, got[1])
+        left -= f
+    return True
+
+
+def close_sites(st: _State, deadline: float) -> int:
+    """Facility-location drop moves: empty whole sites (every queue there) into the other sites'
+    queues, least loaded per unit of fixed cost first; kept when the objective falls. Returns the
+    number of sites closed."""
+    m, a, obj = st.m, st.a, st.obj
+    ptr, by_q = _chains_by_queue(m)
+    rows_of = np.repeat(np.arange(len(m.dem)), np.diff(m.chain_ptr))
+    q_order = np.argsort(m.q_site, kind="stable")
+    s_ptr = np.searchsorted(m.q_site[q_order], np.arange(a.n_sites + 1))
+    site_load = np.bincount(m.q_site, weights=st.load, minlength=a.n_sites)
+    open_sites = np.flatnonzero(st.site_q > 0)
+    worth = (
+        obj.site[open_sites]
+        + np.bincount(
+            m.q_site,
+            weights=np.where(st.kq > 0, obj.level[m.q_level_ptr[:-1] + np.maximum(st.kq, 1) - 1], 0.0),
+            minlength=a.n_sites,
+        )[open_sites]
+    )
+    closed = 0
+    for j in open_sites[np.argsort(site_load[open_sites] / np.maximum(worth, 1e-300), kind="stable")]:
+        if time.perf_counter() > deadline:
+            break
+        qs = q_order[s_ptr[j] : s_ptr[j + 1]]
+        qs = qs[st.kq[qs] > 0]
+        if not len(qs):
+            continue
+        chains = np.concatenate([by_q[ptr[q] : ptr[q + 1]] for q in qs])
+        rows = np.unique(rows_of[chains[st.z[chains] > 0]])
+        rows = rows[np.argsort(-m.rate[rows], kind="stable")]
+        all_c = (
+            np.concatenate([np.arange(m.chain_ptr[r], m.chain_ptr[r + 1]) for r in rows])
+            if len(rows)
+            else qs[:0]
+        )
+        touched = np.unique(np.concatenate([m.chain_queue[all_c].ravel(), qs]))
+        touched = touched[touched >= 0]
+        sites = np.unique(m.q_site[touched])
+        saved = (
+            st.z[all_c].copy(),
+            st.kq[touched].copy(),
+            st.load[touched].copy(),
+            st.cores[sites].copy(),
+            st.mem[sites].copy(),
+            st.site_q[sites].copy(),
+            st.per_svc.copy(),
+        )
+        before = _part(st, all_c, touched, sites)
+        for r in rows:
+            _unassign_row(st, int(r))
+        for q in qs:
+            st.set_level(int(q), 0)
+            st.load[q] = 0.0
+        ok = all(_reroute(st, int(r), int(j)) for r in rows)
+        if ok:
+            right_size(st, touched)
+        if ok and _part(st, all_c, touched, sites) < before - 1e-9:
+            closed += 1
+            continue
+        st.z[all_c], st.kq[touched], st.load[touched] = saved[0], saved[1], saved[2]
+        st.cores[sites], st.mem[sites], st.site_q[sites], st.per_svc = saved[3], saved[4], saved[5], saved[6]
+    return closed
+
+
+def _part(st: _State, chains: I64, queues: I64, sites: I64) -> float:
+    """The objective terms of some chains, queues and sites (all that a move changes)."""
+    on = queues[st.kq[queues] > 0]
+    lvl = st.m.q_level_ptr[on] + st.kq[on] - 1
+    return float(
+        st.obj.chain[chains] @ st.z[chains]
+        + st.obj.level[lvl].sum()
+        + st.obj.site[sites[st.site_q[sites] > 0]].sum()
+    )
 
 
 def _total(st: _State) -> float:
@@ -346,12 +472,12 @@ def state_from(m: PlacementModel, a: SystemArrays, obj: Objective, z: F64, kq: I
 
 
 def improve(st: _State, deadline: float) -> None:
-    """Local search: shift rows to better chains, right-size, close queues; then repair."""
+    """Local search: shift rows to better chains, right-size, close sites and queues; then repair."""
     right_size(st)
     for _ in range(3):
         moved = shift(st, deadline)
         right_size(st)
-        closed = close_queues(st, deadline) if st.obj.structural else 0
+        closed = close_sites(st, deadline) + close_queues(st, deadline) if st.obj.structural else 0
         if moved + closed == 0 or time.perf_counter() > deadline:
             break
     repair(st)
