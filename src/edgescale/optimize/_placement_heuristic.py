@@ -364,14 +364,14 @@ def _reroute(st: _State, r: int, banned: int) -> bool:
             st.assign(best[1], left, rate, best[2])
             return True
         fr = [(st.max_frac(int(c), rate), int(c)) for c in chains]
-        f, c = max(fr) if fr else (0.0, -1)
+        f, pick = max(fr) if fr else (0.0, -1)
         f = min(f, left) * (1.0 - 1e-9)
         if f <= 1e-6:
             return False
-        got = st.try_chain(c, f, rate)
+        got = st.try_chain(pick, f, rate)
         if got is None:
             return False
-        st.assign(c, f, rate, got[1])
+        st.assign(pick, f, rate, got[1])
         left -= f
     return True
 
