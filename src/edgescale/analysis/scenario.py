@@ -36,7 +36,7 @@ from edgescale.errors import Issue
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
 from edgescale.model.io import scenario_sha256
-from edgescale.model.plan import Plan, PlanArrays, check_plan_matches, plan_to_arrays
+from edgescale.model.plan import Plan, PlanArrays, check_plan_matches, plan_sha256, plan_to_arrays
 from edgescale.model.schema import TIERS, Scenario
 
 __all__ = ["AnalysisResult", "AppAnalysis", "analyze_scenario"]
@@ -95,6 +95,7 @@ class AnalysisResult:
     scenario: str
     scenario_sha256: str
     plan: str
+    plan_sha256: str
     applications: list[AppAnalysis]
     sites: dict[str, Any]
     bottlenecks: list[dict[str, Any]]
@@ -595,6 +596,7 @@ def analyze_scenario(
         scenario=scenario.name,
         scenario_sha256=scenario_sha256(scenario),
         plan=plan.created_by,
+        plan_sha256=plan_sha256(plan),
         applications=apps,
         sites=sites,
         bottlenecks=bottlenecks,

@@ -10,6 +10,7 @@ says otherwise.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from edgescale.errors import Issue, ScenarioError
 from edgescale.model._errors import issues_from_validation, suggest
-from edgescale.model.io import parse_document, write_atomic
+from edgescale.model.io import canonical_json, parse_document, write_atomic
 
 __all__ = [
     "PLAN_SCHEMA_VERSION",
@@ -145,6 +146,16 @@ def load_plan(path: str | Path) -> Plan:
 def save_plan(plan: Plan, path: str | Path) -> None:
     """Write a plan as JSON, atomically."""
     write_atomic(path, json.dumps(plan.model_dump(mode="json"), indent=1) + "\n")
+
+
+def plan_sha256(plan: Plan) -> str:
+    """SHA-256 of the plan's content: its canonical JSON without the ``created_by`` label.
+
+    Two plans with the same decisions have the same digest whatever made them; results files record it
+    (``plan_sha256``) so that a report checks results against its plan by content, not by name.
+    """
+    data = plan.model_dump(mode="json", exclude={"created_by"})
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
 def check_plan_matches(plan: Plan, scenario_sha256: str, *, source: str | None = None) -> None:

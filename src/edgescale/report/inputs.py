@@ -10,7 +10,6 @@ rejected up front, every missing field named.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 from edgescale.errors import Issue, ScenarioError
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
-from edgescale.model.io import canonical_json, scenario_sha256
-from edgescale.model.plan import Plan, PlanArrays, check_plan_matches, plan_to_arrays
+from edgescale.model.io import scenario_sha256
+from edgescale.model.plan import Plan, PlanArrays, check_plan_matches, plan_sha256, plan_to_arrays
 from edgescale.model.schema import Scenario
 
 __all__ = ["RESULTS_SCHEMA", "ReportInputs", "load_results", "plan_sha256", "prepare"]
@@ -54,16 +53,6 @@ def _as_dict(x: Any, what: str) -> dict[str, Any] | None:
     raise ScenarioError(
         [Issue(what, "must be a results object or its dict", type(x).__name__, "pass .to_dict() or the JSON")]
     )
-
-
-def plan_sha256(plan: Plan) -> str:
-    """SHA-256 of the plan's content: its canonical JSON without the ``created_by`` label.
-
-    Two plans with the same decisions have the same digest whatever made them; results that record it
-    (``plan_sha256``) are checked against the plan of the report by content, not by name.
-    """
-    data = plan.model_dump(mode="json", exclude={"created_by"})
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
 def _check_same(d: dict[str, Any], what: str, sha: str, plan: Plan, plan_given: bool) -> None:

@@ -23,7 +23,7 @@ from edgescale.errors import Issue, ScenarioError, SimulationError
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
 from edgescale.model.io import scenario_sha256
-from edgescale.model.plan import Plan, check_plan_matches, plan_to_arrays
+from edgescale.model.plan import Plan, check_plan_matches, plan_sha256, plan_to_arrays
 from edgescale.model.schema import TIERS, Scenario
 from edgescale.policies import Autoscaler, make_policy
 from edgescale.policies.registry import check_policies
@@ -829,6 +829,7 @@ def _results(
         "scenario": scenario.name,
         "scenario_sha256": scenario_sha256(scenario),
         "plan": plan.created_by,
+        "plan_sha256": plan_sha256(plan),
         "seed": seed,
         "replications": len(runs),
         "duration_s": duration,
