@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -232,12 +233,31 @@ def scenario_sha256(scenario: Scenario) -> str:
     return hashlib.sha256(canonical_json(scenario.model_dump(mode="json")).encode()).hexdigest()
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write *text* to *path* through a temporary file and a rename: nothing half-written on failure."""
+@functools.cache
+def _new_file_mode() -> int:
+    """``0o666`` less the process umask (read from /proc where possible: setting the umask is racy)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomic(path: str | Path, text: str, *, mode: int | None = None) -> None:
+    """Write *text* to *path* through a temporary file and a rename: nothing half-written on failure.
+
+    The file gets permission bits *mode* (e.g. ``0o600`` for secrets) set before it appears under its name;
+    by default those of a newly created file (``0o666`` less the umask).
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        os.fchmod(fd, _new_file_mode() if mode is None else mode)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, p)

@@ -161,7 +161,7 @@ class Agent:
             "assignment": [w.spec for w in self.workloads.values()],
             "workloads": {uid: w.record() for uid, w in self.workloads.items()},
         }
-        write_atomic(self.dir / STATE_FILE, json.dumps(st) + "\n")
+        write_atomic(self.dir / STATE_FILE, json.dumps(st) + "\n", mode=0o600)
 
     # --- supervision (works without any connection) ------------------------------------------------
 

@@ -8,7 +8,6 @@ bootstrap token). Both are written atomically with mode 0600.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,8 +79,7 @@ class ClusterConfig:
 
 
 def _write_secret(path: Path, data: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(data, indent=2) + "\n")
-    os.chmod(path, 0o600)
+    write_atomic(path, json.dumps(data, indent=2) + "\n", mode=0o600)
 
 
 def init_cluster(
