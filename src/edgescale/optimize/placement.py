@@ -66,6 +66,7 @@ from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.io import scenario_sha256
 from edgescale.model.plan import Plan, ReplicaEntry, RouteEntry, ScenarioRef
 from edgescale.model.schema import Scenario
+from edgescale.optimize._placement_cfl import cfl_levels, entry_services
 from edgescale.optimize._placement_heuristic import heuristic
 from edgescale.optimize._placement_lagrange import lagrangian_bound, lagrangian_start
 from edgescale.optimize._placement_milp import lp_feasible, route_lp, solve
@@ -576,11 +577,14 @@ def optimize_placement(
         # bound and, from its subproblem's replicas, a consolidated start (see _placement_lagrange)
         lag = lagrangian_bound(m, a, obj, upper=math.inf, time_limit_s=left(0.3))
         lag_bound = lag.bound
-        start = lagrangian_start(m, a, obj, lag.kq, time_limit_s=left(0.4))
+        # the entry services' replicas from their facility-location LPs (with linking rows: they
+        # consolidate far better than the Lagrangian subproblem's), the others' from the subproblem
+        kq0 = cfl_levels(m, a, obj, lag.kq, entry_services(m, a), time_limit_s=left(0.3))
+        start = lagrangian_start(m, a, obj, kq0, time_limit_s=left(0.4))
         notes.append(
             f"Lagrangian relaxation: bound {lag.bound:.6g} after {lag.iterations} iterations "
-            f"({lag.seconds:.1f} s); start from its replicas: "
-            + ("found" if start is not None else "failed, greedy instead")
+            f"({lag.seconds:.1f} s); start from its replicas (entry services: rounded facility-location "
+            "LPs): " + ("found" if start is not None else "failed, greedy instead")
         )
     if start is None:
         start = _construct(a, m, obj, lp.z, budget_per_hour, left, notes, seed, milp_next=use_milp)
