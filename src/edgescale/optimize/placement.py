@@ -33,16 +33,20 @@ Solvers:
 
 1. The LP relaxation (HiGHS) gives a lower bound and guides the construction.
 2. Construction: LP-guided, regret-ordered greedy; when it gets stuck (tight capacity), HiGHS's
-   first feasible solution of the model with a zero objective. For cost or energy on models too
-   large for the linking rows (heuristic only), a Lagrangian relaxation
-   (:mod:`._placement_lagrange`) runs first: its bound joins the LP's, and the replicas of its
-   subproblem, routed greedily, are the start (they consolidate sites).
-3. ``"milp"``: HiGHS branch and bound from that start, with a time limit; status ``"optimal"``
-   only when HiGHS proves it (relative gap 1e-6), otherwise ``"time_limit"`` with its dual bound.
-   ``"heuristic"``: local search from the construction (shift demand to better chains, right-size
-   and close queues, repair replica minimums and domains), then the best routing for the chosen
-   replicas (an LP); the bound is the LP relaxation. ``"auto"`` uses the MILP up to
-   :data:`MILP_MAX_COLUMNS` columns.
+   first feasible solution of the model with a zero objective (``"heuristic"``), or nothing: the
+   MILP then finds its own first solution (``"milp"``). For cost or energy on models too large for
+   the linking rows (heuristic only), a Lagrangian relaxation (:mod:`._placement_lagrange`) runs
+   first: its bound joins the LP's; the start is its subproblem's replicas, with those of the entry
+   services (first stage of an application) from rounded per-service facility-location LPs with
+   linking rows (:mod:`._placement_cfl`), routed greedily (they consolidate sites).
+3. ``"milp"``: HiGHS branch and bound from that start, with a time limit, on the model with
+   incremental level columns ("at least k replicas", same optimum as the one-hot levels, better
+   branching); status ``"optimal"`` only when HiGHS proves it (relative gap 1e-6), otherwise
+   ``"time_limit"`` with its dual bound; replicas the solution does not need are dropped.
+   ``"heuristic"``: local search from the construction (shift demand to better chains, right-size,
+   close whole sites and single queues, repair replica minimums and domains), then the best
+   routing for the chosen replicas (an LP); the bound is the LP relaxation. ``"auto"`` uses the
+   MILP up to :data:`MILP_MAX_COLUMNS` columns.
 4. :func:`edgescale.optimize.check.check_plan` checks the plan before it is returned.
 
 Infeasible input raises :class:`~edgescale.errors.InfeasibleError` naming the constraint: a service
