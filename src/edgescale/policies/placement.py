@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from edgescale.policies._checks import ParamError, frozen, number
 from edgescale.policies._placing import EPS_CORES, allowed_sites, as_counts, check_tier_mask, check_tiers
@@ -123,7 +123,10 @@ class LeastLoadedPlacement(PlacementPolicy):
             raise ParamError("headroom", "must be < 1", headroom)
         self.tier_mask = check_tier_mask(tier_mask)
 
-    def _place(self, view: ClusterView, demand: Demand | None) -> Placement:
+    def _inputs(
+        self, view: ClusterView, demand: Demand | None
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Replicas wanted per service, allowed sites, cores per replica, cores per site, usable cores."""
         want = demand.replicas if demand is not None and demand.replicas is not None else None
         want = np.asarray(view.replicas).sum(axis=1) if want is None else np.asarray(want, np.int64)
         if want.shape != (view.n_services,):
@@ -131,7 +134,10 @@ class LeastLoadedPlacement(PlacementPolicy):
         ok = allowed_sites(view, self.tier_mask)
         svc = np.asarray(view.service_cpu_cores, np.float64)
         cores = np.asarray(view.site_cpu_cores, np.float64)
-        cap = cores * (1.0 - self.headroom)
+        return want, ok, svc, cores, cores * (1.0 - self.headroom)
+
+    def _place(self, view: ClusterView, demand: Demand | None) -> Placement:
+        want, ok, svc, cores, cap = self._inputs(view, demand)
         used = np.zeros(view.n_sites)
         rep = np.zeros((view.n_services, view.n_sites), np.int64)
         unplaced = np.zeros(view.n_services, np.int64)

@@ -14,11 +14,11 @@ that floating point puts a hair apart may go to another of the tied sites.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from edgescale.policies._checks import ParamError, number
-from edgescale.policies._placing import EPS_CORES, allowed_sites, check_tier_mask
-from edgescale.policies.base import ClusterView, Demand, Placement, PlacementPolicy
+from edgescale.policies._placing import EPS_CORES
+from edgescale.policies.base import ClusterView, Demand, Placement
+from edgescale.policies.placement import LeastLoadedPlacement
 
 __all__ = ["WaterFilling"]
 
@@ -65,7 +65,7 @@ def fill(k: int, base: F64, step: F64, room: I64) -> I64:
     return n
 
 
-class WaterFilling(PlacementPolicy):
+class WaterFilling(LeastLoadedPlacement):
     """Least-loaded placement, computed by water-filling (see the module docstring).
 
     Parameters
@@ -85,21 +85,8 @@ class WaterFilling(PlacementPolicy):
     (array([[1, 2, 1]]), array([0]))
     """
 
-    def __init__(self, *, headroom: float = 0.0, tier_mask: ArrayLike | None = None) -> None:
-        self.headroom = number("headroom", headroom, lo=0.0)
-        if self.headroom >= 1.0:
-            raise ParamError("headroom", "must be < 1", headroom)
-        self.tier_mask = check_tier_mask(tier_mask)
-
     def _place(self, view: ClusterView, demand: Demand | None) -> Placement:
-        want = demand.replicas if demand is not None and demand.replicas is not None else None
-        want = np.asarray(view.replicas).sum(axis=1) if want is None else np.asarray(want, np.int64)
-        if want.shape != (view.n_services,):
-            raise ValueError(f"demand.replicas has shape {want.shape}; expected ({view.n_services},)")
-        ok = allowed_sites(view, self.tier_mask)
-        svc = np.asarray(view.service_cpu_cores, np.float64)
-        cores = np.asarray(view.site_cpu_cores, np.float64)
-        cap = cores * (1.0 - self.headroom)
+        want, ok, svc, cores, cap = self._inputs(view, demand)
         load = np.asarray(view.site_load, np.float64)
         used = np.zeros(view.n_sites)
         rep = np.zeros((view.n_services, view.n_sites), np.int64)
