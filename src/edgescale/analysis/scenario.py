@@ -180,15 +180,21 @@ def _join(left: I64, right: I64) -> tuple[I64, I64]:
     return li, order[np.repeat(lo, counts) + offs]
 
 
-def _mixture_quantile(p: float, weight: F64, shift: F64, mean: F64, var: F64) -> float:
-    """Quantile of a weighted mixture of shifted gammas (point masses where the variance is 0)."""
-    if not len(weight) or not np.all(np.isfinite(mean)):
-        return math.inf
+def _gamma_mixture(weight: F64, shift: F64, mean: F64, var: F64) -> tuple[F64, NDArray[np.bool_], F64, F64]:
+    """Normalised weights, which components are gammas (not point masses), their shapes and scales."""
     w = weight / weight.sum()
     rnd = np.maximum(mean - shift, 0.0)
     pos = (var > 1e-18) & (rnd > 0)
     shape = np.where(pos, rnd**2 / np.where(pos, var, 1.0), 1.0)
     scale = np.where(pos, var / np.where(rnd > 0, rnd, 1.0), 1.0)
+    return w, pos, shape, scale
+
+
+def _mixture_quantile(p: float, weight: F64, shift: F64, mean: F64, var: F64) -> float:
+    """Quantile of a weighted mixture of shifted gammas (point masses where the variance is 0)."""
+    if not len(weight) or not np.all(np.isfinite(mean)):
+        return math.inf
+    w, pos, shape, scale = _gamma_mixture(weight, shift, mean, var)
 
     def cdf(t: float) -> float:
         g = gammainc(shape, np.maximum(t - shift, 0.0) / scale)
@@ -221,11 +227,7 @@ def _mixture_cdf(q: F64, weight: F64, shift: F64, mean: F64, var: F64, n_grid: i
     """
     if not len(weight) or not np.all(np.isfinite(mean)) or not np.all(np.isfinite(var)):
         return np.full(len(q), math.inf)
-    w = weight / weight.sum()
-    rnd = np.maximum(mean - shift, 0.0)
-    pos = (var > 1e-18) & (rnd > 0)
-    shape = np.where(pos, rnd**2 / np.where(pos, var, 1.0), 1.0)
-    scale = np.where(pos, var / np.where(rnd > 0, rnd, 1.0), 1.0)
+    w, pos, shape, scale = _gamma_mixture(weight, shift, mean, var)
     lo = float(shift.min())
     hi = _mixture_quantile(float(q.max()), weight, shift, mean, var)
     t = np.linspace(lo, hi, n_grid)
