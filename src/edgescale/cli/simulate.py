@@ -98,7 +98,7 @@ def simulate(
                     data["trace_rows"] = result.write_trace(trace)
         if output is not None:
             write_atomic(output, json.dumps(data, indent=1, default=json_default) + "\n")
-        if report is not None and not sweep:
+        if report is not None:  # --sweep with --report was refused above
             try:
                 from edgescale.report import write_report
             except ImportError as e:
