@@ -43,6 +43,7 @@ from edgescale.sim.kernel import (
 )
 from edgescale.sim.mobility import Mobility, mobile_groups
 from edgescale.sim.scaling import Scaler
+from edgescale.sim.series import DEFAULT_MAX_ROWS, BoundedSeries
 from edgescale.sim.world import World, build_world, diurnal_factor
 
 if TYPE_CHECKING:  # scipy.sparse is slow to import: only when paths are needed
@@ -293,6 +294,7 @@ def _replicate(
     sample_every: int = 0,
     sample_capacity: int = 0,
     progress: Callable[[float], None] | None = None,
+    max_series_rows: int = DEFAULT_MAX_ROWS,
 ) -> dict[str, Any]:
     """One replication: the control plane stops the data plane at epochs and at events, in time order.
 
@@ -337,18 +339,17 @@ def _replicate(
         if mobile_groups(scenario)
         else None
     )  # fmt: skip
-    fixed = sorted({*np.arange(epoch, horizon, epoch).tolist(), warmup, horizon, *(e[0] for e in scheduled),
-                    *timeline.t_s.tolist(), *link_tl.t_s.tolist()})  # fmt: skip
-    fixed = [t for t in fixed if 0 < t <= horizon]
+    fixed = _Stops(epoch, horizon, [warmup, horizon, *(e[0] for e in scheduled), *timeline.t_s.tolist(),
+                                    *link_tl.t_s.tolist()])  # fmt: skip
     unit_down = np.zeros(len(units), bool)
     sched_down = np.zeros(a.n_sites, bool)
     kernel_s = 0.0
     busy_prev = np.zeros(world.n_stations)
-    samples: list[tuple[float, NDArray[np.float64]]] = []
-    series: list[dict[str, Any]] = []
+    samples = BoundedSeries(max_series_rows)  # per station: [interval s, busy s ...]
+    series = BoundedSeries(max_series_rows)  # per application: count deltas (see _counts)
     prev_counts: NDArray[np.float64] | None = None
     t_prev = warmup
-    ev_i = tl_i = fx_i = 0
+    ev_i = tl_i = 0
     applied: list[dict[str, Any]] = []
     n_events = 0
     if len(timeline) and timeline.t_s[0] == 0.0:  # units that start down
@@ -358,16 +359,16 @@ def _replicate(
         _apply_up(world, a, units, unit_down, sched_down, model, control)
     if control is not None:
         control.feed_heartbeats(0.0)
-    while fx_i < len(fixed):
-        t = fixed[fx_i]
+    while not fixed.done:
+        t = fixed.peek()
         if control is not None:
             t = min(t, max(control.next_wakeup(state.now), state.now))
         if scaler is not None:
             t = min(t, max(scaler.next_ready(), state.now))
         if overload is not None:
             t = min(t, max(overload.next_restart(), state.now))
-        if t >= fixed[fx_i]:
-            fx_i += 1
+        if t >= fixed.peek():
+            fixed.pop()
         for g, (profile, period) in world.diurnal_groups.items():
             sel = world.source_group == g
             model.rate_per_s[sel] = base_rate[sel] * diurnal_factor(profile, period, state.now)
@@ -382,7 +383,7 @@ def _replicate(
             mobility.advance(t)
         if progress is not None:
             progress(t / horizon)
-        if math.isclose(t, warmup) and warmup > 0 and not samples and prev_counts is None:
+        if math.isclose(t, warmup) and warmup > 0 and not len(samples) and prev_counts is None:
             reset_metrics(state)
             if scaler is not None:
                 scaler.restart_window()
@@ -395,12 +396,11 @@ def _replicate(
             m = read_metrics(state)
             if t > t_prev:
                 busy = m.station_busy_s
-                samples.append((t, (busy - busy_prev) / max(t - t_prev, 1e-12)))
+                samples.add(t, np.concatenate(([t - t_prev], busy - busy_prev)))
                 busy_prev, t_prev = busy.copy(), t
             counts = _counts(m)
-            series.append(_series_row(t - warmup, counts, prev_counts))
-            if scaler is not None:
-                series[-1]["replicas"] = scaler.replicas_by_service()
+            series.add(t - warmup, (counts - (prev_counts if prev_counts is not None else 0.0)).ravel(),
+                       scaler.replicas_by_service() if scaler is not None else None)  # fmt: skip
             prev_counts = counts
         if scaler is not None and abs(t / epoch - round(t / epoch)) < 1e-9 and t < horizon:
             m = read_metrics(state)
@@ -451,13 +451,53 @@ def _replicate(
     for name, v in saved.items():
         getattr(model, name)[:] = v
     world.source_base_rate_per_s[:] = saved_base
-    return {"metrics": metrics, "kernel_s": kernel_s, "samples": samples, "events": applied, "series": series,
+    return {"metrics": metrics, "kernel_s": kernel_s, "samples": samples.rows(), "events": applied,
+            "series": [_series_row(t_s, d.reshape(N_COUNTS, -1), x) for t_s, d, x in series.rows()],
             "random_transitions": n_events,
             "request_samples": read_samples(state) if sample_capacity > 0 else None,
             "mobility": mobility.summary() if mobility is not None else None}  # fmt: skip
 
 
 MAX_EVENTS_LOGGED = 1000
+
+
+class _Stops:
+    """The fixed stops of a run in time order: epoch ends ``epoch * (k + 1)`` below the horizon, generated as
+    they are reached (memory does not grow with the duration), merged with the *others* in (0, horizon]."""
+
+    def __init__(self, epoch: float, horizon: float, others: list[float]) -> None:
+        self.epoch = epoch
+        self.horizon = horizon
+        self.others = sorted({t for t in others if 0 < t <= horizon}, reverse=True)
+        self.k = 0
+        self.done = False
+        self._head = -1.0
+        self._advance()
+
+    def _next_tick(self) -> float:
+        t = self.epoch + self.k * self.epoch  # the values of np.arange(epoch, horizon, epoch)
+        return t if t < self.horizon else math.inf
+
+    def _advance(self) -> None:
+        tick = self._next_tick()
+        other = self.others[-1] if self.others else math.inf
+        head = min(tick, other)
+        if head == math.inf:
+            self.done = True
+            return
+        if tick == head:
+            self.k += 1
+        if other == head:
+            self.others.pop()
+        self._head = head
+
+    def peek(self) -> float:
+        """The next stop."""
+        return self._head
+
+    def pop(self) -> None:
+        """Move past the next stop."""
+        self._advance()
 
 
 def _link_units(scenario: Scenario, a: SystemArrays) -> tuple[Unit, ...]:
@@ -561,8 +601,11 @@ def _counts(m: KernelMetrics) -> NDArray[np.float64]:
                      [h.sum for h in m.latency]], dtype=np.float64)  # fmt: skip
 
 
-def _series_row(t: float, counts: NDArray[np.float64], prev: NDArray[np.float64] | None) -> dict[str, Any]:
-    d = counts - (prev if prev is not None else 0.0)
+N_COUNTS = 5  # rows of _counts
+
+
+def _series_row(t: float, d: NDArray[np.float64], replicas: Any) -> dict[str, Any]:
+    """One row of the epoch series from count deltas *d* (rows as in :func:`_counts`) over its interval."""
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_ms = np.where(d[1] > 0, 1000.0 * d[4] / d[1], np.nan)
     return {
@@ -572,6 +615,7 @@ def _series_row(t: float, counts: NDArray[np.float64], prev: NDArray[np.float64]
         "drops": d[2].astype(np.int64).tolist(),
         "timeouts": d[3].astype(np.int64).tolist(),
         "mean_latency_ms": [None if math.isnan(x) else float(x) for x in mean_ms],
+        **({"replicas": replicas} if replicas is not None else {}),
     }
 
 
@@ -630,14 +674,17 @@ def _run_all(
 
 
 def _site_series(
-    world: World, a: SystemArrays, samples: list[tuple[float, NDArray[np.float64]]]
+    world: World, a: SystemArrays, samples: list[tuple[float, NDArray[np.float64], Any]]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Utilization per site (busy cores / cores) at each sample: (times, matrix n_samples x n_sites)."""
-    times = np.array([t for t, _ in samples])
+    """Utilization per site (busy cores / cores) over each row's interval: (times, n_rows x n_sites).
+
+    A row of *samples* is ``(t, [interval_s, busy_s per station...], _)``.
+    """
+    times = np.array([t for t, _, _ in samples])
     mat = np.zeros((len(samples), a.n_sites))
     cores_used = np.minimum(1.0, a.service_cpu_cores[world.station_service])
-    for k, (_, busy) in enumerate(samples):
-        np.add.at(mat[k], world.station_site, busy * cores_used)
+    for k, (_, v, _) in enumerate(samples):
+        np.add.at(mat[k], world.station_site, v[1:] / max(float(v[0]), 1e-12) * cores_used)
     with np.errstate(divide="ignore", invalid="ignore"):
         mat = np.where(a.site_cpu_cores > 0, mat / a.site_cpu_cores, 0.0)
     return times, mat
