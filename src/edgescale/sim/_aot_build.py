@@ -1,0 +1,137 @@
+"""Build the ahead-of-time kernel: ``python -m edgescale.sim._aot_build DIR NAME`` (run by ``_aot.build``).
+
+Compiles the entry points of :mod:`edgescale.sim._kernel_core` (their ``py_func``, with the options of their
+numba dispatchers) into the extension module *NAME* with ``numba.pycc``, for this CPU, and writes it and
+its metadata (constants of ``_kernel_core``, argument specs) into *DIR* atomically: the module first, then
+the metadata, whose presence says the module is complete. Run with ``EDGESCALE_AOT=0`` so that the kernel
+modules are the real, JIT ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgescale.sim._aot import EXPORTS, _ext_path, spec_of
+
+
+def representative_args(core: Any) -> dict[str, tuple[Any, ...]]:
+    """Arguments of the kind the kernel passes to each entry point, made by the kernel's own code."""
+    from edgescale.sim._kernel_sync import _load_model
+    from edgescale.sim.kernel import init_state, make_model
+
+    m = make_model(
+        servers=[1], rate_per_s=[1.0], route_ptr=[0, 1], stage_station=[0], stage_work_mean_s=[0.5]
+    )
+    state = init_state(m, 0)
+    changed = _load_model(m, state)  # what run_until passes as ``changed``
+    s = state.arrays()
+    return {
+        "run": (s, 1.0, True, changed),
+        "push_events": (s, np.array([0.5]), np.array([1], dtype=np.int64)),  # as _kernel_sync passes them
+        "draw": (state.rng.copy(), core.WORK_EXP, 1.0, 1.0, np.zeros(2)),
+    }
+
+
+def constants(core: Any) -> dict[str, Any]:
+    """The module-level constants of ``_kernel_core`` (numbers, strings and tuples of them)."""
+    plain = (int, float, str, bool)
+    out: dict[str, Any] = {}
+    for k, v in vars(core).items():
+        if k.startswith("__"):
+            continue
+        if type(v) in plain or (type(v) is tuple and all(type(x) in plain for x in v)):
+            out[k] = v
+    return out
+
+
+def build(directory: Path, name: str) -> dict[str, Any]:
+    """Compile the module *name* into *directory*; return its metadata."""
+    t0 = time.perf_counter()
+    numba: Any = importlib.import_module("numba")
+    pycc_compiler: Any = importlib.import_module("numba.pycc.compiler")
+    target_options: Any = importlib.import_module("numba.core.cpu").CPUTargetOptions
+    cc_class: Any = importlib.import_module("numba.pycc").CC
+
+    from edgescale.sim import _kernel_core as core
+
+    args = representative_args(core)
+    options: dict[str, Any] | None = None
+    for fn_name in EXPORTS:
+        dispatcher = getattr(core, fn_name)
+        n_params = len(inspect.signature(dispatcher.py_func).parameters)
+        if n_params != len(args[fn_name]):
+            raise TypeError(f"_kernel_core.{fn_name} takes {n_params} arguments; the AOT build passes "
+                            f"{len(args[fn_name])} (update _aot_build.representative_args)")  # fmt: skip
+        if options is not None and dispatcher.targetoptions != options:
+            raise TypeError(f"_kernel_core.{fn_name}: numba options differ from the other entry points'")
+        options = dict(dispatcher.targetoptions)
+    assert options is not None
+    jit_options = options
+
+    class _Flags(pycc_compiler.Flags):  # type: ignore[misc]
+        """pycc's flags with the dispatchers' options (error model, NRT, GIL), as the JIT compiles them."""
+
+        def __init__(self, *a: Any) -> None:
+            super().__init__(*a)
+            if not a:
+                target_options.parse_as_flags(self, jit_options)
+
+    pycc_compiler.Flags = _Flags
+    specs: dict[str, Any] = {}
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=directory) as tmp:
+        cc = cc_class(name, source_module=core)
+        cc.output_dir = tmp
+        cc.target_cpu = "host"
+        cc.use_nrt = bool(options.get("_nrt", True))
+        for fn_name in EXPORTS:
+            a = args[fn_name]
+            spec = spec_of(a)
+            if "?" in json.dumps(spec):
+                raise TypeError(
+                    f"_kernel_core.{fn_name}: an argument is not a plain C-contiguous array: {spec}"
+                )
+            specs[fn_name] = spec
+            sig = tuple(numba.typeof(x) for x in a)  # return type inferred
+            cc.export(fn_name, sig)(getattr(core, fn_name).py_func)
+        cc.compile()
+        built = Path(tmp) / cc.output_file
+        meta = {"module": name, "numba": numba.__version__, "consts": constants(core), "specs": specs,
+                "exports": list(EXPORTS), "build_seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
+        meta_tmp = Path(tmp) / f"{name}.json"
+        meta_tmp.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        os.replace(built, _ext_path(directory, name))
+        os.replace(meta_tmp, directory / f"{name}.json")
+    return meta
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of the build subprocess: exit status 0 when built."""
+    if len(argv) != 2:
+        print("usage: python -m edgescale.sim._aot_build DIR NAME", file=sys.stderr)
+        return 2
+    if os.environ.get("EDGESCALE_AOT") != "0":
+        print("_aot_build: run it with EDGESCALE_AOT=0", file=sys.stderr)
+        return 2
+    cc = (os.environ.get("CC") or "cc").split()
+    if not (cc and shutil.which(cc[0])) and shutil.which("gcc") is None:
+        print("no C compiler found (cc or gcc)", file=sys.stderr)
+        return 1
+    meta = build(Path(argv[0]), argv[1])
+    print(json.dumps({"module": meta["module"], "build_seconds": meta["build_seconds"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
