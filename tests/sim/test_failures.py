@@ -251,6 +251,79 @@ def test_a_failed_link_is_routed_around() -> None:
     lat = [row["mean_latency_ms"][0] for row in r["epochs"]["rows"] if row["mean_latency_ms"][0] is not None]
     assert min(lat) < 40 and max(lat) > 100  # direct (about 32 ms) and detour periods (about 132 ms)
     # each link is up half the time, independently: the path is cut when the direct link and the detour are
-    # down, 1 - 0.5 x (1 - 0.5 x 0.5) = 0.625 of the time is served (series-parallel block diagram)
+    # down, 1 - 0.5 x (1 - 0.5 x 0.5) = 0.625 of the time is served (series-parallel block diagram); less the
+    # detection delay: each failure of the direct link (one per 120 s cycle) loses its traffic for 5 s after
+    # the last heartbeat (4.5 s on average) while the detour is up (0.75), until the detector reroutes
     seen = r["applications"][0]["availability"]
-    assert abs(seen["mean"] - 0.625) <= seen["ci99_half_width"] + 0.003
+    assert abs(seen["mean"] - (0.625 - 4.5 / 120 * 0.75)) <= seen["ci99_half_width"] + 0.005
+
+
+def _triangle(**extra: Any) -> dict[str, Any]:
+    """Devices at e1, the service only at e2: direct link e1-e2 (10 ms) or the detour via e3 (2 x 30 ms)."""
+    doc = _two_edges(**extra)
+    doc["sites"][0]["cpu_cores"] = 0.5
+    doc["services"][0]["min_replicas"] = 1
+    doc["sites"].append({"id": "e3", "tier": "edge", "cpu_cores": 0.5, "location": {"lat": 0.3, "lon": 0.3}})
+    doc["links"] += [{"src": "e1", "dst": "e3", "latency_ms": 30, "bandwidth_mbps": 1000},
+                     {"src": "e3", "dst": "e2", "latency_ms": 30, "bandwidth_mbps": 1000}]  # fmt: skip
+    return doc
+
+
+def test_a_failed_link_is_rerouted_exactly_at_the_detection_deadline() -> None:
+    """The direct link fails at t_f: its last heartbeat was at floor(t_f) (1 s interval), so a 2.5 s timeout
+    suspects it at floor(t_f) + 2.5 exactly. Until then requests on the direct path are lost (100/s); from
+    then on they take the detour (100 ms more round trip) and none is lost until the next event."""
+    det = {"name": "heartbeat-timeout", "params": {"timeout_s": 2.5}}
+    doc = _triangle(failures={"link_mtbf_h": 300 / 3600, "link_mttr_h": 30 / 3600},
+                    policies={"failure_detection": det})  # fmt: skip
+    r = simulate_scenario(scenario_from_dict(doc), duration_s=300, warmup_s=0, seed=0).to_dict()
+    ev = [(e["t_s"], e["action"], e.get("link")) for e in r["events"]]
+    fails = [(t, link) for t, act, link in ev if act == "link_fail"]
+    assert fails, "the seed must fail a link within the run"
+    for t_f, link in fails:
+        later = [(t, act) for t, act, lk in ev if lk == link and t > t_f]
+        if later and later[0][1] == "link_suspect":
+            assert later[0][0] == math.floor(t_f) + 2.5
+        else:  # repaired before the deadline
+            assert later[0][1] == "link_recover" and later[0][0] < math.floor(t_f) + 2.5
+    # the first failure of the direct link, detected while the detour is up
+    t_f = next(t for t, link in fails if link == "e1-e2")
+    t_d = math.floor(t_f) + 2.5
+    assert (t_d, "link_suspect", "e1-e2") in ev and (t_d, "reroute", None) in ev
+    nxt = min(t for t, _, _ in ev if t > t_d)
+    rows = r["epochs"]["rows"]
+    assert t_d in [row["t_s"] for row in rows]
+    lost = sum(row["drops"][0] for row in rows if t_f < row["t_s"] <= t_d)
+    assert abs(lost - 100 * (t_d - t_f)) < 4.5 * math.sqrt(100 * (t_d - t_f)) + 5  # Poisson count
+    assert sum(row["drops"][0] for row in rows if t_d < row["t_s"] <= nxt) == 0
+    assert sum(row["drops"][0] for row in rows if row["t_s"] <= t_f) == 0
+    detour = [row["mean_latency_ms"][0] for row in rows if t_d + 0.5 < row["t_s"] <= nxt]
+    direct = [row["mean_latency_ms"][0] for row in rows if row["t_s"] <= t_f]
+    assert detour and np.mean(detour) - np.mean(direct) == pytest.approx(100.0, abs=3.0)
+
+
+def test_links_down_from_the_start_are_suspected_after_the_timeout() -> None:
+    """The detector hears every link once at t = 0; a link down from the start is suspected at the timeout."""
+    from edgescale.sim.control import ControlPlane
+
+    s = scenario_from_dict(_triangle(failures={"link_mtbf_h": 1.0, "link_mttr_h": 1.0}))
+    a = compile_scenario(s, devices=False)
+    plan, _ = default_plan(s, a)
+    w = build_world(s, a, plan_to_arrays(plan, a))
+    cp = ControlPlane(w, a, s, plan_to_arrays(plan, a).replicas, 1.0)
+    cp.feed_heartbeats(0.0)
+    direct = [
+        k
+        for k in range(3)
+        if {a.site_ids[int(a.link_src[k])], a.site_ids[int(a.link_dst[k])]} == {"e1", "e2"}
+    ]
+    down = np.zeros(3, bool)
+    down[direct] = True
+    before = w.model.stage_delay_s.copy()
+    cp.set_links(down)
+    assert np.all(np.isinf(w.model.stage_delay_s))  # the direct path is cut, not yet routed around
+    assert cp.next_wakeup(0.0) == 5.0  # default detector: 5 s heartbeat timeout
+    cp.feed_heartbeats(5.0)
+    events = cp.update(5.0)
+    assert [e["action"] for e in events] == ["link_suspect", "reroute"]
+    np.testing.assert_allclose(w.model.stage_delay_s, before + 0.050)  # the detour: 60 ms instead of 10

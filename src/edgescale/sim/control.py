@@ -12,15 +12,24 @@ and are not suspected, from the previous hop; link delays are recomputed for the
 detector no longer suspects a site (its heartbeats resume at the first tick after the repair), its routes
 come back to the plan's.
 
+Links are watched the same way when the scenario gives them failures (``failures.link_mtbf_h``): each
+link that is up sends a heartbeat every ``heartbeat_interval_s`` to a second instance of the same failure
+detector (keyed by link index). Routes follow minimum-latency paths over the links the control plane
+*believes* up (not suspected). A failed link that is not yet suspected still carries the paths laid over
+it, and every request or response sent over such a path is lost (the kernel's infinite link delay); once
+the detector suspects the link, paths are recomputed without it, exactly at the detector's deadline. A
+repaired link carries traffic again from its first heartbeat after the repair (when it is trusted again,
+paths may come back to it).
+
 The policies see the system through :class:`SimClusterView`, whose latencies are minimum-latency paths
-computed on demand (no dense all-pairs matrix, so it scales to many sites).
+over the believed links, computed on demand (no dense all-pairs matrix, so it scales to many sites).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,10 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from edgescale.model.arrays import SystemArrays
 from edgescale.model.schema import Scenario
 from edgescale.policies import FailureDetector, HeartbeatTimeout, LoadBalancer, Nearest, make_policy
-from edgescale.sim.world import World, route_delays
-
-if TYPE_CHECKING:  # scipy.sparse is slow to import: only when paths are needed
-    from edgescale.analysis._paths import PathMetrics
+from edgescale.sim.world import PathPairs, World, route_delays
 
 __all__ = ["ControlPlane", "SimClusterView"]
 
@@ -42,7 +48,7 @@ I64 = NDArray[np.int64]
 class SimClusterView:
     """The twin's :class:`~edgescale.policies.ClusterView`: read-only arrays plus on-demand path latencies."""
 
-    def __init__(self, a: SystemArrays, paths: PathMetrics, replicas: I64) -> None:
+    def __init__(self, a: SystemArrays, paths: PathPairs, replicas: I64) -> None:
         self._a = a
         self._paths = paths
         self.now = 0.0
@@ -112,6 +118,35 @@ def _policy(choice: Any, kind: str, default: Any) -> Any:
     return make_policy(kind, choice.name, dict(choice.params))
 
 
+class CutPaths:
+    """Paths chosen on the believed links, with ``inf`` latency where they cross a link that is really down.
+
+    Wraps a :class:`~edgescale.analysis._paths.PathMetrics` built with the believed latencies (suspected
+    links removed) and, as link availability, ``exp(-1)`` for the links that are really down and 1 for
+    the others: the path's log-availability then counts the down links it crosses, on the very path the
+    latencies were taken from.
+    """
+
+    def __init__(self, a: SystemArrays, believed_down: NDArray[np.bool_], down: NDArray[np.bool_]) -> None:
+        from dataclasses import replace
+
+        from edgescale.analysis._paths import PathMetrics
+
+        lat = np.where(believed_down, np.inf, a.link_latency_ms)
+        self.believed = PathMetrics(replace(a, link_latency_ms=lat))
+        self._marked = PathMetrics(
+            replace(a, link_latency_ms=lat, link_availability=np.where(down, math.exp(-1.0), 1.0))
+        )
+        self._any_down = bool(np.any(down & ~believed_down))
+
+    def pairs(self, origin: I64, target: I64) -> tuple[F64, F64, F64]:
+        """As :meth:`PathMetrics.pairs`, with ``inf`` latency for paths that cross a link really down."""
+        if not self._any_down:
+            return self.believed.pairs(origin, target)
+        lat, tx, marks = self._marked.pairs(origin, target)
+        return np.where(marks < -0.5, np.inf, lat), tx, marks
+
+
 class ControlPlane:
     """Heartbeats, failure detection and rerouting for one replication (see the module docstring).
 
@@ -134,7 +169,7 @@ class ControlPlane:
         self.interval = float(heartbeat_interval_s)
         from edgescale.analysis._paths import PathMetrics
 
-        self.paths = PathMetrics(a)
+        self.paths: PathPairs = PathMetrics(a)
         self.view = SimClusterView(a, self.paths, replicas)
         self.detector: FailureDetector = _policy(
             scenario.policies.failure_detection, "failure_detection", HeartbeatTimeout(timeout_s=5.0)
@@ -154,17 +189,27 @@ class ControlPlane:
             svc: np.flatnonzero(np.asarray(replicas)[svc] > 0).astype(np.int64)
             for svc in range(len(a.service_ids))
         }
+        n_links = len(a.link_src)
+        self.links = np.arange(n_links, dtype=np.int64)
+        self.watch_links = scenario.failures.link_mtbf_h is not None and n_links > 0
+        self.link_detector: FailureDetector = _policy(
+            scenario.policies.failure_detection, "failure_detection", HeartbeatTimeout(timeout_s=5.0)
+        )
+        self.link_down = np.zeros(n_links, bool)  # the truth
+        self.link_suspected = np.zeros(n_links, bool)  # what the control plane believes
 
     def set_links(self, link_down: NDArray[np.bool_]) -> None:
-        """Links failed or repaired: paths avoid the failed links (``inf`` where none is left) and every route
-        is laid again on the new paths, around suspected sites as before."""
-        from dataclasses import replace
+        """Links failed or were repaired (the truth): routes stay where the control plane laid them, and those
+        crossing a failed link lose their requests until the detector suspects it (see the module)."""
+        self.link_down = np.asarray(link_down, bool).copy()
+        self._relay()
 
-        from edgescale.analysis._paths import PathMetrics
-
-        lat = np.where(link_down, np.inf, self.a.link_latency_ms)
-        self.paths = PathMetrics(replace(self.a, link_latency_ms=lat))
-        self.view._paths = self.paths
+    def _relay(self) -> None:
+        """Lay every route again on the believed links' paths (cut where a link is really down), around
+        suspected sites as before."""
+        cut = CutPaths(self.a, self.link_suspected, self.link_down)
+        self.paths = cut
+        self.view._paths = cut.believed
         m, w = self.world.model, self.world
         d, r = route_delays(w, self.a, self.paths, np.arange(m.n_sources, dtype=np.int64), w.stage_site)
         self.orig_delay[:] = d
@@ -180,10 +225,13 @@ class ControlPlane:
         first = math.floor(self.last_tick / self.interval) + 1 if math.isfinite(self.last_tick) else 0
         last = math.floor(now / self.interval + 1e-12)
         up_nodes = self.nodes[self.site_up[self.nodes]]
+        up_links = self.links[~self.link_down] if self.watch_links else self.links[:0]
         for k in range(first, last + 1):
             t = k * self.interval
             if up_nodes.size:
                 self.detector.heartbeats(up_nodes, t)
+            if up_links.size:
+                self.link_detector.heartbeats(up_links, t)
             self.last_tick = t
 
     def next_wakeup(self, now: float) -> float:
@@ -192,13 +240,38 @@ class ControlPlane:
         t = math.inf
         for node in self.nodes[~self.site_up[self.nodes] & ~self.suspected[self.nodes]].tolist():
             t = min(t, self.detector.suspect_at(node))
-        if (self.suspected & self.site_up).any():
+        if self.watch_links:
+            for link in np.flatnonzero(self.link_down & ~self.link_suspected).tolist():
+                t = min(t, self.link_detector.suspect_at(link))
+        if (self.suspected & self.site_up).any() or (self.link_suspected & ~self.link_down).any():
             t = min(t, (math.floor(now / self.interval + 1e-12) + 1) * self.interval)
         return t
 
+    def _update_links(self, now: float) -> list[dict[str, Any]]:
+        """Ask the link detector who is suspected at *now*; lay the routes again if that changed."""
+        if not self.watch_links:
+            return []
+        sus = np.zeros(self.links.size, bool)
+        sus[list(self.link_detector.suspected(now))] = True
+        for link in np.flatnonzero(~sus).tolist():  # the detector's own deadline, exactly
+            if self.link_detector.suspect_at(link) <= now:
+                sus[link] = True
+        if np.array_equal(sus, self.link_suspected):
+            return []
+        a = self.a
+        events: list[dict[str, Any]] = []
+        for link in np.flatnonzero(sus != self.link_suspected).tolist():
+            name = f"{a.site_ids[int(a.link_src[link])]}-{a.site_ids[int(a.link_dst[link])]}"
+            events.append({"t_s": now, "action": "link_suspect" if sus[link] else "link_trust", "link": name})
+        self.link_suspected = sus
+        self._relay()
+        events.append({"t_s": now, "action": "reroute", "sources": int(self.world.model.n_sources)})
+        return events
+
     def update(self, now: float) -> list[dict[str, Any]]:
-        """Ask the detector who is suspected at *now*; reroute if that changed. Returns events for the log."""
+        """Ask the detectors who is suspected at *now*; reroute if that changed. Returns events for the log."""
         self.view.now = now
+        link_events = self._update_links(now)
         sus = np.zeros(self.a.n_sites, bool)
         sus[list(self.detector.suspected(now))] = True
         for node in self.nodes.tolist():  # the detector's own deadline, exactly (no float round-off)
@@ -206,8 +279,8 @@ class ControlPlane:
                 sus[node] = True
         sus &= np.isin(np.arange(self.a.n_sites), self.nodes)
         if np.array_equal(sus, self.suspected):
-            return []
-        events: list[dict[str, Any]] = []
+            return link_events
+        events: list[dict[str, Any]] = link_events
         for site in np.flatnonzero(sus & ~self.suspected).tolist():
             events.append({"t_s": now, "action": "suspect", "site": self.a.site_ids[site]})
         for site in np.flatnonzero(~sus & self.suspected).tolist():

@@ -352,13 +352,21 @@ def _replicate(
     ev_i = tl_i = 0
     applied: list[dict[str, Any]] = []
     n_events = 0
+    if control is not None:  # the detectors hear every site and link once as the run starts
+        control.feed_heartbeats(0.0)
     if len(timeline) and timeline.t_s[0] == 0.0:  # units that start down
         while tl_i < len(timeline) and timeline.t_s[tl_i] == 0.0:
             unit_down[timeline.unit[tl_i]] = timeline.down[tl_i]
             tl_i += 1
         _apply_up(world, a, units, unit_down, sched_down, model, control)
-    if control is not None:
-        control.feed_heartbeats(0.0)
+    while lk_i < len(link_tl) and link_tl.t_s[lk_i] == 0.0:  # links that start down
+        k = int(link_tl.unit[lk_i])
+        link_down[k] = link_tl.down[lk_i]
+        applied.append({"t_s": 0.0, "action": "link_fail", "link": f"{a.site_ids[int(a.link_src[k])]}-"
+                        f"{a.site_ids[int(a.link_dst[k])]}", "random": True})  # fmt: skip
+        lk_i += 1
+    if control is not None and link_down.any():
+        control.set_links(link_down)
     while not fixed.done:
         t = fixed.peek()
         if control is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,9 +30,6 @@ from edgescale.model.arrays import ARRIVAL_KINDS, SystemArrays
 from edgescale.model.plan import PlanArrays
 from edgescale.model.schema import Scenario
 from edgescale.sim.kernel import KernelModel, make_model
-
-if TYPE_CHECKING:  # scipy.sparse is slow to import: only when paths are needed
-    from edgescale.analysis._paths import PathMetrics
 
 __all__ = ["World", "build_world"]
 
@@ -360,8 +357,16 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     )
 
 
+class PathPairs(Protocol):
+    """What route delays need of paths: :meth:`~edgescale.analysis._paths.PathMetrics.pairs`."""
+
+    def pairs(self, origin: I64, target: I64) -> tuple[F64, F64, F64]:
+        """Latency (ms), transmission ms per kB and log-availability per (origin, target) pair."""
+        ...
+
+
 def route_delays(
-    world: World, a: SystemArrays, paths: PathMetrics, sources: I64, stage_site: I64
+    world: World, a: SystemArrays, paths: PathPairs, sources: I64, stage_site: I64
 ) -> tuple[F64, F64]:
     """Link delays (s) of the stages of *sources* and their return delays, were their stages at *stage_site*.
 
