@@ -131,22 +131,6 @@ def test_aot_kernel_gives_bit_identical_results_to_the_jit_kernel(aot: _aot.AotK
         assert samp_aot[col].tobytes() == samp_jit[col].tobytes(), col
 
 
-@pytest.mark.slow
-def test_aot_samplers_equal_the_jit_samplers(aot: _aot.AotKernel) -> None:
-    core = sys.modules[_aot.CORE]
-    for dist, scv in ((0, 1.0), (1, 0.0), (2, 0.3), (2, 4.0), (3, 2.0)):
-        rng_a = np.array([1, 2, 3, 4], dtype=np.uint64)
-        rng_j = rng_a.copy()
-        out_a, out_j = np.zeros(500), np.zeros(1000)
-        with _counting(aot) as calls:
-            core.draw(rng_a, dist, 2.0, scv, out_a)
-        assert calls["draw"] == 1
-        with _jit_only():
-            core.draw(rng_j, dist, 2.0, scv, out_j[::2])  # a strided view: the JIT path in any case
-        assert out_a.tobytes() == out_j[::2].tobytes()
-        assert rng_a.tobytes() == rng_j.tobytes()
-
-
 def test_arguments_the_module_was_not_built_for_go_to_the_jit(aot: _aot.AotKernel) -> None:
     s = k.init_state(_model(), seed=1).arrays()
     changed = np.zeros(0, dtype=np.int64)

@@ -1,7 +1,7 @@
 """The event kernel compiled ahead of time: an extension module that loads without numba.
 
 numba's own on-disk cache still pays for numba's import and for initialising its compiler (about 1.3 s per
-process). Instead, the kernel's entry points (``run``, ``push_events``, ``draw`` of
+process). Instead, the kernel's entry points (``run`` and ``push_events`` of
 :mod:`edgescale.sim._kernel_core`) are compiled once with ``numba.pycc`` into an ordinary CPython extension
 module (:mod:`edgescale.sim._aot_build`, in a subprocess), stored in the compiled-code cache directory and
 imported with :mod:`importlib` by later processes: a millisecond, and numba is never imported.
@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 CORE = "edgescale.sim._kernel_core"
-EXPORTS = ("run", "push_events", "draw")
+EXPORTS = ("run", "push_events")
 """The entry points of ``_kernel_core`` compiled ahead of time."""
 
 BUILD_TIMEOUT_S = 600.0

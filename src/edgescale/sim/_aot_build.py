@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,6 @@ def representative_args(core: Any) -> dict[str, tuple[Any, ...]]:
     return {
         "run": (s, 1.0, True, changed),
         "push_events": (s, np.array([0.5]), np.array([1], dtype=np.int64)),  # as _kernel_sync passes them
-        "draw": (state.rng.copy(), core.WORK_EXP, 1.0, 1.0, np.zeros(2)),
     }
 
 
@@ -53,6 +53,28 @@ def constants(core: Any) -> dict[str, Any]:
         if type(v) in plain or (type(v) is tuple and all(type(x) in plain for x in v)):
             out[k] = v
     return out
+
+
+def _compile(cc: Any) -> None:
+    """``cc.compile()``, with gcc compiling pycc's C support code while numba generates the kernel's code."""
+    needed = ("_toolchain", "_compile_mixins", "_compile_object_files", "_get_extra_ldflags", "_output_dir",
+              "_output_file", "verbose")  # fmt: skip
+    if not all(hasattr(cc, n) for n in needed):  # another numba: its own sequence
+        cc.compile()
+        return
+    tc = cc._toolchain
+    tc.verbose = cc.verbose
+    build_dir = tempfile.mkdtemp(prefix="pycc-build-", dir=cc._output_dir)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            mixins = pool.submit(cc._compile_mixins, build_dir)
+            objects, exports = cc._compile_object_files(build_dir)
+            objects += mixins.result()
+        tc.link_shared(os.path.join(cc._output_dir, cc._output_file), objects, tc.get_python_libraries(),
+                       tc.get_python_library_dirs(), export_symbols=exports,
+                       extra_ldflags=cc._get_extra_ldflags())  # fmt: skip
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
 
 
 def build(directory: Path, name: str) -> dict[str, Any]:
@@ -105,7 +127,7 @@ def build(directory: Path, name: str) -> dict[str, Any]:
             specs[fn_name] = spec
             sig = tuple(numba.typeof(x) for x in a)  # return type inferred
             cc.export(fn_name, sig)(getattr(core, fn_name).py_func)
-        cc.compile()
+        _compile(cc)
         built = Path(tmp) / cc.output_file
         meta = {"module": name, "numba": numba.__version__, "consts": constants(core), "specs": specs,
                 "exports": list(EXPORTS), "build_seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
@@ -128,6 +150,8 @@ def main(argv: list[str]) -> int:
     if not (cc and shutil.which(cc[0])) and shutil.which("gcc") is None:
         print("no C compiler found (cc or gcc)", file=sys.stderr)
         return 1
+    if os.name == "posix":  # pycc's C support code is not the kernel: compile it quickly, without debug info
+        os.environ["CFLAGS"] = (os.environ.get("CFLAGS", "") + " -O1 -g0").strip()
     meta = build(Path(argv[0]), argv[1])
     print(json.dumps({"module": meta["module"], "build_seconds": meta["build_seconds"]}))
     return 0
