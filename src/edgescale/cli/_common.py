@@ -3,19 +3,62 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from edgescale.errors import ScenarioError
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use: a command that prints JSON need not import rich (~50 ms)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        """The console itself."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+err = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
+out = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
+
+
+def console(c: Console) -> Console:
+    """The real console behind *c* (:data:`err` or :data:`out`), to hand to rich's own classes."""
+    return c.get() if isinstance(c, _LazyConsole) else c
+
+
+def escape(markup: str) -> str:
+    """Escape rich markup in *markup* (``rich.markup.escape``, imported on first use)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(markup)
+
+
+def stderr_is_terminal() -> bool:
+    """``err.is_terminal``, without importing rich when stderr is plainly not a terminal."""
+    if not (os.environ.get("FORCE_COLOR") or "TTY_INTERACTIVE" in os.environ):
+        isatty = getattr(sys.stderr, "isatty", None)
+        if isatty is None or not isatty():
+            return False
+    return bool(err.is_terminal)
 
 
 class Format(StrEnum):
@@ -69,7 +112,7 @@ def fail(e: Exception, fmt: Format) -> None:
 
 
 def spinner(message: str) -> Any:
-    if err.is_terminal:
+    if stderr_is_terminal():
         return err.status(message)
     from contextlib import nullcontext
 

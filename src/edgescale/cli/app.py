@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from edgescale.cli._common import Format, FormatOpt, OutOpt, SetOpt, State, err, out
+from edgescale.cli._common import Format, FormatOpt, OutOpt, SetOpt, State, err, escape, out
 from edgescale.cli._common import emit as _emit
 from edgescale.cli._common import fail as _fail
 from edgescale.cli._common import fmt_ms as _ms

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from edgescale.cli._common import Format, FormatOpt, emit, fail, out
+from edgescale.cli._common import Format, FormatOpt, emit, escape, fail, out
 from edgescale.errors import EdgescaleError
 
 operate_app = typer.Typer(

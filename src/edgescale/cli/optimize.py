@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
 import typer
-from rich.markup import escape
 
 from edgescale.cli._common import (
     Format,
@@ -17,6 +16,7 @@ from edgescale.cli._common import (
     SetOpt,
     emit,
     err,
+    escape,
     fail,
     load_scenario,
     spinner,

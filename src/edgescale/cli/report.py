@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from edgescale.cli._common import Format, FormatOpt, SetOpt, emit, fail, load_scenario, spinner
+from edgescale.cli._common import Format, FormatOpt, SetOpt, emit, escape, fail, load_scenario, spinner
 from edgescale.errors import EdgescaleError
 
 

@@ -9,19 +9,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from edgescale.cli._common import (
     Format,
     FormatOpt,
     SetOpt,
+    console,
     emit,
     err,
+    escape,
     fail,
     fmt_ms,
     json_default,
     load_scenario,
     parse_duration,
+    stderr_is_terminal,
 )
 from edgescale.errors import EdgescaleError
 
@@ -114,13 +116,13 @@ def simulate(
 @contextmanager
 def _progress(what: str) -> Iterator[Callable[[float], None] | None]:
     """A progress bar on a terminal's stderr (nothing when stderr is not a terminal)."""
-    if not err.is_terminal:
+    if not stderr_is_terminal():
         yield None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn(what), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:  # fmt: skip
+                  console=console(err), transient=True) as bar:  # fmt: skip
         task = bar.add_task(what, total=1.0)
         yield lambda f: bar.update(task, completed=min(max(f, 0.0), 1.0))
 
