@@ -110,7 +110,8 @@ def simulate(
     except (EdgescaleError, OSError) as e:
         fail(e, fmt)
         return
-    emit(fmt, data, _sweep_text(data) if sweep else _simulation_text(data))
+    text = "" if fmt is Format.json else _sweep_text(data) if sweep else _simulation_text(data)
+    emit(fmt, data, text)  # the text is only made for text output: JSON needs no rich
 
 
 @contextmanager
