@@ -126,8 +126,7 @@ def test_check_policies_reports_every_problem_and_allows_engine_params() -> None
     assert paths == [
         "policies.balancing.name",
         "policies.failure_detection.params.threshold",
-        "policies.caching.params.capacity",
-        "policies.caching.params.capacity_items",
+        "policies.caching.params.capacity",  # capacity_items is the engine's (from cache_gb): not required
     ]
 
 

@@ -19,7 +19,8 @@ class LRUCache(CachePolicy):
     Parameters
     ----------
     capacity_items : int
-        Items the cache holds (>= 0; 0 caches nothing).
+        Items the cache holds (>= 0; 0 caches nothing). In a scenario the engine supplies it from each
+        site's ``cache_gb`` and the catalogue's ``item_size_mb``.
 
     Examples
     --------
@@ -29,6 +30,8 @@ class LRUCache(CachePolicy):
     >>> sorted(c.items())
     ['b', 'c']
     """
+
+    ENGINE_PARAMS = frozenset({"capacity_items"})
 
     def __init__(self, *, capacity_items: int) -> None:
         self.capacity_items = integer("capacity_items", capacity_items, lo=0)

@@ -62,10 +62,12 @@ def _entry(fn: _F) -> _F:
 
 
 STATE_ARRAYS = ("heap_i", "heap_f", "req_w", "req_f", "st_w", "st_f", "st_i", "src_w", "src_f", "stg_w",
-                "stg_f", "app_i", "app_f", "app_hist", "rng", "sc_i", "sc_f", "srv", "trace_t", "samp")  # fmt: skip
+                "stg_f", "app_i", "app_f", "app_hist", "rng", "sc_i", "sc_f", "srv", "trace_t", "samp",
+                "cache_i", "cache_node", "cache_pos", "zipf_cdf")  # fmt: skip
 _HI, _HF, _RW, _RF, _SW, _SF, _SI, _CW, _CF, _GW, _GF, _AI, _AF, _AH, _RNG, _SCI, _SCF, _SRV, _TR, _SMP = (
     range(20)
 )
+_KI, _KN, _KP, _ZC = range(20, 24)
 
 # ---- status codes returned by run() ----
 OK = 0
@@ -115,7 +117,24 @@ T_WEND = 10  # end of the measurement window: requests created from then on are 
 I_SAMP_N = 11  # per-request samples written to samp
 I_SAMP_EVERY = 12  # sample every k-th outcome of a counted request (0: none)
 I_SAMP_SEEN = 13  # outcomes of counted requests so far
+I_N_CACHES = 14  # content caches (0: no stage looks one up, and departures skip the test)
 N_SC = 16
+
+# ---- content caches: rows of cache_i (int64); nodes (item, prev, next) in cache_node; cache_pos maps
+# (cache, item) to the item's node (LRU) or 0 (static), -1 when not cached; zipf_cdf: catalogue popularity
+C_KIND = 0  # CACHE_LRU or CACHE_STATIC
+C_CAP = 1  # items it holds
+C_HEAD = 2  # LRU: most recently used node, -1 when empty
+C_TAIL = 3  # LRU: least recently used node
+C_COUNT = 4  # LRU: nodes in use
+C_NODE0 = 5  # first node of this cache in cache_node
+C_POS0 = 6  # offset of this cache's items in cache_pos (cache * catalogue size)
+C_REQ = 7  # content requests looked up in the measurement window (by lookup time)
+C_HITS = 8  # hits among them
+N_CACHE = 9
+CACHE_LRU = 0
+CACHE_STATIC = 1
+K_ITEM, K_PREV, K_NEXT = 0, 1, 2
 
 # ---- per-request samples (rows of samp, float64) ----
 P_CREATED, P_LATENCY, P_WAIT, P_SERVICE, P_LINK, P_APP, P_SOURCE, P_OUTCOME = range(8)
@@ -209,6 +228,9 @@ W_DIST = 1
 G_DELAY = 1  # float slots
 G_MEAN = 2
 G_SCV = 3
+W_CACHE = 8  # int32 column 8 (slot 4): content cache looked up after service here, -1 none
+G_SHARE = 5  # share of the requests that ask for catalogue content (the others always go on)
+G_HIT_RETURN = 6  # return delay to the device of a request served from the cache here
 N_STG = 8
 
 # ---- applications: int64 counters, then floats ----
@@ -680,6 +702,80 @@ def _schedule_arrival(S: Tup, c: int, t: float, first: Int) -> None:
 
 
 @_jit
+def _cache_hit(S: Tup, c: int, share: float, t: float) -> bool:
+    """A request leaves a stage with cache *c*: with probability *share* it asks for a catalogue item (drawn
+    from the popularity in ``zipf_cdf``); return whether cache *c* holds it, updating the LRU order.
+
+    LRU is exact: a doubly linked list of the cached items' nodes, most recent at the head, with the item ->
+    node map ``cache_pos``; a hit moves the node to the head, a miss puts the item at the head and evicts
+    the tail when full (every request for an item admits it). A static cache only tests membership.
+    """
+    cache_i, node, pos, cdf, rng, sc_f = S[_KI], S[_KN], S[_KP], S[_ZC], S[_RNG], S[_SCF]
+    u = _uniform(rng)
+    if u >= share:
+        return False
+    x = u / share * cdf[cdf.shape[0] - 1]
+    lo, hi = 0, cdf.shape[0] - 1
+    while lo < hi:  # first item whose cumulative popularity exceeds x
+        mid = (lo + hi) >> 1
+        if cdf[mid] > x:
+            hi = mid
+        else:
+            lo = mid + 1
+    item = lo
+    counted = sc_f[T_METRICS] <= t < sc_f[T_WEND]
+    if counted:
+        cache_i[c, C_REQ] += 1
+    slot = cache_i[c, C_POS0] + item
+    k = pos[slot]
+    if cache_i[c, C_KIND] == CACHE_STATIC:
+        if k >= 0 and counted:
+            cache_i[c, C_HITS] += 1
+        return bool(k >= 0)
+    cap = cache_i[c, C_CAP]
+    if cap <= 0:
+        return False
+    head = cache_i[c, C_HEAD]
+    if k >= 0:
+        if counted:
+            cache_i[c, C_HITS] += 1
+        if k != head:  # unlink k (it has a predecessor), push it to the front
+            p, n = node[k, K_PREV], node[k, K_NEXT]
+            node[p, K_NEXT] = n
+            if n >= 0:
+                node[n, K_PREV] = p
+            else:
+                cache_i[c, C_TAIL] = p
+            node[k, K_PREV] = -1
+            node[k, K_NEXT] = head
+            node[head, K_PREV] = k
+            cache_i[c, C_HEAD] = k
+        return True
+    if cache_i[c, C_COUNT] < cap:
+        k = cache_i[c, C_NODE0] + cache_i[c, C_COUNT]
+        cache_i[c, C_COUNT] += 1
+    else:  # evict the least recently used
+        k = cache_i[c, C_TAIL]
+        pos[cache_i[c, C_POS0] + node[k, K_ITEM]] = -1
+        p = node[k, K_PREV]
+        cache_i[c, C_TAIL] = p
+        if p >= 0:
+            node[p, K_NEXT] = -1
+        else:  # it was the only node
+            head = -1
+    node[k, K_ITEM] = item
+    pos[slot] = k
+    node[k, K_PREV] = -1
+    node[k, K_NEXT] = head
+    if head >= 0:
+        node[head, K_PREV] = k
+    else:
+        cache_i[c, C_TAIL] = k
+    cache_i[c, C_HEAD] = k
+    return False
+
+
+@_jit
 def _depart(S: Tup, fifo: Int, s: int, t: float) -> None:
     """Request *fifo* completes service at FIFO station *s*, or (*fifo* < 0) PS station *s*'s head job does."""
     req_w, req_f, st_w, st_f, st_i, sc_f = S[_RW], S[_RF], S[_SW], S[_SF], S[_SI], S[_SCF]
@@ -707,7 +803,14 @@ def _depart(S: Tup, fifo: Int, s: int, t: float) -> None:
     if arrive < sc_f[T_METRICS]:  # arrived before the window: only its time inside the window counts
         st_f[s, S_RES_ADJ] -= sc_f[T_METRICS] - arrive
     req_w[r, R_LOC] = -1
-    req_w[r, R_G] += 1
+    g = req_w[r, R_G]
+    req_w[r, R_G] = g + 1
+    if S[_SCI][I_N_CACHES] > 0:  # NOTE: one test of a hot scalar when no scenario cache exists
+        stg_w, stg_f = S[_GW], S[_GF]
+        c = stg_w[g, W_CACHE]
+        if c >= 0 and _cache_hit(S, c, stg_f[g, G_SHARE], t):  # served here: skip the rest of the route
+            req_w[r, R_G] = req_w[r, R_G_END]
+            req_f[r, F_RETURN] = stg_f[g, G_HIT_RETURN]
     _next_stage(S, r, t)
 
 

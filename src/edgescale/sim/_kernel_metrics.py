@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +28,8 @@ class KernelMetrics:
     ``station_in_system_s == station_residence_done_s + station_residence_open_s`` (up to rounding), and in
     the mean as ``mean_in_system ~= throughput_per_s * mean_sojourn_s`` up to boundary effects.
     Requests lost when a station goes down count in ``station_drops_down`` and in ``drops_down``.
+    Per-cache arrays (``cache_requests``: catalogue lookups, ``cache_hits``) count lookups made inside the
+    window, by lookup time.
 
     Per-application counts and latencies cover the requests *created* in the window (warm-up requests
     that finish inside it are not counted): ``arrivals == completions + drops_full + drops_down + failed +
@@ -62,6 +64,8 @@ class KernelMetrics:
     station_wait_s_sum: NDArray[np.float64]
     station_residence_done_s: NDArray[np.float64]
     station_residence_open_s: NDArray[np.float64]
+    cache_requests: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    cache_hits: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def duration(self) -> float:
@@ -144,6 +148,8 @@ def read_metrics(state: KernelState) -> KernelMetrics:
         station_wait_s_sum=sf[:, core.S_WAIT_SUM].copy(),
         station_residence_done_s=sf[:, core.S_SOJOURN_SUM] + sf[:, core.S_RES_ADJ],
         station_residence_open_s=_open_residence(state),
+        cache_requests=state.cache[:, core.C_REQ].copy(),
+        cache_hits=state.cache[:, core.C_HITS].copy(),
     )
 
 

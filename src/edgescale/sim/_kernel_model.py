@@ -14,6 +14,7 @@ from edgescale.errors import Issue, ScenarioError
 __all__ = ["KernelModel", "make_model", "merged_poisson_rates"]
 
 _FLOAT = np.float64
+_NO_CACHE = {"stage_cache": -1, "stage_content_share": 0.0, "stage_hit_return_s": 0.0}
 _INT32_MAX = 2**31 - 1  # stations, sources, stages and capacities are int32 in the kernel's rows
 _DTYPES: dict[str, type[np.generic]] = {
     "servers": np.int32,
@@ -40,6 +41,9 @@ _DTYPES: dict[str, type[np.generic]] = {
     "stage_work_mean_s": _FLOAT,
     "stage_work_dist": np.int8,
     "stage_work_scv": _FLOAT,
+    "stage_cache": np.int32,
+    "stage_content_share": _FLOAT,
+    "stage_hit_return_s": _FLOAT,
 }
 
 
@@ -100,6 +104,13 @@ class KernelModel:
         0 exponential, 1 deterministic, 2 gamma, 3 lognormal (2 and 3 with ``stage_work_scv``).
     stage_work_scv : float64 (n_stages,)
         Squared coefficient of variation of the work for distributions 2 and 3.
+    stage_cache : int32 (n_stages,)
+        Content cache looked up when a request leaves this stage's station, -1 for none; caches are given
+        to :func:`~edgescale.sim.kernel.init_state` (``caches``). A hit ends the route there.
+    stage_content_share : float64 (n_stages,)
+        Share of the requests leaving this stage that ask for a catalogue item (the others always go on).
+    stage_hit_return_s : float64 (n_stages,)
+        Return delay to the device of a request served from this stage's cache (``inf``: no path).
     """
 
     servers: NDArray[np.int32]
@@ -126,6 +137,9 @@ class KernelModel:
     stage_work_mean_s: NDArray[np.float64]
     stage_work_dist: NDArray[np.int8]
     stage_work_scv: NDArray[np.float64]
+    stage_cache: NDArray[np.int32]
+    stage_content_share: NDArray[np.float64]
+    stage_hit_return_s: NDArray[np.float64]
 
     def __post_init__(self) -> None:
         issues: list[Issue] = []
@@ -144,9 +158,19 @@ class KernelModel:
                 _first_bad(issues, f.name, given, given != np.round(given), "must be a whole number")
             object.__setattr__(self, f.name, arr)
         if converted:
+            self._resize_no_cache()
             issues += _validate(self)
         if issues:
             raise ScenarioError(issues, source="KernelModel")
+
+    def _resize_no_cache(self) -> None:
+        """Cache columns left at their no-cache defaults follow a change in the number of stages (so that
+        ``dataclasses.replace`` with new routes need not repeat them)."""
+        n = self.stage_station.size
+        for name, default in _NO_CACHE.items():
+            v = getattr(self, name)
+            if v.size != n and np.all(v == default):
+                object.__setattr__(self, name, np.full(n, default, dtype=_DTYPES[name]))
 
     @property
     def n_stations(self) -> int:
@@ -202,7 +226,8 @@ def _validate(m: KernelModel) -> list[Issue]:
         "sources": ("arrival_kind", "rate_per_s", "mmpp_rate1_per_s", "mmpp_switch01_per_s",
                     "mmpp_switch10_per_s", "return_delay_s", "app_of_source", "timeout_s", "max_retries",
                     "token_depth", "trace_period_s"),
-        "stages": ("stage_station", "stage_delay_s", "stage_work_mean_s", "stage_work_dist", "stage_work_scv"),
+        "stages": ("stage_station", "stage_delay_s", "stage_work_mean_s", "stage_work_dist", "stage_work_scv",
+                   "stage_cache", "stage_content_share", "stage_hit_return_s"),
     }  # fmt: skip
     for group, names in groups.items():
         for name in names:
@@ -268,6 +293,11 @@ def _validate(m: KernelModel) -> list[Issue]:
     _first_bad(
         issues, "stage_station", ss, (ss < 0) | (ss >= m.n_stations), f"must be in [0, {m.n_stations})"
     )
+    _first_bad(issues, "stage_cache", m.stage_cache, m.stage_cache < -1, "must be >= -1 (-1: no cache)")
+    cs = m.stage_content_share
+    _first_bad(issues, "stage_content_share", cs, ~((cs >= 0) & (cs <= 1)), "must be in [0, 1]")
+    _first_bad(issues, "stage_hit_return_s", m.stage_hit_return_s, ~(m.stage_hit_return_s >= 0),
+               "must be >= 0 (inf: no path)")  # fmt: skip
     wd = m.stage_work_dist
     _first_bad(issues, "stage_work_dist", wd, (wd < 0) | (wd > 3), "must be 0, 1, 2 or 3")
     return issues
@@ -299,12 +329,15 @@ def make_model(
     stage_delay_s: ArrayLike | None = None,
     stage_work_dist: ArrayLike | None = None,
     stage_work_scv: ArrayLike | None = None,
+    stage_cache: ArrayLike | None = None,
+    stage_content_share: ArrayLike | None = None,
+    stage_hit_return_s: ArrayLike | None = None,
 ) -> KernelModel:
     """Build a :class:`KernelModel`, filling omitted arrays with defaults.
 
     Defaults: FIFO, speed 1, up, unbounded capacity, Poisson arrivals, no MMPP, token depth 1, no trace, no
-    return delay, application 0, no timeout, no retries, no link delay, exponential work, work SCV 1. Scalars broadcast to the size of
-    their group.
+    return delay, application 0, no timeout, no retries, no link delay, exponential work, work SCV 1, no
+    content cache. Scalars broadcast to the size of their group.
 
     Raises
     ------
@@ -357,6 +390,9 @@ def make_model(
         stage_work_mean_s=np.asarray(stage_work_mean_s),
         stage_work_dist=np.asarray(fill(stage_work_dist, n_stage, 0)),
         stage_work_scv=np.asarray(fill(stage_work_scv, n_stage, 1.0)),
+        stage_cache=np.asarray(fill(stage_cache, n_stage, -1)),
+        stage_content_share=np.asarray(fill(stage_content_share, n_stage, 0.0)),
+        stage_hit_return_s=np.asarray(fill(stage_hit_return_s, n_stage, 0.0)),
     )
 
 

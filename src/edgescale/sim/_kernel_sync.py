@@ -59,7 +59,9 @@ def _load_model(m: KernelModel, state: KernelState) -> NDArray[np.int64]:
     gw, gf = state.stg.view(_I32), state.stg.view(_F64)
     for name, view, col in (("stage_station", gw, core.W_STATION), ("stage_work_dist", gw, core.W_DIST),
                             ("stage_delay_s", gf, core.G_DELAY), ("stage_work_mean_s", gf, core.G_MEAN),
-                            ("stage_work_scv", gf, core.G_SCV)):  # fmt: skip
+                            ("stage_work_scv", gf, core.G_SCV), ("stage_cache", gw, core.W_CACHE),
+                            ("stage_content_share", gf, core.G_SHARE),
+                            ("stage_hit_return_s", gf, core.G_HIT_RETURN)):  # fmt: skip
         rows = _diff(m, state, name)
         view[rows, col] = getattr(m, name)[rows]
         stage_changed |= _any(rows)
@@ -230,6 +232,11 @@ def _check_fits(model: KernelModel, state: KernelState) -> None:
         issues.append(
             Issue("app_of_source", f"must be < the state's n_apps {state.app.shape[0]}", model.n_apps - 1)
         )
+    n_caches = state.cache.shape[0]
+    if model.stage_cache.size and int(model.stage_cache.max()) >= n_caches:
+        bad = int(np.flatnonzero(model.stage_cache >= n_caches)[0])
+        issues.append(Issue(f"stage_cache[{bad}]", f"must be < the state's {n_caches} caches (init_state caches=)",
+                            int(model.stage_cache[bad])))  # fmt: skip
     if not issues and not np.array_equal(model.discipline, state.discipline):
         bad = int(np.flatnonzero(model.discipline != state.discipline)[0])
         issues.append(Issue(f"discipline[{bad}]", "cannot change during a run", int(model.discipline[bad])))

@@ -37,6 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from edgescale.model.arrays import SystemArrays
 from edgescale.model.schema import Scenario
 from edgescale.policies import FailureDetector, HeartbeatTimeout, LoadBalancer, Nearest, make_policy
+from edgescale.sim.caching import cache_columns
 from edgescale.sim.world import PathPairs, World, route_delays
 
 __all__ = ["ControlPlane", "SimClusterView"]
@@ -184,6 +185,8 @@ class ControlPlane:
         self.orig_station = m.stage_station.copy()
         self.orig_delay = m.stage_delay_s.copy()
         self.orig_return = m.return_delay_s.copy()
+        self.orig_cache: tuple[NDArray[Any], ...] = (
+            m.stage_cache.copy(), m.stage_content_share.copy(), m.stage_hit_return_s.copy())  # fmt: skip
         self.rerouted = np.zeros(0, np.int64)  # sources whose routes differ from the plan's
         self.candidates = {
             svc: np.flatnonzero(np.asarray(replicas)[svc] > 0).astype(np.int64)
@@ -217,6 +220,11 @@ class ControlPlane:
         m.stage_station[:] = self.orig_station
         m.stage_delay_s[:] = d
         m.return_delay_s[:] = r
+        if w.caches is not None:
+            cols = cache_columns(w, self.a, self.paths, np.arange(m.n_sources, dtype=np.int64), w.stage_site)
+            for orig, new in zip(self.orig_cache, cols, strict=True):
+                orig[:] = new
+            self._set_cache(slice(None), *cols)
         self.rerouted = np.zeros(0, np.int64)
         self.reroute()
 
@@ -300,6 +308,7 @@ class ControlPlane:
             m.stage_station[st] = self.orig_station[st]
             m.stage_delay_s[st] = self.orig_delay[st]
             m.return_delay_s[back] = self.orig_return[back]
+            self._set_cache(st, *(orig[st] for orig in self.orig_cache))
         bad_stage = self.suspected[w.stage_site]
         if not bad_stage.any():
             self.rerouted = np.zeros(0, np.int64)
@@ -329,8 +338,18 @@ class ControlPlane:
         ]
         m.stage_delay_s[st] = delays
         m.return_delay_s[sources] = ret
+        if w.caches is not None:
+            self._set_cache(st, *cache_columns(w, self.a, self.paths, sources, new_site))
         self.rerouted = sources
         return int(np.union1d(back, sources).size)
+
+
+    def _set_cache(self, st: Any, cache: Any, share: Any, hit_return: Any) -> None:
+        """Write the cache columns of stages *st* (the cache of the site each stage is now at)."""
+        m = self.world.model
+        m.stage_cache[st] = cache
+        m.stage_content_share[st] = share
+        m.stage_hit_return_s[st] = hit_return
 
 
 def _stages(route_ptr: I64, sources: I64) -> I64:

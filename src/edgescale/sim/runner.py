@@ -27,6 +27,7 @@ from edgescale.model.plan import Plan, check_plan_matches, plan_sha256, plan_to_
 from edgescale.model.schema import TIERS, Scenario
 from edgescale.policies import Autoscaler, make_policy
 from edgescale.policies.registry import check_policies
+from edgescale.sim.caching import attach_caches, hit_summary
 from edgescale.sim.control import ControlPlane, SimClusterView
 from edgescale.sim.failures import Unit, failure_timeline, failure_units
 from edgescale.sim.histogram import LogHistogram
@@ -305,9 +306,11 @@ def _replicate(
     """
     model = world.model
     saved = {k: getattr(model, k).copy() for k in ("up", "rate_per_s", "stage_station", "stage_delay_s",
-                                                    "return_delay_s", "servers")}  # fmt: skip
+                                                    "return_delay_s", "servers", "stage_cache",
+                                                    "stage_content_share", "stage_hit_return_s")}  # fmt: skip
     base_rate = world.source_base_rate_per_s
-    state = init_state(model, np.random.default_rng(seed), sample_every=sample_every,
+    state = init_state(model, np.random.default_rng(seed), caches=world.caches.spec if world.caches else None,
+                       sample_every=sample_every,
                        sample_capacity=sample_capacity)  # fmt: skip
     horizon = warmup + duration
     scheduled = _event_times(scenario, a, horizon)
@@ -769,6 +772,7 @@ def simulate_scenario(
     else:
         check_plan_matches(plan, scenario_sha256(scenario), source="plan")
     world = build_world(scenario, a, plan_to_arrays(plan, a, source="plan"))
+    attach_caches(world, a, scenario, plan)
     load_s = compile_kernel()  # compiles, or loads numba's cache: kept out of the kernel time
     seeds = np.random.SeedSequence(seed).spawn(reps)
     opts = {
@@ -799,6 +803,15 @@ def _samples(runs: list[dict[str, Any]], a: SystemArrays, world: World, warmup: 
             cols[f"{name}_ms"].append(s[f"{name}_s"] * 1000.0)
         cols["outcome"].append(np.asarray(OUTCOMES, dtype=object)[s["outcome"]])
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
+
+
+def _caching(world: World, a: SystemArrays, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Cache lookups and hits of every replication's window, per caching site (None without caches)."""
+    if world.caches is None:
+        return None
+    req = np.sum([r["metrics"].cache_requests for r in runs], axis=0)
+    hits = np.sum([r["metrics"].cache_hits for r in runs], axis=0)
+    return hit_summary(world.caches, a, req, hits)
 
 
 def _results(
@@ -898,6 +911,7 @@ def _results(
             "mean_by_site_max": float(mean_util.max()) if len(mean_util) else 0.0,
         },
         "energy_j": energy,
+        "caching": _caching(world, a, runs),
         "device_energy_j": _device_energy(scenario, a, apps, duration, len(runs)),
         "cost": _cost(world, a, runs, duration),
         "tiers": _tiers(world, a, runs, duration),

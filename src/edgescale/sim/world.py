@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +30,9 @@ from edgescale.model.arrays import ARRIVAL_KINDS, SystemArrays
 from edgescale.model.plan import PlanArrays
 from edgescale.model.schema import Scenario
 from edgescale.sim.kernel import KernelModel, make_model
+
+if TYPE_CHECKING:
+    from edgescale.sim.caching import CachePlan
 
 __all__ = ["World", "build_world"]
 
@@ -93,6 +96,7 @@ class World:
     source_response_kb: F64 = field(default_factory=lambda: np.zeros(0))
     station_index: dict[tuple[int, int], int] = field(default_factory=dict)
     replicas: I64 = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    caches: CachePlan | None = None
 
     @property
     def n_stations(self) -> int:
