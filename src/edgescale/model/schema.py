@@ -79,7 +79,12 @@ class _Resources(_Model):
     memory_gb: float = F(0.0, used_by="compile", ge=0.0)
     storage_gb: float = F(0.0, used_by="compile", ge=0.0)
     accelerators: int = F(0, used_by="compile", ge=0)
-    cache_gb: float = F(0.0, used_by="compile", ge=0.0, description="Content cache size.")
+    cache_gb: float = F(
+        0.0,
+        used_by="compile",
+        ge=0.0,
+        description="Content cache size: floor(1000 cache_gb / content.item_size_mb) catalogue items.",
+    )
     dvfs_levels: tuple[DvfsLevel, ...] = F((), used_by="optimize")
     power: PowerModel | None = F(None, used_by="compile")
     cost: Cost | None = F(None, used_by="compile")
@@ -256,16 +261,28 @@ class Application(_Model):
     )
     max_retries: int = F(0, used_by="simulate", ge=0, description="Attempts resent at once after a timeout.")
     content_share: float = F(
-        0.0, used_by="optimize", ge=0.0, le=1.0, description="Share of requests for catalog content (caching)."
+        0.0,
+        used_by="optimize,simulate",
+        ge=0.0,
+        le=1.0,
+        description="Share of requests for catalog content (caching); the twin looks them up in the first "
+        "caching site on their route, and a hit is served there.",
     )
 
 
 class ContentCatalog(_Model):
-    """Content items for caching."""
+    """Content items for caching. Item n (0 the most popular) is asked with probability proportional to
+    1 / (n + 1) ** zipf_alpha, independently for every content request (independent reference model).
+    In the twin, a scenario caches when it has this catalogue, sites with cache_gb > 0 and applications
+    with content_share > 0: a content request is looked up when it leaves the first stage of its route
+    placed at a caching site; a hit returns from there (the later stages, e.g. the origin, are skipped), a
+    miss goes on. policies.caching chooses lru (default: exact least recently used, starting empty) or
+    static (the plan's cache entry for the site, else the params' items, else its most popular items).
+    Results report hits per site with Che's approximation (LRU) or the exact static hit ratio."""
 
-    items: int = F(used_by="optimize", ge=1)
-    item_size_mb: float = F(used_by="optimize", gt=0.0)
-    zipf_alpha: float = F(0.8, used_by="optimize", ge=0.0)
+    items: int = F(used_by="optimize,simulate", ge=1)
+    item_size_mb: float = F(used_by="optimize,simulate", gt=0.0)
+    zipf_alpha: float = F(0.8, used_by="optimize,simulate", ge=0.0)
 
 
 class Poisson(_Model):
@@ -524,7 +541,7 @@ class Scenario(_Model):
     link_rules: tuple[LinkRule, ...] = F((), used_by="compile")
     services: tuple[Service, ...] = F((), used_by="compile")
     applications: tuple[Application, ...] = F((), used_by="compile")
-    content: ContentCatalog | None = F(None, used_by="optimize")
+    content: ContentCatalog | None = F(None, used_by="optimize,simulate")
     device_groups: tuple[DeviceGroup, ...] = F((), used_by="compile")
     failures: Failures = F(Failures(), used_by="compile")
     events: tuple[ScheduledEvent, ...] = F((), used_by="compile")
