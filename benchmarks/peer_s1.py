@@ -2,19 +2,27 @@
 
 Usage: python benchmarks/peer_s1.py --devices N [--skip-simpy] [--replications R]
 S1 is benchmarks/scenarios/s1.yaml (N devices, N/100 cells, rho = 0.8, 5 ms links, 100 s after 10 s warm-up).
-Both sides run as whole processes; edgescale with its compiled-code cache warm (the cold compile is timed
-separately in a process with an empty cache). Prints one JSON line.
+Both sides run as whole processes; edgescale installed as an installer leaves it: its compiled-code cache warm
+(the ahead-of-time kernel built; the cold compile, from an empty cache, is timed separately) and its Python
+bytecode compiled (pip compiles it; an editable checkout run with PYTHONDONTWRITEBYTECODE=1 would compile the
+sources in every process, about 0.15 s). Prints one JSON line: wall and CPU seconds of each process and the
+load average around the runs (the machine should be quiet).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import machine, run_process
@@ -34,6 +42,26 @@ print(json.dumps(r))
 """
 
 
+def _children_cpu_s() -> float:
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
+def _timed(cmd: list[str], numba_cache_dir: str | None = None) -> tuple[dict[str, Any], float]:
+    """run_process(cmd) (with NUMBA_CACHE_DIR set to *numba_cache_dir* if given) and its CPU seconds."""
+    saved = os.environ.get("NUMBA_CACHE_DIR")
+    if numba_cache_dir is not None:
+        os.environ["NUMBA_CACHE_DIR"] = numba_cache_dir
+    before = _children_cpu_s()
+    try:
+        return run_process(cmd), _children_cpu_s() - before
+    finally:
+        if saved is None:
+            os.environ.pop("NUMBA_CACHE_DIR", None)
+        else:
+            os.environ["NUMBA_CACHE_DIR"] = saved
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--devices", type=int, required=True, help="N, a multiple of 100")
@@ -48,16 +76,16 @@ def main() -> None:
     args = ap.parse_args()
     n = args.devices
     exe = shutil.which("edgescale") or str(Path(sys.executable).parent / "edgescale")
-    with tempfile.TemporaryDirectory() as empty:
-        env_cold = {**os.environ, "NUMBA_CACHE_DIR": empty}
-        code = "from edgescale.sim.kernel import compile_kernel; print(compile_kernel())"
-        import subprocess
+    import edgescale
 
-        cold = float(
-            subprocess.run(
-                [sys.executable, "-c", code], env=env_cold, capture_output=True, text=True, check=True
-            ).stdout.strip()
-        )
+    compileall.compile_dir(str(Path(edgescale.__file__).parent), quiet=1)  # what pip does on install
+    code = "from edgescale.sim.kernel import compile_kernel; print(compile_kernel())"
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as empty:
+        t0 = time.perf_counter()
+        cold_proc, cold_cpu = _timed([sys.executable, "-c", code], empty)
+        cold_wall = time.perf_counter() - t0
+        cold = float(cold_proc["stdout"].strip())
     # make sure the warm cache exists, then time the whole process
     subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
     cmd = [
@@ -77,7 +105,7 @@ def main() -> None:
     ]
     if args.warmup is not None:
         cmd += ["--warmup", args.warmup]
-    es = run_process(cmd)
+    es, es_cpu = _timed(cmd)
     res = json.loads(es.pop("stdout"))
     app = res["applications"][0]
     lat = app["latency_ms"]
@@ -85,9 +113,13 @@ def main() -> None:
         "devices": n,
         "edgescale": {
             "wall_s": es["wall_s"],
+            "cpu_s": round(es_cpu, 3),
             "peak_rss_mib": es["peak_rss_mib"],
             "kernel_s": round(res["kernel_seconds"], 3),
+            "kernel_load_s": round(res["kernel_load_seconds"], 4),
             "cold_compile_s": round(cold, 2),
+            "cold_compile_process_wall_s": round(cold_wall, 2),
+            "cold_compile_process_cpu_s": round(cold_cpu, 2),
             "mean_latency_s": lat["mean"] / 1000.0,
             "mean_latency_ci99_half_width_s": None
             if lat["mean_ci99_half_width"] is None
@@ -102,10 +134,11 @@ def main() -> None:
         "analytic_mean_latency_s": ANALYTIC_MEAN_S,
     }
     if not args.skip_simpy:
-        sp = run_process([sys.executable, "-c", SIMPY_SNIPPET.format(here=str(HERE), devices=n)])
+        sp, sp_cpu = _timed([sys.executable, "-c", SIMPY_SNIPPET.format(here=str(HERE), devices=n)])
         sim = json.loads(sp.pop("stdout"))
         out["simpy"] = {
             "wall_s": sp["wall_s"],
+            "cpu_s": round(sp_cpu, 3),
             "model_s": sim["wall_s"],
             "mean_latency_s": sim["mean_latency_s"],
             "p95_latency_s": sim["p95_latency_s"],
@@ -114,8 +147,10 @@ def main() -> None:
         out["ratio"] = {
             "kernel_vs_simpy_model": round(sim["wall_s"] / max(res["kernel_seconds"], 1e-9), 1),
             "whole_process": round(sp["wall_s"] / es["wall_s"], 1),
+            "whole_process_cpu": round(sp_cpu / max(es_cpu, 1e-9), 1),
         }
-    out["machine"] = machine()
+    out["machine"] = {**machine(), "loadavg_before": [round(x, 2) for x in load_before],
+                      "loadavg_after": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     print(json.dumps(out))
 
 
