@@ -14,7 +14,8 @@ transient of the M/M/1 queue-length chain, benchmarks/sim_s1_expectation.py), 0.
 
 ``kernel_s`` is the warm kernel wall time of the whole run, warm-up included (``kernel_cpu_s``: its CPU
 time, steadier on a busy machine); ``cold_compile_s`` is the first call: a true compile with ``--cold``
-(fresh numba cache), else a load from numba's cache. Prints one JSON line.
+(fresh numba cache: the ahead-of-time kernel is built), else a load of the ahead-of-time kernel (or from
+numba's cache with ``EDGESCALE_AOT=0``); ``kernel`` says which ran. Prints one JSON line.
 
 Usage::
 
@@ -71,6 +72,7 @@ def build_s1(devices: int, *, per_device: bool = False) -> Any:
 
 
 def run_kernel(devices: int, seed: int, *, per_device: bool, cold: bool) -> dict[str, Any]:
+    from edgescale.sim import _aot
     from edgescale.sim.kernel import compile_kernel, drain, init_state, reset_metrics, run_until
 
     first_call = compile_kernel()
@@ -89,6 +91,7 @@ def run_kernel(devices: int, seed: int, *, per_device: bool, cold: bool) -> dict
         "kernel_cpu_s": round(kernel_cpu_s, 3),
         "cold_compile_s": round(first_call, 2),
         "numba_cache": "fresh" if cold else "reused",
+        "kernel": "ahead-of-time" if _aot.loaded() is not None else "numba JIT",
         "mean_latency_s": round(lat.mean, 5),
         "p95_latency_s": round(float(lat.quantile(0.95)), 5),
         "requests": lat.count,
