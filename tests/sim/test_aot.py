@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 import types
 from collections.abc import Iterator
@@ -200,5 +201,32 @@ def test_build_failure_is_a_clear_error_and_is_not_retried(
     try:
         monkeypatch.setattr(_aot, "build", lambda **_: pytest.fail("a failed build was retried"))
         assert _aot.ensure() is None  # silent: the kernel runs on the JIT
+        marker = tmp_path / "edgescale-aot" / f"{_aot.module_name()}.failed"
+        old = marker.stat().st_mtime - _aot.RETRY_AFTER_S - 1
+        os.utime(marker, (old, old))
+        tries: list[int] = []
+        monkeypatch.setattr(_aot, "build", lambda **_: tries.append(1))
+        _aot._State.tried = False
+        assert _aot.ensure() is None
+        assert tries == [1]  # a day later it is tried again
     finally:
         _aot._State.kernel, _aot._State.tried = saved
+
+
+def test_only_the_most_recent_modules_are_kept(tmp_path: Path) -> None:
+    for i in range(5):
+        stem = f"_edgescale_kernel_{i:020d}"
+        for ext in (".json", ".cpython-311-x86_64-linux-gnu.so", ".lock"):
+            (tmp_path / (stem + ext)).write_text("x")
+            os.utime(tmp_path / (stem + ext), (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "unrelated.json").write_text("{}")
+    _aot._prune(tmp_path, keep=2)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(
+        [
+            f"_edgescale_kernel_{i:020d}{ext}"
+            for i in (3, 4)
+            for ext in (".json", ".cpython-311-x86_64-linux-gnu.so", ".lock")
+        ]
+        + ["unrelated.json"]
+    )

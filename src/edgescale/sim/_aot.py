@@ -22,8 +22,9 @@ imported with :mod:`importlib` by later processes: a millisecond, and numba is n
   that needs the JIT functions still gets them.
 * **Fallback**: ``EDGESCALE_AOT=0`` turns all of this off. If the build fails (no C compiler, no pycc) the
   kernel runs on numba's JIT, silently; the failure is remembered for this key (``<name>.failed``) so that
-  later processes do not try again. :func:`build` (``python -m edgescale.sim._aot``) retries and reports
-  the error.
+  processes of the next day do not try again. :func:`build` (``python -m edgescale.sim._aot``) retries and
+  reports the error.
+* **Housekeeping**: after a build, only the :data:`KEEP` most recent modules stay in the directory.
 
 Results are bit-identical to the JIT kernel's: the same functions are compiled with the same options
 (``error_model='numpy'``, no NRT, GIL released) by the same LLVM.
@@ -68,6 +69,10 @@ EXPORTS = ("run", "push_events")
 """The entry points of ``_kernel_core`` compiled ahead of time."""
 
 BUILD_TIMEOUT_S = 600.0
+RETRY_AFTER_S = 86_400.0
+"""A failed build is not retried automatically for a day (:func:`build` retries at once)."""
+KEEP = 8
+"""Modules kept in the cache directory (one per version of the kernel's sources)."""
 _HERE = Path(__file__).resolve().parent
 _LOCK = threading.RLock()
 
@@ -214,8 +219,8 @@ def _load(directory: Path, name: str) -> AotKernel | None:
 def ensure(*, build_if_missing: bool = True) -> AotKernel | None:
     """Load the ahead-of-time kernel, building it first if it is missing; None to use numba's JIT.
 
-    Tried once per process. A failed build is remembered for this key and not tried again by later
-    processes (see :func:`build` to retry); nothing is printed.
+    Tried once per process. A failed build is remembered for this key and not tried again automatically
+    for :data:`RETRY_AFTER_S` (see :func:`build` to retry); nothing is printed.
     """
     with _LOCK:
         if _State.kernel is not None or _State.tried or not enabled():
@@ -223,12 +228,28 @@ def ensure(*, build_if_missing: bool = True) -> AotKernel | None:
         _State.tried = True
         directory, name = cache_dir(), module_name()
         kernel = _load(directory, name)
-        if kernel is None and build_if_missing and not (directory / f"{name}.failed").exists():
+        if kernel is None and build_if_missing and not _failed_recently(directory / f"{name}.failed"):
             with contextlib.suppress(SimulationError):
                 build()
             kernel = _load(directory, name)
         _set(kernel)
         return kernel
+
+
+def _failed_recently(marker: Path) -> bool:
+    try:
+        return time.time() - marker.stat().st_mtime < RETRY_AFTER_S
+    except OSError:
+        return False
+
+
+def _prune(directory: Path, keep: int = KEEP) -> None:
+    """Delete all but the *keep* most recently built modules (and their metadata, locks, failure marks)."""
+    metas = sorted(directory.glob("_edgescale_kernel_*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for meta in metas[keep:]:
+        for p in directory.glob(meta.stem + ".*"):
+            with contextlib.suppress(OSError):
+                p.unlink()
 
 
 def _set(kernel: AotKernel | None) -> None:
@@ -277,6 +298,10 @@ def build(*, force: bool = False, timeout_s: float = BUILD_TIMEOUT_S) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SimulationError(f"AOT kernel: cannot create the cache directory {directory} ({e})") from e
+    if not os.access(directory, os.W_OK):
+        raise SimulationError(
+            f"AOT kernel: the cache directory {directory} is not writable (set NUMBA_CACHE_DIR)"
+        )
     failed = directory / f"{name}.failed"
     with _file_lock(directory / f"{name}.lock"):
         if not force and path.is_file() and (directory / f"{name}.json").is_file():
@@ -299,6 +324,8 @@ def build(*, force: bool = False, timeout_s: float = BUILD_TIMEOUT_S) -> Path:
             raise SimulationError(msg)
     with contextlib.suppress(OSError):
         failed.unlink()
+    with contextlib.suppress(OSError):
+        _prune(directory)
     return path
 
 

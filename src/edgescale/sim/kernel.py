@@ -67,6 +67,11 @@ station and departure) plus one per further stage. Latencies stream into per-app
 quantiles) with exact sums for means. A source may stand for a group of devices: merged Poisson sources
 (:func:`merged_poisson_rates`) are exact and much cheaper than one source per device.
 
+The compiled entry points are built once ahead of time into an extension module in the compiled-code cache
+(:mod:`edgescale.sim._aot`: numba.pycc, on first use, about as long as numba's own cold compile), so that a
+process loads the kernel in a millisecond without importing numba; numba's JIT is the fallback
+(``EDGESCALE_AOT=0``, no C compiler, arguments of other types) and gives bit-identical numbers.
+
 Examples
 --------
 An M/M/1 queue (arrival rate 0.5, mean service 1 s) with a warm-up, then a second server added at an epoch:
