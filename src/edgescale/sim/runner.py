@@ -43,6 +43,7 @@ from edgescale.sim.kernel import (
     run_until,
 )
 from edgescale.sim.mobility import Mobility, mobile_groups
+from edgescale.sim.offloading import attach_offloading, fold_metrics
 from edgescale.sim.scaling import Scaler
 from edgescale.sim.series import DEFAULT_MAX_ROWS, BoundedSeries
 from edgescale.sim.world import World, build_world, diurnal_factor
@@ -213,14 +214,30 @@ def _cost(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: f
 
 
 def _device_energy(
-    scenario: Scenario, a: SystemArrays, apps: list[dict[str, Any]], duration: float, reps: int
+    scenario: Scenario,
+    a: SystemArrays,
+    apps: list[dict[str, Any]],
+    duration: float,
+    reps: int,
+    world: World | None = None,
+    runs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Radio energy of the devices (groups with ``device.radio``), mean per replication.
+    """Radio energy of the devices (groups with ``device.radio``), mean per replication, plus the compute
+    energy of requests run on the devices when offloading.
 
-    Each device idles at ``idle_w`` for the window; each completed request costs its upload at ``tx_w`` for
-    ``request_kb * 8 / uplink_mbps`` and its response at ``rx_w`` for ``response_kb * 8 / downlink_mbps``. A
-    group's completed requests are its application's, shared in proportion to the groups' rates.
+    Each device idles at ``idle_w`` for the window; each completed request sent over the network costs its
+    upload at ``tx_w`` for ``request_kb * 8 / uplink_mbps`` and its response at ``rx_w`` for
+    ``response_kb * 8 / downlink_mbps``. A group's networked requests are its application's completions
+    less those run on devices, shared in proportion to the groups' rates. A request run on its device
+    costs ``compute_w * work_ms / cpu_speed`` instead (``compute_j``, per group, exact counts).
     """
+    off = world.offloading if world is not None else None
+    n_groups = len(scenario.device_groups)
+    dev_done = np.zeros(n_groups)
+    if off is not None and runs:
+        dev_done = np.sum([r["offloading"]["device_completions"] for r in runs], axis=0).astype(np.float64)
+    app_dev = np.zeros(len(a.app_ids))
+    np.add.at(app_dev, np.maximum(a.group_app, 0), np.where(a.group_app >= 0, dev_done, 0.0))
     rate = np.asarray(a.group_rate_per_s) * np.array([g.count for g in scenario.device_groups], np.float64)
     app_rate = np.zeros(len(a.app_ids))
     np.add.at(app_rate, np.maximum(a.group_app, 0), np.where(a.group_app >= 0, rate, 0.0))
@@ -235,10 +252,34 @@ def _device_energy(
             app = scenario.applications[k]
             up_s = app.stages[0].request_kb * 8.0 / 1000.0 / radio.uplink_mbps
             down_s = app.response_kb * 8.0 / 1000.0 / radio.downlink_mbps
-            done = apps[k]["requests"] / reps * rate[g] / app_rate[k]
+            done = (apps[k]["requests"] - app_dev[k]) / reps * rate[g] / app_rate[k]
             joules += done * (radio.tx_w * up_s + radio.rx_w * down_s)
         by_group[grp.id] = float(joules)
-    return {"total": float(sum(by_group.values())), "by_group": by_group}
+    out: dict[str, Any] = {"total": float(sum(by_group.values())), "by_group": by_group}
+    if off is not None:
+        compute = {grp.id: float(dev_done[g] / reps * off.compute_w[g] * off.compute_s[g])
+                   for g, grp in enumerate(scenario.device_groups) if dev_done[g] > 0}  # fmt: skip
+        out["compute_j"] = {"total": float(sum(compute.values())), "by_group": compute}
+        out["total"] += out["compute_j"]["total"]
+    return out
+
+
+def _offloading(world: World, a: SystemArrays, runs: list[dict[str, Any]], apps: list[dict[str, Any]]) -> Any:
+    """Where requests ran: per application, requests completed on devices and over the network."""
+    off = world.offloading
+    if off is None:
+        return None
+    dev = np.sum([r["offloading"]["device_completions"] for r in runs], axis=0)
+    per_app = np.zeros(len(a.app_ids), np.int64)
+    np.add.at(per_app, np.maximum(a.group_app, 0), np.where(a.group_app >= 0, dev, 0))
+    rows = []
+    for k, app in enumerate(apps):
+        done = int(app["requests"])
+        rows.append({"application": app["application"], "device_requests": int(per_app[k]),
+                     "network_requests": done - int(per_app[k]),
+                     "device_share": float(per_app[k]) / done if done else None})  # fmt: skip
+    return {"policy": off.policy_name, "demand_points": int(off.points.size), "applications": rows,
+            "last_decisions": runs[0]["offloading"]["decisions"]}  # fmt: skip
 
 
 def little_check(m: KernelMetrics) -> dict[str, float]:
@@ -335,6 +376,20 @@ def _replicate(
     )
     overload = _Overload(world, a, scenario) if scenario.failures.overload_utilization is not None else None
     scaler = _make_scaler(world, a, scenario, control)
+    offload = world.offloading
+    app_of_group = np.asarray(a.group_app, np.int64)
+
+    def fold(x: KernelMetrics) -> KernelMetrics:
+        """Device pseudo-applications folded into their applications (offloading), else *x*."""
+        return fold_metrics(x, offload.n_apps, app_of_group)[0] if offload is not None else x
+
+    off_view: Any = None
+    if offload is not None:
+        off_view = control.view if control is not None else _plain_view(world, a)
+        off_busy, off_t = np.zeros(world.n_stations), 0.0
+        offload.on_device[:] = False
+        offload.decide(off_view, 0.0)
+        offload.apply_rates(model)
     saved_base = world.source_base_rate_per_s.copy()
     mobility = (
         Mobility(world, a, scenario, np.random.default_rng(np.random.SeedSequence(
@@ -383,6 +438,8 @@ def _replicate(
         for g, (profile, period) in world.diurnal_groups.items():
             sel = world.source_group == g
             model.rate_per_s[sel] = base_rate[sel] * diurnal_factor(profile, period, state.now)
+        if offload is not None and world.diurnal_groups:
+            offload.apply_rates(model)
         t0 = time.perf_counter()
         run_until(model, state, t, validate=False)
         kernel_s += time.perf_counter() - t0
@@ -402,9 +459,9 @@ def _replicate(
                 overload.restart_window(t)
             busy_prev = np.zeros(world.n_stations)
             t_prev = t
-            prev_counts = _counts(read_metrics(state))
+            prev_counts = _counts(fold(read_metrics(state)))
         elif t > warmup or warmup == 0:
-            m = read_metrics(state)
+            m = fold(read_metrics(state))
             if t > t_prev:
                 busy = m.station_busy_s
                 samples.add(t, np.concatenate(([t - t_prev], busy - busy_prev)))
@@ -416,6 +473,13 @@ def _replicate(
         if scaler is not None and abs(t / epoch - round(t / epoch)) < 1e-9 and t < horizon:
             m = read_metrics(state)
             applied += scaler.epoch(t, m.station_busy_s, m.station_servers_s, state.in_station)
+        if offload is not None and abs(t / epoch - round(t / epoch)) < 1e-9 and t < horizon:
+            busy = read_metrics(state).station_busy_s
+            if t > off_t and busy.sum() >= off_busy.sum():  # not across a metrics reset
+                off_view._load = _site_load(world, a, (busy - off_busy) / (t - off_t))
+            off_busy, off_t = busy.copy(), t
+            if offload.decide(off_view, t):
+                offload.apply_rates(model)
         changed = False
         if overload is not None:
             is_epoch = abs(t / epoch - round(t / epoch)) < 1e-9
@@ -458,6 +522,11 @@ def _replicate(
                     applied.append(e)
     t0 = time.perf_counter()
     metrics = drain(model, state, max_s=duration)  # requests created in the window finish
+    split = None
+    if offload is not None:
+        metrics, dev_arrivals, dev_done = fold_metrics(metrics, offload.n_apps, np.asarray(a.group_app, np.int64))
+        split = {"device_arrivals": dev_arrivals, "device_completions": dev_done,
+                 "decisions": dict(offload.decisions)}  # fmt: skip
     kernel_s += time.perf_counter() - t0
     for name, v in saved.items():
         getattr(model, name)[:] = v
@@ -466,7 +535,7 @@ def _replicate(
             "series": [_series_row(t_s, d.reshape(N_COUNTS, -1), x) for t_s, d, x in series.rows()],
             "random_transitions": n_events,
             "request_samples": read_samples(state) if sample_capacity > 0 else None,
-            "mobility": mobility.summary() if mobility is not None else None}  # fmt: skip
+            "mobility": mobility.summary() if mobility is not None else None, "offloading": split}  # fmt: skip
 
 
 MAX_EVENTS_LOGGED = 1000
@@ -604,6 +673,22 @@ def _apply_up(
     model.up[:] = ~down[world.station_site]
     if control is not None:
         control.site_up = ~down
+
+
+def _plain_view(world: World, a: SystemArrays) -> SimClusterView:
+    """A cluster view for policies when no control plane runs (no failures): all sites up."""
+    from edgescale.analysis._paths import PathMetrics
+
+    return SimClusterView(a, PathMetrics(a), world.replicas)
+
+
+def _site_load(world: World, a: SystemArrays, busy_rate: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Utilization per site (busy cores / cores) from busy servers per station."""
+    load = np.zeros(a.n_sites)
+    np.add.at(load, world.station_site, busy_rate * np.minimum(1.0, a.service_cpu_cores[world.station_service]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: NDArray[np.float64] = np.where(a.site_cpu_cores > 0, load / a.site_cpu_cores, 0.0)
+    return out
 
 
 def _counts(m: KernelMetrics) -> NDArray[np.float64]:
@@ -772,6 +857,7 @@ def simulate_scenario(
     else:
         check_plan_matches(plan, scenario_sha256(scenario), source="plan")
     world = build_world(scenario, a, plan_to_arrays(plan, a, source="plan"))
+    world.offloading = attach_offloading(world, a, scenario)
     attach_caches(world, a, scenario, plan)
     load_s = compile_kernel()  # compiles, or loads numba's cache: kept out of the kernel time
     seeds = np.random.SeedSequence(seed).spawn(reps)
@@ -912,7 +998,8 @@ def _results(
         },
         "energy_j": energy,
         "caching": _caching(world, a, runs),
-        "device_energy_j": _device_energy(scenario, a, apps, duration, len(runs)),
+        "device_energy_j": _device_energy(scenario, a, apps, duration, len(runs), world, runs),
+        "offloading": _offloading(world, a, runs, apps),
         "cost": _cost(world, a, runs, duration),
         "tiers": _tiers(world, a, runs, duration),
         "events": runs[0]["events"],

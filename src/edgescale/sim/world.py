@@ -33,6 +33,7 @@ from edgescale.sim.kernel import KernelModel, make_model
 
 if TYPE_CHECKING:
     from edgescale.sim.caching import CachePlan
+    from edgescale.sim.offloading import Offloading
 
 __all__ = ["World", "build_world"]
 
@@ -97,6 +98,7 @@ class World:
     station_index: dict[tuple[int, int], int] = field(default_factory=dict)
     replicas: I64 = field(default_factory=lambda: np.zeros((0, 0), np.int64))
     caches: CachePlan | None = None
+    offloading: Offloading | None = None
 
     @property
     def n_stations(self) -> int:
@@ -407,7 +409,9 @@ def route_delays(
             lens > 0, a.demand_access_latency_ms[d] + rkb * 8.0 / a.demand_access_bandwidth_mbps[d], 0.0
         )
     )
-    return ms / 1000.0, back / 1000.0
+    # a source without stages keeps its own return delay (e.g. a device-executed twin: its compute time)
+    back = np.where(lens > 0, back / 1000.0, world.model.return_delay_s[sources])
+    return ms / 1000.0, back
 
 
 def diurnal_factor(profile: F64, period_s: float, t: float) -> float:
