@@ -501,9 +501,23 @@ class Policies(_Model):
     placement: PolicyChoice | None = F(None, used_by="compile")
     balancing: PolicyChoice | None = F(None, used_by="simulate,operate")
     autoscaling: PolicyChoice | None = F(None, used_by="simulate,operate")
-    offloading: PolicyChoice | None = F(None, used_by="simulate,optimize")
-    failure_detection: PolicyChoice | None = F(None, used_by="simulate,operate")
-    caching: PolicyChoice | None = F(None, used_by="simulate,optimize")
+    offloading: PolicyChoice | None = F(
+        None,
+        used_by="simulate,optimize",
+        description="threshold or fixed. In the twin it decides at every epoch, per demand point of a device "
+        "group with Poisson or diurnal arrivals that does not move, whether its tasks run on the devices "
+        "(work_ms / device.cpu_speed, at device.power.peak_w, default 2 W) or over the network along the "
+        "plan's routes (edge and cloud both follow the plan).",
+    )
+    failure_detection: PolicyChoice | None = F(
+        None,
+        used_by="simulate,operate",
+        description="heartbeat-timeout (default, 5 s) or phi-accrual; in the twin it watches sites and, with "
+        "failures.link_mtbf_h, links: traffic is rerouted only once a failure is suspected.",
+    )
+    caching: PolicyChoice | None = F(
+        None, used_by="simulate,optimize", description="lru (default) or static; see ContentCatalog."
+    )
 
 
 class SimulationSettings(_Model):
