@@ -83,3 +83,24 @@ def test_no_offloading_section_without_a_policy() -> None:
     del doc["policies"]
     r = simulate_scenario(scenario_from_dict(doc), duration_s=20, warmup_s=0, seed=1).to_dict()
     assert r["offloading"] is None and "compute_j" not in r["device_energy_j"]
+
+
+def test_decisions_follow_the_cluster_view_on_failures() -> None:
+    """The edge site fails at 40.5 s; the detector (5 s timeout, heartbeats every second) suspects it at 45 s
+    and the threshold policy, seeing no edge site up and no cloud, runs the tasks on the devices from then
+    (the fastest option left: 40 ms). Requests sent to the dead site in between are lost. The site is back
+    at 70.5 s, trusted at its heartbeat at 71 s, and the tasks go back to the edge (12 ms)."""
+    doc = _cell({"name": "threshold"})
+    doc["events"] = [{"at_s": 40.5, "action": "fail", "sites": ["e"], "duration_s": 30}]
+    r = simulate_scenario(scenario_from_dict(doc), duration_s=100, warmup_s=0, epoch_s=10, seed=3).to_dict()
+    rows = r["epochs"]["rows"]
+    lat = {row["t_s"]: row["mean_latency_ms"][0] for row in rows}
+    drops = {row["t_s"]: row["drops"][0] for row in rows}
+    assert all(v == pytest.approx(12.0, abs=0.1) for t, v in lat.items() if t <= 40.0)
+    assert all(v == pytest.approx(40.0, rel=1e-6) for t, v in lat.items() if 45.0 < t <= 71.0)
+    assert all(v == pytest.approx(12.0, abs=0.1) for t, v in lat.items() if t > 72.0)
+    lost = sum(v for t, v in drops.items() if 40.5 < t <= 45.0)
+    assert abs(lost - 50 * 4.5) < 4.5 * (50 * 4.5) ** 0.5 + 5  # Poisson count of 4.5 s at 50/s
+    assert sum(v for t, v in drops.items() if t > 45.0) == 0
+    off = r["offloading"]["applications"][0]
+    assert off["device_requests"] == pytest.approx(50 * 26, rel=0.1)  # 45 s to 71 s on the devices

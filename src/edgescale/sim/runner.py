@@ -517,9 +517,12 @@ def _replicate(
             down = sched_down | overload.down if overload is not None else sched_down
             _apply_up(world, a, units, unit_down, down, model, control)
         if control is not None:
-            for e in control.update(t):
+            verdicts = control.update(t)
+            for e in verdicts:
                 if len(applied) < MAX_EVENTS_LOGGED:
                     applied.append(e)
+            if verdicts and offload is not None and offload.decide(off_view, t):  # on events too
+                offload.apply_rates(model)
     t0 = time.perf_counter()
     metrics = drain(model, state, max_s=duration)  # requests created in the window finish
     split = None
