@@ -91,3 +91,16 @@ def test_the_stand_in_module_brings_in_the_real_one_when_asked_for_more(aot_buil
     mean, completions = proc.stdout.split()
     assert float(mean) == pytest.approx(2.0, abs=0.1)  # exponential samples of mean 2
     assert 2_300 < int(completions) < 2_700  # 0.5 req/s for 5,000 s
+
+
+FULL_APP = "import sys; from edgescale.cli.app import run; sys.argv[0] = 'edgescale'; run()"
+ALONE = "import sys; from edgescale.cli import main; sys.argv[0] = 'edgescale'; main()"
+
+
+@pytest.mark.parametrize("args", [["--help"], [], [str(S1), "--bogus"], [str(S1), "--duration", "5x"]])
+def test_simulate_alone_answers_like_the_full_command_line(args: list[str]) -> None:
+    runs = [subprocess.run([sys.executable, "-c", code, "simulate", *args], capture_output=True, text=True,
+                           timeout=60, check=False) for code in (ALONE, FULL_APP)]  # fmt: skip
+    alone, full = runs
+    assert (alone.returncode, alone.stdout, alone.stderr) == (full.returncode, full.stdout, full.stderr)
+    assert alone.returncode == (0 if args == ["--help"] else 2)
