@@ -110,6 +110,10 @@ class CacheSpec:
 
     def exact_static_hit_ratio(self) -> NDArray[np.float64]:
         """Hit ratio of each cache if static: the summed popularity of its items (exact under IRM)."""
+        if not self.static_items:  # the most popular items: a prefix sum of the sorted popularity
+            top = np.concatenate(([0.0], np.cumsum(np.sort(self.popularity)[::-1])))
+            out: NDArray[np.float64] = top[self.capacity_items]
+            return out
         return np.array([float(self.popularity[x].sum()) for x in self.static_sets()])
 
 
@@ -131,9 +135,10 @@ def _cache_arrays(
     rows[:, core.C_TAIL] = -1
     rows[:, core.C_NODE0] = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     rows[:, core.C_POS0] = np.arange(k, dtype=np.int64) * n
-    for c, items in enumerate(spec.static_sets()):
-        if not lru[c]:
-            pos[c * n + items] = 0
+    if not lru.all():
+        for c, items in enumerate(spec.static_sets()):
+            if not lru[c]:
+                pos[c * n + items] = 0
     nodes = np.full((int(sizes.sum()), 3), -1, np.int32)
     return rows, nodes, pos, np.cumsum(spec.popularity)
 

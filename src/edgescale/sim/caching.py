@@ -110,7 +110,10 @@ class CachePlan:
         """Per cache, the hit ratio under IRM: Che's approximation (LRU) or exact (static)."""
         if self.policy == "static":
             return self.spec.exact_static_hit_ratio()
-        return np.array([che_hit_ratio(self.spec.popularity, int(c)) for c in self.spec.capacity_items])
+        caps, inverse = np.unique(self.spec.capacity_items, return_inverse=True)  # once per distinct size
+        che = np.array([che_hit_ratio(self.spec.popularity, int(c)) for c in caps])
+        out: F64 = che[inverse.reshape(-1)]
+        return out
 
 
 def plan_caches(scenario: Scenario, a: SystemArrays, plan: Plan | None) -> CachePlan | None:
