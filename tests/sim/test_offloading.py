@@ -104,3 +104,11 @@ def test_decisions_follow_the_cluster_view_on_failures() -> None:
     assert sum(v for t, v in drops.items() if t > 45.0) == 0
     off = r["offloading"]["applications"][0]
     assert off["device_requests"] == pytest.approx(50 * 26, rel=0.1)  # 45 s to 71 s on the devices
+
+
+def test_traces_name_the_application_of_device_runs() -> None:
+    doc = _cell({"name": "fixed", "params": {"target": "device"}})
+    r = simulate_scenario(scenario_from_dict(doc), duration_s=20, warmup_s=0, seed=1, trace_every=10)
+    assert r.samples is not None
+    assert set(r.samples["application"].tolist()) == {"a"} and r.samples["on_device"].all()
+    assert r.samples["latency_ms"] == pytest.approx(40.0)

@@ -73,7 +73,8 @@ class SimulationResult:
 
         Columns: ``replication``, ``application``, ``access_site``, ``created_s`` (since the warm-up's end),
         ``latency_ms`` (null unless completed), ``wait_ms``, ``service_ms``, ``link_ms`` (last attempt),
-        ``outcome`` (``completed``, ``dropped_full``, ``dropped_down``, ``failed``). Returns the rows written.
+        ``outcome`` (``completed``, ``dropped_full``, ``dropped_down``, ``failed``), and with offloading
+        ``on_device``. Returns the rows written.
 
         Raises
         ------
@@ -884,7 +885,13 @@ def _samples(runs: list[dict[str, Any]], a: SystemArrays, world: World, warmup: 
         s = r["request_samples"]
         n = len(s["created_s"])
         cols["replication"].append(np.full(n, rep, np.int32))
-        cols["application"].append(np.asarray(a.app_ids, dtype=object)[s["app"]])
+        app = np.asarray(s["app"])
+        n_app = len(a.app_ids)
+        on_device = app >= n_app  # offloading: a device pseudo-application (n_apps + group) is its group's app
+        app = np.where(on_device, np.asarray(a.group_app)[np.maximum(app - n_app, 0)], app)
+        cols["application"].append(np.asarray(a.app_ids, dtype=object)[app])
+        if world.offloading is not None:
+            cols.setdefault("on_device", []).append(on_device)
         site = a.demand_site[world.source_demand[s["source"]]]
         cols["access_site"].append(np.asarray(a.site_ids, dtype=object)[site])
         cols["created_s"].append(s["created_s"] - warmup)
