@@ -77,8 +77,9 @@ class Offloading:
         view.now = now
         changed = False
         counts = {"device": 0, "edge": 0, "cloud": 0}
+        seen = _PrefetchedView(view, np.unique([d.access_site for d in self.devices]))
         for k in range(self.points.size):
-            target = self.policy.decide(view, self.tasks[k], self.devices[k])
+            target = self.policy.decide(seen, self.tasks[k], self.devices[k])
             counts[target] += 1
             dev = target == "device"
             changed |= bool(dev != self.on_device[k])
@@ -100,6 +101,37 @@ class Offloading:
             else:
                 model.rate_per_s[rem] = full
                 model.rate_per_s[dev] = 0.0
+
+
+class _PrefetchedView:
+    """The cluster view with the latencies from the devices' access sites to every site computed in one batch
+    (one multi-source Dijkstra instead of one per decision), when that matrix is small enough."""
+
+    MAX_ENTRIES = 20_000_000
+
+    def __init__(self, view: Any, origins: I64) -> None:
+        self._view = view
+        self._origins = origins
+        self._rows: dict[int, F64] | None = None  # computed at the first call (a policy may never ask)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
+
+    def latencies(self, src: Any, dst: Any) -> F64:
+        """As the view's, from the prefetched rows when *src* is one access site."""
+        if self._rows is None:
+            n = int(self._view.n_sites)
+            self._rows = {}
+            if self._origins.size * n <= self.MAX_ENTRIES:
+                block = self._view.latencies(self._origins, np.arange(n, dtype=np.int64))
+                self._rows = {int(o): block[i] for i, o in enumerate(self._origins.tolist())}
+        s = np.atleast_1d(np.asarray(src, np.int64))
+        if s.size == 1 and int(s[0]) in self._rows:
+            d = np.atleast_1d(np.asarray(dst, np.int64))
+            out: F64 = self._rows[int(s[0])][d][None, :]
+            return out
+        lat: F64 = self._view.latencies(src, dst)
+        return lat
 
 
 def _task_and_device(scenario: Scenario, a: SystemArrays, d: int) -> tuple[TaskClass, DeviceState, float, float]:
