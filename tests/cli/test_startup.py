@@ -104,3 +104,30 @@ def test_simulate_alone_answers_like_the_full_command_line(args: list[str]) -> N
     alone, full = runs
     assert (alone.returncode, alone.stdout, alone.stderr) == (full.returncode, full.stdout, full.stderr)
     assert alone.returncode == (0 if args == ["--help"] else 2)
+
+
+def test_compile_command_builds_or_finds_the_kernel(aot_built: Path) -> None:
+    from typer.testing import CliRunner
+
+    from edgescale.cli.app import app
+
+    res = CliRunner().invoke(app, ["compile", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["ok"] is True
+    assert Path(data["module"]) == aot_built  # already built: found, not rebuilt
+    assert data["seconds"] < 5
+
+
+def test_compile_command_without_a_compiler_says_so(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from edgescale.cli.app import app
+
+    env = {"NUMBA_CACHE_DIR": str(tmp_path), "CC": "no-such-compiler", "PATH": str(tmp_path)}
+    res = CliRunner().invoke(app, ["compile", "--format", "json"], env=env)
+    assert res.exit_code == 1
+    data = json.loads(res.stdout)
+    assert data["ok"] is False
+    assert data["error"] == "SimulationError"
+    assert "no C compiler" in data["message"]

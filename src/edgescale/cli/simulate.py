@@ -164,9 +164,31 @@ def _simulation_text(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def compile_kernel(
+    force: Annotated[bool, typer.Option("--force", help="Rebuild it even if it exists.")] = False,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Compile the simulation kernel ahead of time (else done on first use): simulations then start fast."""
+    import time
+
+    from edgescale.sim import _aot
+
+    t0 = time.perf_counter()
+    try:
+        path = _aot.build(force=force)
+    except EdgescaleError as e:
+        fail(e, fmt)
+        return
+    data = {"ok": True, "module": str(path), "seconds": round(time.perf_counter() - t0, 2)}
+    emit(
+        fmt, data, f"simulation kernel compiled ahead of time: {escape(str(path))} ({data['seconds']:.1f} s)"
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``simulate`` to the command line."""
+    """Add ``simulate`` and ``compile`` to the command line."""
     app.command()(simulate)
+    app.command("compile")(compile_kernel)
 
 
 def run_alone() -> None:
@@ -177,7 +199,7 @@ def run_alone() -> None:
     """
     app = typer.Typer(name="edgescale", add_completion=False, pretty_exceptions_enable=False)
     app.callback()(_no_global_options)
-    register(app)
+    app.command()(simulate)
     app(prog_name="edgescale")
 
 
