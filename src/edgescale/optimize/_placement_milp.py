@@ -25,11 +25,21 @@ INF = highspy.kHighsInf
 
 
 class _QuietHighs(highspy.Highs):
-    """A HiGHS instance that prints nothing, not even the banner."""
+    """A HiGHS instance that prints nothing, not even the banner, and runs on one thread.
+
+    One thread keeps wall time close to CPU time and runs reproducible. HiGHS's thread scheduler is
+    global and refuses ``threads=1`` once another run started it with more, so it is reset before
+    each run (a fraction of a millisecond).
+    """
 
     def enableCallbacks(self) -> None:  # noqa: N802 - HiGHS's name
         self.setOptionValue("output_flag", False)
+        self.setOptionValue("threads", 1)
         super().enableCallbacks()  # type: ignore[no-untyped-call]
+
+    def run(self) -> Any:
+        highspy.Highs.resetThreadScheduler(True)
+        return super().run()
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,14 @@ def build_lp(
     groups: dict[str, tuple[int, int]] | None = None,
     caps: tuple[tuple[Objective, float], ...] = (),
 ) -> Any:
-    """The HighsLp of the placement model; ``groups`` receives the row range of each constraint group."""
+    """The HighsLp of the placement model; ``groups`` receives the row range of each constraint group.
+
+    ``link`` adds one row per chain and stage: ``rate * z[c] <= sum_k min(rate, cap[q, k]) * u[q, k]``
+    (a chain carries nothing where its queue has no replica, and no more than the level's capacity
+    where it has one). Valid because the queue's load includes the chain's and at most one level is
+    chosen; it implies the plain ``z[c] <= sum_k u[q, k]`` and is tighter where a level's capacity is
+    below the demand row's rate (Melbourne: LP bound 16.978 against 16.857 without linking rows).
+    """
     n_c, n_l, n_j, vpairs = _layout(m, a)
     o_u, o_open, o_v = n_c, n_c + n_l, n_c + n_l + n_j
     n_col = o_v + len(vpairs)
@@ -137,7 +154,7 @@ def build_lp(
         b.add(np.zeros(n_l, np.int64), o_u + np.arange(n_l), o.level)
         b.add(np.zeros(n_j, np.int64), o_open + np.arange(n_j), o.site)
         b.close(1, -INF, value, f"objective_{i}")
-    if link:  # a chain is used only where its queues have replicas (tightens the relaxation)
+    if link:  # a chain carries no more than its queues' levels do (tightens the relaxation)
         for c in range(m.chain_queue.shape[1]):
             on = np.flatnonzero(m.chain_queue[:, c] >= 0)
             q = m.chain_queue[on, c]
@@ -146,8 +163,9 @@ def build_lp(
             lv = np.repeat(m.q_level_ptr[q], cnt) + (
                 np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
             )
-            b.add(np.arange(len(on)), on, np.ones(len(on)))
-            b.add(r, o_u + lv, -np.ones(len(r)))
+            rate = m.rate[rows[on]]
+            b.add(np.arange(len(on)), on, rate)
+            b.add(r, o_u + lv, -np.minimum(rate[r], m.level_cap[lv]))
             b.close(len(on), -INF, 0.0, "link")
     mat = coo_matrix(
         (np.concatenate(b.v), (np.concatenate(b.r), np.concatenate(b.c))), shape=(b.n, n_col)

@@ -1,0 +1,93 @@
+"""The placement MILP's linking rows ``rate * z[c] <= sum_k min(rate, cap[q, k]) * u[q, k]`` against brute force.
+
+Brute force: every vector of replicas per queue, each routed optimally by an LP (``route_lp``); the least
+objective over them is the model's true optimum. A linking row that cut off an optimal solution would make
+the MILP's "optimal" value exceed it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pytest
+
+from edgescale.model.arrays import compile_scenario
+from edgescale.model.io import scenario_from_dict
+from edgescale.optimize._placement_milp import _QuietHighs, route_lp, solve
+from edgescale.optimize._placement_model import ModelOptions, build_model, evaluate, objective
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _placement_cases import small_doc
+
+
+def _brute_force(m, a, o) -> float:  # type: ignore[no-untyped-def]
+    best = np.inf
+    kmax = np.diff(m.q_level_ptr)
+    for kq in itertools.product(*[range(int(k) + 1) for k in kmax]):
+        kv = np.asarray(kq, np.int64)
+        z = route_lp(m, a, o, kv, time_limit_s=10.0)
+        if z is not None:
+            best = min(best, evaluate(m, o, z, kv)["objective"])
+    return float(best)
+
+
+# rates from 60 to 160 per second: one replica (about 70 per second within the SLO) carries less than
+# most demand points, so the rows differ from ``z[c] <= sum_k u[q, k]``
+@pytest.mark.parametrize(
+    ("seed", "rate", "obj"),
+    [
+        (1, 60.0, "latency"),
+        (2, 110.0, "latency"),
+        (3, 160.0, "latency"),
+        (4, 110.0, "cost"),
+        (5, 140.0, "energy"),
+    ],
+)
+def test_milp_with_linking_rows_reaches_the_brute_force_optimum(seed: int, rate: float, obj: str) -> None:
+    s = scenario_from_dict(small_doc(seed=seed, rate=rate, cores=2, n_edge=3))
+    a = compile_scenario(s, devices=False)
+    m = build_model(s, a, ModelOptions())
+    o = objective(a, m, {obj: 1.0})
+    assert int(np.prod(np.diff(m.q_level_ptr) + 1)) <= 2000  # small enough to enumerate
+    truth = _brute_force(m, a, o)
+    assert np.isfinite(truth)
+    kw = {"integer": True, "time_limit_s": 20.0, "budget_per_hour": None}
+    linked = solve(m, a, o, link=True, **kw)
+    plain = solve(m, a, o, link=False, **kw)
+    assert linked.status == plain.status == "optimal"
+    assert linked.objective == pytest.approx(truth, rel=2e-6, abs=1e-9)
+    assert plain.objective == pytest.approx(truth, rel=2e-6, abs=1e-9)
+    # the LP relaxations: both bound the optimum, and the linking rows do not weaken the bound
+    lp_linked = solve(m, a, o, integer=False, time_limit_s=20.0, budget_per_hour=None, link=True)
+    lp_plain = solve(m, a, o, integer=False, time_limit_s=20.0, budget_per_hour=None, link=False)
+    # (to within HiGHS's dual feasibility tolerance 1e-7: the tie-breaking cost terms are 2e-8 per core)
+    assert lp_plain.objective <= lp_linked.objective + 1e-7
+    assert lp_linked.objective <= truth + 1e-7
+
+
+def test_highs_runs_on_one_thread_after_another_run_started_more() -> None:
+    # HiGHS's scheduler is global: a default run starts it with every core, after which ``threads=1``
+    # is refused unless the scheduler is reset (which _QuietHighs does)
+    other = highspy.Highs()
+    other.setOptionValue("output_flag", False)
+    other.run()
+    h = _QuietHighs()  # type: ignore[no-untyped-call]
+    assert h.getOptionValue("threads")[1] == 1
+    assert h.run() == highspy.HighsStatus.kOk
+    s = scenario_from_dict(small_doc(seed=1, rate=60.0, cores=2, n_edge=3))
+    a = compile_scenario(s, devices=False)
+    m = build_model(s, a, ModelOptions())
+    res = solve(
+        m,
+        a,
+        objective(a, m, {"latency": 1.0}),
+        integer=True,
+        time_limit_s=20.0,
+        budget_per_hour=None,
+        link=True,
+    )
+    assert res.status == "optimal"
