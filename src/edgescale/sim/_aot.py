@@ -78,8 +78,10 @@ _LOCK = threading.RLock()
 
 
 def enabled() -> bool:
-    """Whether the ahead-of-time kernel may be used (``EDGESCALE_AOT`` is not 0, off, false or no)."""
-    return os.environ.get("EDGESCALE_AOT", "1").strip().lower() not in ("0", "off", "false", "no")
+    """Whether the ahead-of-time kernel may be used: ``EDGESCALE_AOT`` is not 0, off, false or no, and the
+    kernel's sources can be read (to key the module by them)."""
+    off = os.environ.get("EDGESCALE_AOT", "1").strip().lower() in ("0", "off", "false", "no")
+    return not off and (_HERE / "_kernel_core.py").is_file()
 
 
 def cache_dir() -> Path:
@@ -292,6 +294,8 @@ def build(*, force: bool = False, timeout_s: float = BUILD_TIMEOUT_S) -> Path:
         If it cannot be built (no numba, no C compiler, a compile error): the message says why and what to
         do; the kernel still works on numba's JIT.
     """
+    if not (_HERE / "_kernel_core.py").is_file():
+        raise SimulationError(f"AOT kernel: the kernel's sources are not in {_HERE} (a zipped install?)")
     directory, name = cache_dir(), module_name()
     path = _ext_path(directory, name)
     try:
