@@ -91,3 +91,45 @@ def test_highs_runs_on_one_thread_after_another_run_started_more() -> None:
         link=True,
     )
     assert res.status == "optimal"
+
+
+@pytest.mark.parametrize(("seed", "rate", "two"), [(1, 60.0, False), (3, 160.0, False), (2, 90.0, True)])
+def test_milp_over_full_sites_has_the_least_latency(seed: int, rate: float, two: bool) -> None:
+    from edgescale.optimize.placement import _fill_cores
+
+    s = scenario_from_dict(small_doc(seed=seed, rate=rate, cores=2, n_edge=3, two_stage=two))
+    a = compile_scenario(s, devices=False)
+    m = build_model(s, a, ModelOptions())
+    o = objective(a, m, {"latency": 1.0})
+    lo = _fill_cores(a, m, {"latency": 1.0}, None)
+    assert lo is not None
+    # every edge site (2 cores, 1-core replicas, 8 GB) is filled; the aggregation site (8 cores) as far
+    # as its queues' levels reach
+    edges = [a.site_ids.index(f"e{i}") for i in range(3)]
+    assert lo[edges] == pytest.approx([2.0, 2.0, 2.0], abs=1e-6)
+    kw = {"integer": True, "time_limit_s": 20.0, "budget_per_hour": None, "link": False}
+    free = solve(m, a, o, **kw)
+    full = solve(m, a, o, min_cores=lo, **kw)
+    assert free.status == full.status == "optimal"
+    assert full.z is not None and full.kq is not None and free.z is not None and free.kq is not None
+    cores = np.bincount(m.q_site, weights=full.kq * a.service_cpu_cores[m.q_service], minlength=a.n_sites)
+    assert (cores >= np.where(np.isfinite(lo), lo, 0.0)).all()
+    lat_full = evaluate(m, o, full.z, full.kq)["mean_latency_ms"]
+    lat_free = evaluate(m, o, free.z, free.kq)["mean_latency_ms"]
+    assert lat_full == pytest.approx(lat_free, rel=1e-5)
+
+
+def test_full_sites_only_for_latency_without_budget_or_replica_maximum() -> None:
+    from edgescale.optimize.placement import _fill_cores
+
+    doc = small_doc(seed=1, rate=60.0, cores=2, n_edge=3)
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    m = build_model(s, a, ModelOptions())
+    assert _fill_cores(a, m, {"cost": 1.0}, None) is None
+    assert _fill_cores(a, m, {"latency": 1.0, "energy": 0.5}, None) is None
+    assert _fill_cores(a, m, {"latency": 1.0}, 10.0) is None
+    doc["services"][0]["max_replicas"] = 3
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    assert _fill_cores(a, build_model(s, a, ModelOptions()), {"latency": 1.0}, None) is None

@@ -98,8 +98,10 @@ def build_lp(
     link: bool,
     groups: dict[str, tuple[int, int]] | None = None,
     caps: tuple[tuple[Objective, float], ...] = (),
+    min_cores: F64 | None = None,
 ) -> Any:
-    """The HighsLp of the placement model; ``groups`` receives the row range of each constraint group.
+    """The HighsLp of the placement model; ``groups`` receives the row range of each constraint group,
+    ``min_cores`` (per site, optional) is a lower bound on the cores of each site's replicas.
 
     ``link`` adds one row per chain and stage: ``rate * z[c] <= sum_k min(rate, cap[q, k]) * u[q, k]``
     (a chain carries nothing where its queue has no replica, and no more than the level's capacity
@@ -127,7 +129,7 @@ def build_lp(
     b.close(n_q, -INF, 0.0, "levels")
     cpu = a.service_cpu_cores[m.q_service[lq]]
     b.add(m.q_site[lq], o_u + np.arange(n_l), k * cpu)  # cores
-    b.close(n_j, -INF, a.site_cpu_cores, "cores")
+    b.close(n_j, -INF if min_cores is None else min_cores, a.site_cpu_cores, "cores")
     b.add(m.q_site[lq], o_u + np.arange(n_l), k * a.service_memory_mb[m.q_service[lq]] / 1024.0)
     b.close(n_j, -INF, a.site_memory_gb, "memory")
     n_s = len(a.service_ids)
@@ -279,12 +281,14 @@ def solve(
     heuristic_effort: float = 0.3,
     caps: tuple[tuple[Objective, float], ...] = (),
     incremental: bool = True,
+    min_cores: F64 | None = None,
 ) -> MilpResult:
     """Solve the MILP (``integer=True``) or its LP relaxation with HiGHS.
 
     ``start`` (chain shares, replicas per queue) seeds the MILP with a feasible solution;
     ``first_solution`` stops at the first improving solution found. ``incremental`` solves the MILP
     with "at least k replicas" columns (:func:`incremental_lp`; same optimum, better branching).
+    ``min_cores`` (per site) restricts the replicas' cores from below (see ``placement._fill_cores``).
     """
     h = _QuietHighs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
@@ -296,7 +300,9 @@ def solve(
         h.setOptionValue("mip_max_improving_sols", 1)
     if integer:
         h.setOptionValue("mip_heuristic_effort", heuristic_effort)
-    model = build_lp(m, a, obj, integer=integer, budget_per_hour=budget_per_hour, link=link, caps=caps)
+    model = build_lp(
+        m, a, obj, integer=integer, budget_per_hour=budget_per_hour, link=link, caps=caps, min_cores=min_cores
+    )
     t_map = None
     if integer and incremental:
         model, t_map = incremental_lp(m, model)
