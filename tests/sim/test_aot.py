@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import os
 import sys
@@ -230,3 +231,16 @@ def test_only_the_most_recent_modules_are_kept(tmp_path: Path) -> None:
         ]
         + ["unrelated.json"]
     )
+
+
+def test_every_python_callable_kernel_function_is_compiled_ahead() -> None:
+    """A new ``@_entry`` of ``_kernel_core`` must be added to ``_aot.EXPORTS`` (and ``_aot_build``), or it runs
+    on the JIT and every process imports numba again."""
+    source = (Path(_aot.__file__).parent / "_kernel_core.py").read_text(encoding="utf-8")
+    entries = {
+        f.name
+        for f in ast.parse(source).body
+        if isinstance(f, ast.FunctionDef)
+        and any(isinstance(d, ast.Name) and d.id == "_entry" for d in f.decorator_list)
+    }
+    assert entries - {"draw"} == set(_aot.EXPORTS)  # draw: the samplers' test hook
