@@ -10,6 +10,7 @@ modules are the real, JIT ones.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -77,6 +78,19 @@ def _compile(cc: Any) -> None:
         shutil.rmtree(build_dir, ignore_errors=True)
 
 
+def _check_importable(path: Path, name: str) -> None:
+    """Import the built module (in this build process) and find its entry points: a module that would fail to
+    load (say, an unresolved symbol) is never installed."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path}: not an extension module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    missing = [n for n in EXPORTS if not callable(getattr(module, n, None))]
+    if missing:
+        raise ImportError(f"{path}: entry points {missing} missing")
+
+
 def build(directory: Path, name: str) -> dict[str, Any]:
     """Compile the module *name* into *directory*; return its metadata."""
     t0 = time.perf_counter()
@@ -129,6 +143,7 @@ def build(directory: Path, name: str) -> dict[str, Any]:
             cc.export(fn_name, sig)(getattr(core, fn_name).py_func)
         _compile(cc)
         built = Path(tmp) / cc.output_file
+        _check_importable(built, name)
         meta = {"module": name, "numba": numba.__version__, "consts": constants(core), "specs": specs,
                 "exports": list(EXPORTS), "build_seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
         meta_tmp = Path(tmp) / f"{name}.json"
