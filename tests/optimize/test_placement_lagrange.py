@@ -75,3 +75,29 @@ def test_large_model_path_uses_the_lagrangian_and_checks(monkeypatch: pytest.Mon
     assert exact.status == "optimal"
     assert plan.bound is not None and plan.bound <= exact.objectives["objective"] * (1 + 1e-6)
     assert plan.objectives["objective"] >= exact.objectives["objective"] * (1 - 1e-6)
+
+
+@given(
+    seed=st.integers(0, 10_000),
+    rate=st.floats(10.0, 160.0),
+    cores=st.sampled_from([2, 3, 4]),
+    obj=st.sampled_from(["cost", "energy"]),
+    two=st.booleans(),
+)
+@settings(max_examples=10, deadline=None, derandomize=True)
+def test_bound_from_lp_duals_stays_below_the_optimum_and_reaches_the_weak_lp(
+    seed: int, rate: float, cores: int, obj: str, two: bool
+) -> None:
+    s = scenario_from_dict(small_doc(seed=seed, rate=rate, cores=cores, two_stage=two, n_edge=4))
+    a = compile_scenario(s, devices=False)
+    m = build_model(s, a, ModelOptions())
+    o = objective(a, m, {obj: 1.0})
+    exact = solve(m, a, o, integer=True, time_limit_s=20, budget_per_hour=None, link=True)
+    if exact.status != "optimal":
+        return
+    lp = solve(m, a, o, integer=False, time_limit_s=20, budget_per_hour=None, link=False)
+    assert lp.duals is not None and set(lp.duals) >= {"demand", "load", "cores", "memory"}
+    r = lagrangian_bound(m, a, o, upper=math.inf, time_limit_s=2, lp_duals=lp.duals)
+    assert r.bound <= exact.objective * (1 + 1e-6) + 1e-9
+    if not two:  # one stage: the LP's duals are a point of the Lagrangian dual, which is no weaker
+        assert r.bound >= lp.bound * (1 - 1e-6) - 1e-9

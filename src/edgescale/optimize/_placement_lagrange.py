@@ -165,13 +165,23 @@ def lagrangian_bound(
     time_limit_s: float,
     max_iterations: int = 2000,
     target_gap: float = 1e-4,
+    lp_duals: dict[str, F64] | None = None,
 ) -> LagrangeResult:
-    """Subgradient ascent on the relaxation above; ``upper`` is the best known objective value (or inf)."""
+    """Subgradient ascent on the relaxation above; ``upper`` is the best known objective value (or inf).
+
+    ``lp_duals`` (row duals of the LP relaxation by constraint group, as :func:`._placement_milp.solve`
+    returns them) start the ascent where the LP left off (:func:`_from_lp_duals`) instead of from
+    cheapest-capacity prices (national fleet, cost: 623.6 after 40 s against 370 after 29 s from the
+    prices, LP 613.3).
+    """
     t0 = time.perf_counter()
     inst = _Instance(m, a, obj)
-    mu = inst.initial_mu()
-    pi = np.zeros(a.n_sites)
-    rho = np.zeros(a.n_sites)
+    if lp_duals is not None:
+        mu, pi, rho = _from_lp_duals(m, inst, lp_duals)
+    else:
+        mu = inst.initial_mu()
+        pi = np.zeros(a.n_sites)
+        rho = np.zeros(a.n_sites)
     best = -math.inf
     best_kq = np.zeros(len(m.q_service), np.int64)
     theta, stall = 2.0, 0
@@ -200,6 +210,25 @@ def lagrangian_bound(
         pi = np.maximum(pi + step * g_pi, 0.0)
         rho = np.maximum(rho + step * g_rho, 0.0)
     return LagrangeResult(best, it, time.perf_counter() - t0, best_kq)
+
+
+def _from_lp_duals(m: PlacementModel, inst: _Instance, duals: dict[str, F64]) -> tuple[F64, F64, F64]:
+    """Multipliers from the LP's duals: cores and memory prices as they are; a row's routing price
+    split over its stages, each later stage at its cheapest queue's load price times the row's rate,
+    the first stage the rest."""
+    n_st = m.chain_queue.shape[1]
+    rows = np.repeat(np.arange(len(m.dem)), np.diff(m.chain_ptr))
+    load_price = np.maximum(-duals["load"], 0.0)
+    mus = np.zeros((len(m.dem), n_st))
+    for st in range(1, n_st):
+        q = m.chain_queue[:, st]
+        on = q >= 0
+        price = np.full(len(m.dem), np.inf)
+        np.minimum.at(price, rows[on], m.rate[rows[on]] * load_price[q[on]])
+        mus[:, st] = np.where(np.isfinite(price), price, 0.0)
+    mus[:, 0] = duals["demand"] - mus[:, 1:].sum(axis=1)
+    mu = mus[inst.rs // n_st, inst.rs % n_st]
+    return mu, np.maximum(-duals["cores"], 0.0), np.maximum(-duals["memory"], 0.0)
 
 
 def lagrangian_start(

@@ -52,6 +52,7 @@ class MilpResult:
     objective: float
     bound: float
     seconds: float
+    duals: dict[str, F64] | None = None  # LP only: row duals per constraint group
 
 
 class _Rows:
@@ -300,8 +301,17 @@ def solve(
         h.setOptionValue("mip_max_improving_sols", 1)
     if integer:
         h.setOptionValue("mip_heuristic_effort", heuristic_effort)
+    groups: dict[str, tuple[int, int]] = {}
     model = build_lp(
-        m, a, obj, integer=integer, budget_per_hour=budget_per_hour, link=link, caps=caps, min_cores=min_cores
+        m,
+        a,
+        obj,
+        integer=integer,
+        budget_per_hour=budget_per_hour,
+        link=link,
+        caps=caps,
+        min_cores=min_cores,
+        groups=groups,
     )
     t_map = None
     if integer and incremental:
@@ -344,7 +354,11 @@ def solve(
         status = "feasible"
     else:
         status = "unknown"
-    return MilpResult(status, z, kq, value, bound, secs)
+    duals = None
+    if not integer and st == highspy.HighsModelStatus.kOptimal:
+        y = np.asarray(h.getSolution().row_dual, np.float64)
+        duals = {name: y[r0:r1] for name, (r0, r1) in groups.items()}
+    return MilpResult(status, z, kq, value, bound, secs, duals)
 
 
 def route_lp(

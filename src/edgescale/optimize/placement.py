@@ -620,7 +620,7 @@ def optimize_placement(
     if obj.structural and not link and not use_milp and budget_per_hour is None:
         # large model, cost or energy: the LP has no linking rows; a Lagrangian relaxation gives a
         # bound and, from its subproblem's replicas, a consolidated start (see _placement_lagrange)
-        lag = lagrangian_bound(m, a, obj, upper=math.inf, time_limit_s=left(0.3))
+        lag = lagrangian_bound(m, a, obj, upper=math.inf, time_limit_s=left(0.3), lp_duals=lp.duals)
         lag_bound = lag.bound
         # the entry services' replicas from their facility-location LPs (with linking rows: they
         # consolidate far better than the Lagrangian subproblem's), the others' from the subproblem
