@@ -398,8 +398,8 @@ def _replicate(
         if mobile_groups(scenario)
         else None
     )  # fmt: skip
-    fixed = _Stops(epoch, horizon, [warmup, horizon, *(e[0] for e in scheduled), *timeline.t_s.tolist(),
-                                    *link_tl.t_s.tolist()])  # fmt: skip
+    fixed = _Stops(epoch, horizon, np.concatenate(([warmup, horizon], [e[0] for e in scheduled], timeline.t_s,
+                                                   link_tl.t_s)))  # fmt: skip
     unit_down = np.zeros(len(units), bool)
     sched_down = np.zeros(a.n_sites, bool)
     kernel_s = 0.0
@@ -549,10 +549,12 @@ class _Stops:
     """The fixed stops of a run in time order: epoch ends ``epoch * (k + 1)`` below the horizon, generated as
     they are reached (memory does not grow with the duration), merged with the *others* in (0, horizon]."""
 
-    def __init__(self, epoch: float, horizon: float, others: list[float]) -> None:
+    def __init__(self, epoch: float, horizon: float, others: Any) -> None:
         self.epoch = epoch
         self.horizon = horizon
-        self.others = sorted({t for t in others if 0 < t <= horizon}, reverse=True)
+        o = np.unique(np.asarray(others, dtype=np.float64))  # sorted, once each (a numpy array, not a list)
+        self.others = o[(o > 0) & (o <= horizon)]
+        self.i = 0
         self.k = 0
         self.done = False
         self._head = -1.0
@@ -564,7 +566,7 @@ class _Stops:
 
     def _advance(self) -> None:
         tick = self._next_tick()
-        other = self.others[-1] if self.others else math.inf
+        other = float(self.others[self.i]) if self.i < self.others.size else math.inf
         head = min(tick, other)
         if head == math.inf:
             self.done = True
@@ -572,7 +574,7 @@ class _Stops:
         if tick == head:
             self.k += 1
         if other == head:
-            self.others.pop()
+            self.i += 1
         self._head = head
 
     def peek(self) -> float:
