@@ -117,6 +117,25 @@ def test_milp_over_full_sites_has_the_least_latency(seed: int, rate: float, two:
     lat_full = evaluate(m, o, full.z, full.kq)["mean_latency_ms"]
     lat_free = evaluate(m, o, free.z, free.kq)["mean_latency_ms"]
     assert lat_full == pytest.approx(lat_free, rel=1e-5)
+    # the restricted bound less the most the tie-breaking terms can add bounds the true optimum
+    top = m.q_level_ptr[1:] - 1
+    slack = float(o.level[top].sum() + o.site[np.unique(m.q_site)].sum())
+    assert full.bound - slack <= free.objective * (1 + 1e-6)
+
+
+def test_latency_plan_through_full_sites_is_the_proven_optimum() -> None:
+    from edgescale.optimize.placement import optimize_placement
+
+    s = scenario_from_dict(small_doc(seed=3, rate=160.0, cores=2, n_edge=3))
+    a = compile_scenario(s, devices=False)
+    m = build_model(s, a, ModelOptions())
+    o = objective(a, m, {"latency": 1.0})
+    truth = _brute_force(m, a, o)
+    plan = optimize_placement(s, arrays=a, objective="latency", method="milp", time_limit_s=30)
+    assert any("sites full" in n for n in plan.notes)
+    assert plan.status == "optimal"
+    assert plan.objectives["objective"] == pytest.approx(truth, rel=2e-6)
+    assert plan.bound is not None and plan.bound <= truth * (1 + 1e-6)
 
 
 def test_full_sites_only_for_latency_without_budget_or_replica_maximum() -> None:
