@@ -165,6 +165,7 @@ N_REQ = 16
 FL_LIVE = 1
 FL_ORPHAN = 2  # its attempt timed out; it still runs but nobody waits for it
 FL_RETURNING = 4  # left its last station; its response will arrive after the timeout
+FL_ON_LINK = 8  # in the link station of its current stage (queued or transmitting), not yet at the stage's
 ATTEMPT_SHIFT = 4
 
 # ---- stations: 24 slots; line 1 = what admitting a request needs ----
@@ -231,6 +232,8 @@ G_SCV = 3
 W_CACHE = 8  # int32 column 8 (slot 4): content cache looked up after service here, -1 none
 G_SHARE = 5  # share of the requests that ask for catalogue content (the others always go on)
 G_HIT_RETURN = 6  # return delay to the device of a request served from the cache here
+W_LINK = 9  # int32 column 9: FIFO link station crossed before the stage's delay (link queueing), -1 none
+G_LINK_WORK = 7  # transmission time in that link station (deterministic work)
 N_STG = 8
 
 # ---- applications: int64 counters, then floats ----
@@ -332,7 +335,7 @@ def _uniform(rng: Any) -> float:
 
 
 @_jit
-def _sample(rng: Any, dist: int, mean: float, scv: float) -> float:
+def _sample(rng: Any, dist: Int, mean: float, scv: float) -> float:
     """One work sample with the given mean and squared coefficient of variation (SCV).
 
     Exponential by inversion; gamma (shape 1/SCV) by Marsaglia and Tsang (2000), boosted for shape < 1;
@@ -468,7 +471,7 @@ def _ps_reschedule(S: Tup, s: int, t: float) -> None:
 
 
 @_jit
-def _enter(S: Tup, r: int, s: int, t: float, dist: int, mean: float, scv: float) -> None:
+def _enter(S: Tup, r: int, s: int, t: float, dist: Int, mean: float, scv: float) -> None:
     """Request *r* reaches station *s* at *t*: drop it, or admit it with work drawn from (dist, mean, scv)."""
     req_w, req_f, st_w, st_f, st_i, srv = S[_RW], S[_RF], S[_SW], S[_SF], S[_SI], S[_SRV]
     if not st_w[s, W_UP]:
@@ -574,23 +577,50 @@ def _finish_route(S: Tup, r: int, t: float) -> None:
 
 @_jit
 def _reach(S: Tup, r: int, t: float) -> None:
-    """Request *r* reaches the station of its current stage ``R_G``."""
+    """Request *r* reaches the station of its current stage ``R_G`` (or its link station, see _next_stage)."""
     req_w, stg_w, stg_f = S[_RW], S[_GW], S[_GF]
     g = req_w[r, R_G]
     if g >= req_w[r, R_G_END]:  # the route was shortened while the request was on a link
+        req_w[r, R_STATE] &= ~FL_ON_LINK
         _finish_route(S, r, t)
-    else:
-        _enter(S, r, stg_w[g, W_STATION], t, stg_w[g, W_DIST], stg_f[g, G_MEAN], stg_f[g, G_SCV])
+        return
+    s, dist, mean, scv = stg_w[g, W_STATION], stg_w[g, W_DIST], stg_f[g, G_MEAN], stg_f[g, G_SCV]
+    if req_w[r, R_STATE] & FL_ON_LINK:
+        s, dist, mean, scv = stg_w[g, W_LINK], WORK_DET, stg_f[g, G_LINK_WORK], 0.0
+        if s < 0:  # the route changed meanwhile: no link any more; take the stage's delay (as _cross)
+            req_w[r, R_STATE] &= ~FL_ON_LINK
+            d = stg_f[g, G_DELAY]
+            if d == math.inf:
+                _free(S, r, A_DROP_DOWN)
+                return
+            S[_RF][r, F_LINK] += d
+            _push(S, t + d, ((req_w[r, R_GEN] & GEN_MASK) << 40) | (r << 3) | EV_REACH)
+            return
+    _enter(S, r, s, t, dist, mean, scv)
 
 
 @_jit
 def _next_stage(S: Tup, r: int, t: float) -> None:
-    """Send request *r* over the link to the stage in ``R_G``, or finish its route."""
-    req_w, req_f, stg_f = S[_RW], S[_RF], S[_GF]
+    """Send request *r* over the link to the stage in ``R_G`` (first through its link station, if it has
+    one), or finish its route."""
+    req_w, stg_w = S[_RW], S[_GW]
     g = req_w[r, R_G]
     if g >= req_w[r, R_G_END]:
         _finish_route(S, r, t)
         return
+    if stg_w[g, W_LINK] >= 0:  # queue for the link, be transmitted, then propagate (see _reach, _depart)
+        req_w[r, R_STATE] |= FL_ON_LINK
+        # NOTE: via an event, so that _enter has one call site in _reach (it is inlined: compile time)
+        _push(S, t, ((req_w[r, R_GEN] & GEN_MASK) << 40) | (r << 3) | EV_REACH)
+        return
+    _cross(S, r, t)
+
+
+@_jit
+def _cross(S: Tup, r: int, t: float) -> None:
+    """Request *r* takes the delay of its stage ``R_G`` and reaches the stage's station."""
+    req_w, req_f, stg_f = S[_RW], S[_RF], S[_GF]
+    g = req_w[r, R_G]
     d = stg_f[g, G_DELAY]
     if d == math.inf:  # no path to the station: lost on the way
         _free(S, r, A_DROP_DOWN)
@@ -795,14 +825,19 @@ def _depart(S: Tup, fifo: Int, s: int, t: float) -> None:
         service = min(t - arrive, req_f[r, F_WORK] / st_f[s, M_SPEED])
     sojourn = t - arrive
     wait = sojourn - service
-    req_f[r, F_WAIT] += wait
-    req_f[r, F_SERVICE] += service
     st_i[s, S_DEPARTURES] += 1
     st_f[s, S_SOJOURN_SUM] += sojourn
     st_f[s, S_WAIT_SUM] += wait
     if arrive < sc_f[T_METRICS]:  # arrived before the window: only its time inside the window counts
         st_f[s, S_RES_ADJ] -= sc_f[T_METRICS] - arrive
     req_w[r, R_LOC] = -1
+    if req_w[r, R_STATE] & FL_ON_LINK:  # transmitted over its stage's link: on to the stage's delay
+        req_w[r, R_STATE] &= ~FL_ON_LINK
+        req_f[r, F_LINK] += sojourn
+        _cross(S, r, t)
+        return
+    req_f[r, F_WAIT] += wait
+    req_f[r, F_SERVICE] += service
     g = req_w[r, R_G]
     req_w[r, R_G] = g + 1
     if S[_SCI][I_N_CACHES] > 0:  # NOTE: one test of a hot scalar when no scenario cache exists
@@ -942,16 +977,21 @@ def run(S: Tup, t_stop: float, sync: bool, changed: Any) -> int:
                     S, ident, sent, np.int64(0), t, np.int64(1 if fold else 0)
                 )  # np.int64: no literal specialisation
                 _schedule_arrival(S, ident, sent, np.int64(0))
-        elif kind == EV_PS:
-            if gen == st_i[ident, S_PS_GEN] & GEN_MASK:
-                _depart(S, np.int64(-1), ident, t)
-        elif gen == req_w[ident, R_GEN]:
-            if kind == EV_REACH:
-                _reach(S, ident, t)
-            elif kind == EV_DEPART:
-                _depart(S, ident, req_w[ident, R_LOC], t)
-            else:
-                _timeout(S, ident, t)
+        else:
+            # NOTE: one call site of _depart (it is inlined with everything it calls: compile time)
+            fifo, where = np.int64(-1), np.int64(-1)
+            if kind == EV_PS:
+                if gen == st_i[ident, S_PS_GEN] & GEN_MASK:
+                    where = np.int64(ident)
+            elif gen == req_w[ident, R_GEN]:
+                if kind == EV_REACH:
+                    _reach(S, ident, t)
+                elif kind == EV_DEPART:
+                    fifo, where = np.int64(ident), np.int64(req_w[ident, R_LOC])
+                else:
+                    _timeout(S, ident, t)
+            if where >= 0:
+                _depart(S, fifo, int(where), t)
     span = t_stop - sc_f[T_EPOCH]
     for s in range(st_w.shape[0]):
         _touch(S, s, t_stop)

@@ -14,7 +14,8 @@ from edgescale.errors import Issue, ScenarioError
 __all__ = ["KernelModel", "make_model", "merged_poisson_rates"]
 
 _FLOAT = np.float64
-_NO_CACHE = {"stage_cache": -1, "stage_content_share": 0.0, "stage_hit_return_s": 0.0}
+_NO_CACHE = {"stage_cache": -1, "stage_content_share": 0.0, "stage_hit_return_s": 0.0, "stage_link_station": -1,
+             "stage_link_work_s": 0.0}  # fmt: skip
 _INT32_MAX = 2**31 - 1  # stations, sources, stages and capacities are int32 in the kernel's rows
 _DTYPES: dict[str, type[np.generic]] = {
     "servers": np.int32,
@@ -44,6 +45,8 @@ _DTYPES: dict[str, type[np.generic]] = {
     "stage_cache": np.int32,
     "stage_content_share": _FLOAT,
     "stage_hit_return_s": _FLOAT,
+    "stage_link_station": np.int32,
+    "stage_link_work_s": _FLOAT,
 }
 
 
@@ -111,6 +114,11 @@ class KernelModel:
         Share of the requests leaving this stage that ask for a catalogue item (the others always go on).
     stage_hit_return_s : float64 (n_stages,)
         Return delay to the device of a request served from this stage's cache (``inf``: no path).
+    stage_link_station : int32 (n_stages,)
+        Link queueing: a station (FIFO, typically one server at speed 1) the request crosses first, before
+        ``stage_delay_s`` (then only propagation); -1 for none. Its time there counts as link time.
+    stage_link_work_s : float64 (n_stages,)
+        Transmission time at that link station (deterministic work), seconds.
     """
 
     servers: NDArray[np.int32]
@@ -140,6 +148,8 @@ class KernelModel:
     stage_cache: NDArray[np.int32]
     stage_content_share: NDArray[np.float64]
     stage_hit_return_s: NDArray[np.float64]
+    stage_link_station: NDArray[np.int32]
+    stage_link_work_s: NDArray[np.float64]
 
     def __post_init__(self) -> None:
         issues: list[Issue] = []
@@ -227,7 +237,8 @@ def _validate(m: KernelModel) -> list[Issue]:
                     "mmpp_switch10_per_s", "return_delay_s", "app_of_source", "timeout_s", "max_retries",
                     "token_depth", "trace_period_s"),
         "stages": ("stage_station", "stage_delay_s", "stage_work_mean_s", "stage_work_dist", "stage_work_scv",
-                   "stage_cache", "stage_content_share", "stage_hit_return_s"),
+                   "stage_cache", "stage_content_share", "stage_hit_return_s", "stage_link_station",
+                   "stage_link_work_s"),
     }  # fmt: skip
     for group, names in groups.items():
         for name in names:
@@ -298,6 +309,11 @@ def _validate(m: KernelModel) -> list[Issue]:
     _first_bad(issues, "stage_content_share", cs, ~((cs >= 0) & (cs <= 1)), "must be in [0, 1]")
     _first_bad(issues, "stage_hit_return_s", m.stage_hit_return_s, ~(m.stage_hit_return_s >= 0),
                "must be >= 0 (inf: no path)")  # fmt: skip
+    ls = m.stage_link_station
+    _first_bad(issues, "stage_link_station", ls, (ls < -1) | (ls >= m.n_stations),
+               f"must be in [0, {m.n_stations}), or -1 for none")  # fmt: skip
+    lw = m.stage_link_work_s
+    _first_bad(issues, "stage_link_work_s", lw, ~(np.isfinite(lw) & (lw >= 0)), "must be finite and >= 0")
     wd = m.stage_work_dist
     _first_bad(issues, "stage_work_dist", wd, (wd < 0) | (wd > 3), "must be 0, 1, 2 or 3")
     return issues
@@ -332,12 +348,14 @@ def make_model(
     stage_cache: ArrayLike | None = None,
     stage_content_share: ArrayLike | None = None,
     stage_hit_return_s: ArrayLike | None = None,
+    stage_link_station: ArrayLike | None = None,
+    stage_link_work_s: ArrayLike | None = None,
 ) -> KernelModel:
     """Build a :class:`KernelModel`, filling omitted arrays with defaults.
 
     Defaults: FIFO, speed 1, up, unbounded capacity, Poisson arrivals, no MMPP, token depth 1, no trace, no
     return delay, application 0, no timeout, no retries, no link delay, exponential work, work SCV 1, no
-    content cache. Scalars broadcast to the size of their group.
+    content cache, no link queueing. Scalars broadcast to the size of their group.
 
     Raises
     ------
@@ -393,6 +411,8 @@ def make_model(
         stage_cache=np.asarray(fill(stage_cache, n_stage, -1)),
         stage_content_share=np.asarray(fill(stage_content_share, n_stage, 0.0)),
         stage_hit_return_s=np.asarray(fill(stage_hit_return_s, n_stage, 0.0)),
+        stage_link_station=np.asarray(fill(stage_link_station, n_stage, -1)),
+        stage_link_work_s=np.asarray(fill(stage_link_work_s, n_stage, 0.0)),
     )
 
 

@@ -61,7 +61,9 @@ def _load_model(m: KernelModel, state: KernelState) -> NDArray[np.int64]:
                             ("stage_delay_s", gf, core.G_DELAY), ("stage_work_mean_s", gf, core.G_MEAN),
                             ("stage_work_scv", gf, core.G_SCV), ("stage_cache", gw, core.W_CACHE),
                             ("stage_content_share", gf, core.G_SHARE),
-                            ("stage_hit_return_s", gf, core.G_HIT_RETURN)):  # fmt: skip
+                            ("stage_hit_return_s", gf, core.G_HIT_RETURN),
+                            ("stage_link_station", gw, core.W_LINK),
+                            ("stage_link_work_s", gf, core.G_LINK_WORK)):  # fmt: skip
         rows = _diff(m, state, name)
         view[rows, col] = getattr(m, name)[rows]
         stage_changed |= _any(rows)
@@ -130,7 +132,9 @@ def _load_sources(m: KernelModel, state: KernelState, *, first_stages: bool) -> 
         routed = np.flatnonzero(m.route_ptr[1:] > m.route_ptr[:-1])
         g0 = m.route_ptr[routed]
         cw[routed, core.W_ST0], cw[routed, core.W_DIST0] = m.stage_station[g0], m.stage_work_dist[g0]
-        cf[routed, core.M_DELAY0], cf[routed, core.M_MEAN0] = m.stage_delay_s[g0], m.stage_work_mean_s[g0]
+        # a first stage with a link station is not folded into the arrival event (inf: see core.run)
+        delay0 = np.where(m.stage_link_station[g0] >= 0, np.inf, m.stage_delay_s[g0])
+        cf[routed, core.M_DELAY0], cf[routed, core.M_MEAN0] = delay0, m.stage_work_mean_s[g0]
         cf[routed, core.M_SCV0] = m.stage_work_scv[g0]
     return np.flatnonzero(arrivals).astype(np.int64)
 
