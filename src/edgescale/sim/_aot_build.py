@@ -9,6 +9,7 @@ modules are the real, JIT ones.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -18,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,67 @@ def _compile(cc: Any) -> None:
                        extra_ldflags=cc._get_extra_ldflags())  # fmt: skip
     finally:
         shutil.rmtree(build_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _helpers_as_ir_only(core: Any) -> Iterator[None]:
+    """Within the block, the kernel's jitted helpers are compiled once each, to optimised LLVM IR only.
+
+    pycc compiles an export's callees through their dispatchers, i.e. with numba's JIT, which costs here:
+
+    * each helper is also turned into machine code in the JIT engine (and saved to numba's on-disk cache),
+      code that this process never runs. Here a helper's library is optimised as usual but not handed to
+      the JIT engine; its Python-callable entry is a placeholder never called; numba's on-disk cache is off
+      for the kernel's dispatchers (an entry holding a placeholder must not be saved);
+    * a helper called with an int32 here, an int64 or an integer literal there is compiled once per
+      combination (``_enter`` twice, ``_free`` three times). Here its signed integer arguments are compiled
+      as int64 only and the call sites convert (exactly, by widening): one compile per helper.
+
+    The two cut the build's CPU time by a third (17 -> 12 s). Numbers are unchanged (integer widening is
+    exact; the float code is the same); ``test_aot`` checks them bit for bit against the JIT.
+    """
+    codegen: Any = importlib.import_module("numba.core.codegen")
+    cpu: Any = importlib.import_module("numba.core.cpu")
+    caching: Any = importlib.import_module("numba.core.caching")
+    dynfunc: Any = importlib.import_module("numba._dynfunc")
+    dispatcher_class: Any = importlib.import_module("numba.core.dispatcher").Dispatcher
+
+    def get_executable(self: Any, library: Any, fndesc: Any, env: Any) -> Any:
+        library._ensure_finalized()  # optimised IR, ready to be linked
+        name = fndesc.qualname.split(".")[-1]
+        return dynfunc.make_function(fndesc.lookup_module(), name, "not callable (AOT build)", 0, env, (library,))
+
+    types: Any = importlib.import_module("numba.core.types")
+    compile_orig = dispatcher_class.compile
+
+    def canonical(t: Any) -> Any:
+        signed_int = isinstance(t, types.Integer) and t.signed and t.bitwidth <= 64
+        return types.int64 if signed_int or isinstance(t, types.IntegerLiteral) else t
+
+    def compile_canonical(self: Any, sig: Any) -> Any:
+        if self.__module__ == core.__name__ and self.targetoptions.get("no_cpython_wrapper"):
+            sig = tuple(canonical(t) for t in sig)
+        return compile_orig(self, sig)
+
+    patches = [(cpu.CPUContext, "get_executable", get_executable), (dispatcher_class, "compile", compile_canonical),
+               (codegen.JITCPUCodegen, "_add_module", lambda self, module: None),
+               (codegen.JITCodeLibrary, "_finalize_specific", lambda self: None)]  # fmt: skip
+    saved = [(owner, attr, owner.__dict__.get(attr)) for owner, attr, _ in patches]
+    caches = {d: d._cache for d in vars(core).values() if isinstance(d, dispatcher_class)}
+    try:
+        for owner, attr, new in patches:
+            setattr(owner, attr, new)
+        for d in caches:
+            d._cache = caching.NullCache()  # placeholders must not be saved, nor loaded (machine code)
+        yield
+    finally:
+        for d, cache in caches.items():
+            d._cache = cache
+        for owner, attr, old in saved:
+            if old is None:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, old)
 
 
 def _check_importable(path: Path, name: str) -> None:
@@ -141,7 +204,8 @@ def build(directory: Path, name: str) -> dict[str, Any]:
             specs[fn_name] = spec
             sig = tuple(numba.typeof(x) for x in a)  # return type inferred
             cc.export(fn_name, sig)(getattr(core, fn_name).py_func)
-        _compile(cc)
+        with _helpers_as_ir_only(core):
+            _compile(cc)
         built = Path(tmp) / cc.output_file
         _check_importable(built, name)
         meta = {"module": name, "numba": numba.__version__, "consts": constants(core), "specs": specs,
