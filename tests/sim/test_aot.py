@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import os
+import pickle
 import sys
 import types
 from collections.abc import Iterator
@@ -244,3 +245,94 @@ def test_every_python_callable_kernel_function_is_compiled_ahead() -> None:
         and any(isinstance(d, ast.Name) and d.id == "_entry" for d in f.decorator_list)
     }
     assert entries - {"draw"} == set(_aot.EXPORTS)  # draw: the samplers' test hook
+
+
+def test_numba_disable_jit_or_edgescale_aot_0_turn_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EDGESCALE_AOT", raising=False)
+    monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
+    assert _aot.enabled()
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "1")  # the kernel must run as plain Python, as asked
+    assert not _aot.enabled()
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "0")
+    assert _aot.enabled()
+    monkeypatch.setenv("EDGESCALE_AOT", "off")
+    assert not _aot.enabled()
+
+
+def test_module_name_changes_with_numba_optimisation_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NUMBA_OPT", raising=False)
+    default = _aot.module_name()
+    monkeypatch.setenv("NUMBA_OPT", "0")
+    assert _aot.module_name() != default
+
+
+def test_a_failure_recorded_while_waiting_for_the_lock_is_reported_not_built_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    marker = tmp_path / "edgescale-aot" / f"{_aot.module_name()}.failed"
+
+    @contextmanager
+    def lock_held_by_a_failing_build(path: Path) -> Iterator[None]:
+        marker.write_text("AOT kernel: the build of X failed (from the other process)\n")  # while we waited
+        yield
+
+    monkeypatch.setattr(_aot, "_file_lock", lock_held_by_a_failing_build)
+    monkeypatch.setattr(_aot.subprocess, "run", lambda *a, **kw: pytest.fail("built again"))
+    with pytest.raises(SimulationError, match="from the other process"):
+        _aot.build()
+    builds: list[int] = []
+
+    def failing_run(*a: Any, **kw: Any) -> Any:
+        builds.append(1)
+        return types.SimpleNamespace(returncode=1, stderr="cc: error\n", stdout="")
+
+    monkeypatch.setattr(_aot.subprocess, "run", failing_run)
+    with pytest.raises(SimulationError, match="cc: error"):
+        _aot.build(force=True)  # an explicit rebuild does try
+    assert builds == [1]
+
+
+def test_unusable_cache_directory_is_a_clear_error_and_the_jit_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "file"))
+    with pytest.raises(SimulationError, match="cannot create the cache directory"):
+        _aot.build()
+    saved = _aot._State.kernel, _aot._State.tried
+    _aot._State.kernel, _aot._State.tried = None, False
+    try:
+        assert _aot.ensure() is None  # silent
+        state = k.init_state(_model(), seed=1)
+        k.run_until(_model(), state, 5.0)  # on the JIT
+        assert k.read_metrics(state).arrivals.sum() > 0
+    finally:
+        _aot._State.kernel, _aot._State.tried = saved
+
+
+def test_entry_points_pickle_by_name_into_the_receiving_process_kernel(aot: _aot.AotKernel) -> None:
+    core = sys.modules[_aot.CORE]
+    assert pickle.loads(pickle.dumps(core.run)) is core.run
+    # an entry of the stand-in module (no JIT function) arriving in a process running on the JIT
+    stand_in_entry = _aot._Entry("run", None)
+    with _jit_only():
+        entry = pickle.loads(pickle.dumps(stand_in_entry))
+        m = _model()
+        state = k.init_state(m, seed=1)
+        changed = np.zeros(0, dtype=np.int64)
+        assert entry(state.arrays(), 1.0, True, changed) == 0  # OK, on the JIT (no AssertionError)
+
+
+def test_missing_setuptools_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = tmp_path / "site" / "setuptools"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'setuptools'\", name='setuptools')\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "site"), *sys.path]))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(SimulationError) as e:
+        _aot.build()
+    assert "pip install setuptools" in str(e.value)
+    assert "Traceback" not in str(e.value)

@@ -19,12 +19,21 @@ imported with :mod:`importlib` by later processes: a millisecond, and numba is n
 * **Without numba**: when the module is found at import, :func:`install` puts in place of
   ``_kernel_core`` a module holding its constants (recorded at build time) and the compiled entry points.
   Any other name asked of it executes the real module into it first (numba is imported then), so code
-  that needs the JIT functions still gets them.
-* **Fallback**: ``EDGESCALE_AOT=0`` turns all of this off. If the build fails (no C compiler, no pycc) the
-  kernel runs on numba's JIT, silently; the failure is remembered for this key (``<name>.failed``) so that
-  processes of the next day do not try again. :func:`build` (``python -m edgescale.sim._aot``) retries and
-  reports the error.
+  that needs the JIT functions still gets them. The entry points pickle by name (process and Ray workers
+  use their own kernel).
+* **Fallback**: ``EDGESCALE_AOT=0`` (or ``NUMBA_DISABLE_JIT=1``) turns all of this off. If the build fails
+  (no C compiler, no setuptools for pycc) the kernel runs on numba's JIT, silently; the failure is
+  remembered for this key (``<name>.failed``) so that processes of the next day do not try again, and
+  processes that waited for that build get its error instead of building again. :func:`build`
+  (``python -m edgescale.sim._aot``, ``edgescale compile``) retries and reports the error.
+* **Concurrency**: one build per key at a time (a lock file, ``fcntl.flock``); the others wait and load
+  its module. The module is renamed into place before its metadata, whose presence says it is complete.
 * **Housekeeping**: after a build, only the :data:`KEEP` most recent modules stay in the directory.
+* **Portability** (untested off Linux): on Windows there is no lock (processes building at once all
+  compile, the last rename wins) and a ``.pyd`` that a running process has loaded cannot be replaced (such
+  a build fails: the JIT is used); on macOS the CPU is identified by ``platform`` only (no
+  ``/proc/cpuinfo``): a cache directory shared between Macs of different CPUs could load code built for
+  another CPU. A C compiler is needed (``cc``/``gcc``; MSVC on Windows, through setuptools).
 
 Results are bit-identical to the JIT kernel's: the same functions are compiled with the same options
 (``error_model='numpy'``, no NRT, GIL released) by the same LLVM.
@@ -77,11 +86,17 @@ _HERE = Path(__file__).resolve().parent
 _LOCK = threading.RLock()
 
 
+def _off(var: str, default: str) -> bool:
+    return os.environ.get(var, default).strip().lower() in ("0", "off", "false", "no", "")
+
+
 def enabled() -> bool:
-    """Whether the ahead-of-time kernel may be used: ``EDGESCALE_AOT`` is not 0, off, false or no, and the
-    kernel's sources can be read (to key the module by them)."""
-    off = os.environ.get("EDGESCALE_AOT", "1").strip().lower() in ("0", "off", "false", "no")
-    return not off and (_HERE / "_kernel_core.py").is_file()
+    """Whether the ahead-of-time kernel may be used: ``EDGESCALE_AOT`` is not 0, off, false or no, numba's JIT
+    is not disabled (``NUMBA_DISABLE_JIT``: the kernel then runs as plain Python, as asked) and the kernel's
+    sources can be read (to key the module by them)."""
+    if _off("EDGESCALE_AOT", "1") or not _off("NUMBA_DISABLE_JIT", "0"):
+        return False
+    return (_HERE / "_kernel_core.py").is_file()
 
 
 def cache_dir() -> Path:
@@ -109,10 +124,10 @@ def _cpu_id() -> str:
     return f"{platform.machine()}\n" + "\n".join(keep)
 
 
-def _numba_id() -> str:
-    """numba's version (its ``_version.py``), without importing numba; "" when it is not installed."""
+def _numba_id(package: str = "numba") -> str:
+    """numba's (or llvmlite's) version (its ``_version.py``), without importing it; "" when not installed."""
     try:
-        spec = importlib.util.find_spec("numba")
+        spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):
         return ""
     if spec is None or spec.origin is None:
@@ -128,7 +143,9 @@ def module_name() -> str:
     h = hashlib.sha256()
     for p in _source_files():
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-    for part in (sys.version, sys.implementation.cache_tag, np.__version__, _numba_id(), _cpu_id()):
+    opt = os.environ.get("NUMBA_OPT", "")  # numba's optimisation level: other code
+    for part in (sys.version, sys.implementation.cache_tag, np.__version__, _numba_id(), _numba_id("llvmlite"),
+                 _cpu_id(), opt):  # fmt: skip
         h.update(part.encode() + b"\0")
     return f"_edgescale_kernel_{h.hexdigest()[:20]}"
 
@@ -239,8 +256,13 @@ def ensure(*, build_if_missing: bool = True) -> AotKernel | None:
 
 
 def _failed_recently(marker: Path) -> bool:
+    return _failed_since(marker, time.time() - RETRY_AFTER_S)
+
+
+def _failed_since(marker: Path, t: float) -> bool:
+    """Whether a build failure was recorded in *marker* at or after time *t* (seconds since the epoch)."""
     try:
-        return time.time() - marker.stat().st_mtime < RETRY_AFTER_S
+        return marker.stat().st_mtime >= t - 1.0  # 1 s: file times may be coarser than time.time()
     except OSError:
         return False
 
@@ -307,10 +329,16 @@ def build(*, force: bool = False, timeout_s: float = BUILD_TIMEOUT_S) -> Path:
             f"AOT kernel: the cache directory {directory} is not writable (set NUMBA_CACHE_DIR)"
         )
     failed = directory / f"{name}.failed"
+    waited_from = time.time()
     with _file_lock(directory / f"{name}.lock"):
         if not force and path.is_file() and (directory / f"{name}.json").is_file():
             return path  # another process built it meanwhile
-        env = {**os.environ, "EDGESCALE_AOT": "0"}
+        if not force and _failed_since(failed, waited_from):
+            # another process's build failed while this one waited: the same error, not a second attempt
+            # (N workers starting together without a compiler would otherwise fail N times in a row)
+            raise SimulationError(failed.read_text(encoding="utf-8").strip())
+        env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+        env["EDGESCALE_AOT"] = "0"
         cmd = [sys.executable, "-m", "edgescale.sim._aot_build", str(directory), name]
         try:
             proc = subprocess.run(
@@ -355,6 +383,16 @@ class _Entry:
     def __repr__(self) -> str:
         return f"<kernel entry {self.name}>"
 
+    def __reduce__(self) -> tuple[Callable[[str], Any], tuple[str]]:
+        # by name, as a function is pickled: the receiving process (a worker, a Ray node) uses its own kernel
+        return _core_entry, (self.name,)
+
+
+def _core_entry(name: str) -> Any:
+    """``_kernel_core.<name>`` of this process (unpickling an entry point); imports the kernel if needed."""
+    importlib.import_module("edgescale.sim.kernel")
+    return getattr(sys.modules[CORE], name)
+
 
 def patch_core() -> None:
     """Route ``_kernel_core``'s entry points through :class:`_Entry` (unless the AOT kernel is off)."""
@@ -387,9 +425,9 @@ def _realize() -> dict[str, Callable[..., Any]]:
 
 
 def _shadow_getattr(name: str) -> Any:
-    if name.startswith("__") or _State.realized:
+    if name.startswith("__"):
         raise AttributeError(f"module {CORE!r} has no attribute {name!r}")
-    _realize()
+    _realize()  # under the lock: waits for another thread realizing it
     shadow = _State.shadow
     assert shadow is not None
     try:

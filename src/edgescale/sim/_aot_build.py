@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -106,7 +107,9 @@ def _helpers_as_ir_only(core: Any) -> Iterator[None]:
     def get_executable(self: Any, library: Any, fndesc: Any, env: Any) -> Any:
         library._ensure_finalized()  # optimised IR, ready to be linked
         name = fndesc.qualname.split(".")[-1]
-        return dynfunc.make_function(fndesc.lookup_module(), name, "not callable (AOT build)", 0, env, (library,))
+        return dynfunc.make_function(
+            fndesc.lookup_module(), name, "not callable (AOT build)", 0, env, (library,)
+        )
 
     types: Any = importlib.import_module("numba.core.types")
     compile_orig = dispatcher_class.compile
@@ -231,7 +234,17 @@ def main(argv: list[str]) -> int:
         return 1
     if os.name == "posix":  # pycc's C support code is not the kernel: compile it quickly, without debug info
         os.environ["CFLAGS"] = (os.environ.get("CFLAGS", "") + " -O1 -g0").strip()
-    meta = build(Path(argv[0]), argv[1])
+    try:
+        meta = build(Path(argv[0]), argv[1])
+    except ImportError as e:  # numba.pycc needs setuptools (its distutils), not a dependency of numba
+        setuptools = e.name == "setuptools" or "setuptools" in str(e)
+        print(f"{e} ({'pip install setuptools' if setuptools else 'missing module'})", file=sys.stderr)
+        return 1
+    except Exception as e:  # one clear line (the compiler's own output precedes it)
+        if os.environ.get("EDGESCALE_AOT_DEBUG"):
+            traceback.print_exc()
+        print(f"{type(e).__name__}: {e} (EDGESCALE_AOT_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
     print(json.dumps({"module": meta["module"], "build_seconds": meta["build_seconds"]}))
     return 0
 
