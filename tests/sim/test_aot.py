@@ -7,6 +7,7 @@ import math
 import os
 import pickle
 import sys
+import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -222,7 +223,14 @@ def test_only_the_most_recent_modules_are_kept(tmp_path: Path) -> None:
             (tmp_path / (stem + ext)).write_text("x")
             os.utime(tmp_path / (stem + ext), (1_000_000 + i, 1_000_000 + i))
     (tmp_path / "unrelated.json").write_text("{}")
+    for name, age_s in (("old", 3 * _aot.BUILD_TIMEOUT_S), ("running", 10.0)):  # killed long ago, in progress
+        build_dir = tmp_path / f"._edgescale_kernel_{name}-abc"
+        (build_dir / "pycc-build-x").mkdir(parents=True)
+        os.utime(build_dir, (time.time() - age_s, time.time() - age_s))
     _aot._prune(tmp_path, keep=2)
+    assert not (tmp_path / "._edgescale_kernel_old-abc").exists()
+    (tmp_path / "._edgescale_kernel_running-abc" / "pycc-build-x").rmdir()
+    (tmp_path / "._edgescale_kernel_running-abc").rmdir()  # kept: a build may be using it
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(
         [

@@ -48,6 +48,7 @@ import importlib.util
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import threading
@@ -268,12 +269,18 @@ def _failed_since(marker: Path, t: float) -> bool:
 
 
 def _prune(directory: Path, keep: int = KEEP) -> None:
-    """Delete all but the *keep* most recently built modules (and their metadata, locks, failure marks)."""
+    """Delete all but the *keep* most recently built modules (and their metadata, locks, failure marks), and
+    the build directories of builds killed long ago."""
     metas = sorted(directory.glob("_edgescale_kernel_*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for meta in metas[keep:]:
         for p in directory.glob(meta.stem + ".*"):
             with contextlib.suppress(OSError):
                 p.unlink()
+    # build directories left by killed builds (a timeout, Ctrl-C): older than any build can last
+    for tmp in directory.glob("._edgescale_kernel_*-*"):
+        with contextlib.suppress(OSError):
+            if tmp.is_dir() and time.time() - tmp.stat().st_mtime > 2 * BUILD_TIMEOUT_S:
+                shutil.rmtree(tmp)
 
 
 def _set(kernel: AotKernel | None) -> None:
