@@ -344,3 +344,18 @@ def test_missing_setuptools_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, t
         _aot.build()
     assert "pip install setuptools" in str(e.value)
     assert "Traceback" not in str(e.value)
+
+
+def test_the_stand_in_module_holds_the_real_modules_constants(aot: _aot.AotKernel) -> None:
+    from edgescale.sim._aot_build import constants
+
+    core = sys.modules[_aot.CORE]
+    assert callable(core.draw)  # a name the stand-in does not hold: the real module is executed into it
+    real = constants(core)
+    assert set(real) == set(aot.consts)
+    for name, value in real.items():
+        assert type(aot.consts[name]) is type(value), name  # tuples stay tuples, bools stay bools
+        assert aot.consts[name] == value or value != value, (
+            name
+        )  # (a NaN constant equals itself only by identity)
+    assert real["STATE_ARRAYS"] == aot.consts["STATE_ARRAYS"] and len(real["STATE_ARRAYS"]) > 10
