@@ -25,7 +25,8 @@ imported with :mod:`importlib` by later processes: a millisecond, and numba is n
   (no C compiler, no setuptools for pycc) the kernel runs on numba's JIT, silently; the failure is
   remembered for this key (``<name>.failed``) so that processes of the next day do not try again, and
   processes that waited for that build get its error instead of building again. :func:`build`
-  (``python -m edgescale.sim._aot``, ``edgescale compile``) retries and reports the error.
+  (``edgescale compile``; ``python -m edgescale.sim._aot`` works too, after a RuntimeWarning of runpy:
+  ``edgescale.sim`` imports this module) retries and reports the error.
 * **Concurrency**: one build per key at a time (a lock file, ``fcntl.flock``); the others wait and load
   its module. The module is renamed into place before its metadata, whose presence says it is complete.
 * **Housekeeping**: after a build, only the :data:`KEEP` most recent modules stay in the directory.
