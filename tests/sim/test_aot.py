@@ -359,3 +359,24 @@ def test_the_stand_in_module_holds_the_real_modules_constants(aot: _aot.AotKerne
             name
         )  # (a NaN constant equals itself only by identity)
     assert real["STATE_ARRAYS"] == aot.consts["STATE_ARRAYS"] and len(real["STATE_ARRAYS"]) > 10
+
+
+def test_a_lock_file_that_cannot_be_opened_is_a_clear_error_and_the_jit_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+
+    @contextmanager
+    def lock_of_another_user(path: Path) -> Iterator[None]:
+        raise PermissionError(13, "Permission denied", str(path))
+        yield
+
+    monkeypatch.setattr(_aot, "_file_lock", lock_of_another_user)
+    with pytest.raises(SimulationError, match=r"Permission denied.*set NUMBA_CACHE_DIR"):
+        _aot.build()
+    saved = _aot._State.kernel, _aot._State.tried
+    _aot._State.kernel, _aot._State.tried = None, False
+    try:
+        assert _aot.ensure() is None  # no exception reaches the simulation
+    finally:
+        _aot._State.kernel, _aot._State.tried = saved

@@ -250,7 +250,7 @@ def ensure(*, build_if_missing: bool = True) -> AotKernel | None:
         directory, name = cache_dir(), module_name()
         kernel = _load(directory, name)
         if kernel is None and build_if_missing and not _failed_recently(directory / f"{name}.failed"):
-            with contextlib.suppress(SimulationError):
+            with contextlib.suppress(SimulationError, OSError):  # never an error: the JIT runs instead
                 build()
             kernel = _load(directory, name)
         _set(kernel)
@@ -327,7 +327,6 @@ def build(*, force: bool = False, timeout_s: float = BUILD_TIMEOUT_S) -> Path:
     if not (_HERE / "_kernel_core.py").is_file():
         raise SimulationError(f"AOT kernel: the kernel's sources are not in {_HERE} (a zipped install?)")
     directory, name = cache_dir(), module_name()
-    path = _ext_path(directory, name)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -336,6 +335,17 @@ def build(*, force: bool = False, timeout_s: float = BUILD_TIMEOUT_S) -> Path:
         raise SimulationError(
             f"AOT kernel: the cache directory {directory} is not writable (set NUMBA_CACHE_DIR)"
         )
+    try:
+        return _build_in(directory, name, force=force, timeout_s=timeout_s)
+    except OSError as e:  # say, a lock file of another user in a shared cache directory
+        raise SimulationError(
+            f"AOT kernel: cannot build in the cache directory {directory} ({e}); set NUMBA_CACHE_DIR"
+        ) from e
+
+
+def _build_in(directory: Path, name: str, *, force: bool, timeout_s: float) -> Path:
+    """:func:`build` once the cache directory exists: under the lock, one build per key at a time."""
+    path = _ext_path(directory, name)
     failed = directory / f"{name}.failed"
     waited_from = time.time()
     with _file_lock(directory / f"{name}.lock"):
