@@ -276,7 +276,7 @@ def test_a_failed_link_is_rerouted_exactly_at_the_detection_deadline() -> None:
     det = {"name": "heartbeat-timeout", "params": {"timeout_s": 2.5}}
     doc = _triangle(failures={"link_mtbf_h": 300 / 3600, "link_mttr_h": 30 / 3600},
                     policies={"failure_detection": det})  # fmt: skip
-    r = simulate_scenario(scenario_from_dict(doc), duration_s=300, warmup_s=0, seed=0).to_dict()
+    r = simulate_scenario(scenario_from_dict(doc), duration_s=300, warmup_s=0, seed=1).to_dict()
     ev = [(e["t_s"], e["action"], e.get("link")) for e in r["events"]]
     fails = [(t, link) for t, act, link in ev if act == "link_fail"]
     assert fails, "the seed must fail a link within the run"

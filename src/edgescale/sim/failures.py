@@ -12,28 +12,26 @@ A site is down while any unit covering it is down. Exponential units start in th
 with probability ``MTTR / (MTBF + MTTR)``, residual times exponential by memorylessness), so the fraction
 of time a site is up is ``MTBF / (MTBF + MTTR)`` from time 0 on, as
 :func:`edgescale.analysis.availability.site_availability` says; Weibull units start up with a fresh life.
-The timeline is drawn once per replication from the replication's seed, before the run.
+Transitions are drawn lazily as the run reaches them (:class:`FailureClock`), each unit from its own
+generator spawned from the replication's seed, so memory does not grow with the simulated duration.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edgescale.errors import Issue, ScenarioError
 from edgescale.model.arrays import TIER_INDEX, SystemArrays
 from edgescale.model.schema import Scenario
 
-__all__ = ["FailureTimeline", "failure_timeline", "failure_units"]
+__all__ = ["FailureClock", "FailureTimeline", "failure_timeline", "failure_units"]
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
-
-MAX_TRANSITIONS = 2_000_000
-
 
 @dataclass(frozen=True)
 class Unit:
@@ -83,15 +81,63 @@ def failure_units(scenario: Scenario, a: SystemArrays) -> tuple[Unit, ...]:
     return tuple(units)
 
 
-def _life(rng: np.random.Generator, unit: Unit, size: int) -> F64:
+def _life(rng: np.random.Generator, unit: Unit) -> float:
     if unit.weibull_shape is None:
-        return rng.exponential(unit.mtbf_s, size)
+        return float(rng.exponential(unit.mtbf_s))
     k = unit.weibull_shape
-    return unit.mtbf_s / math.gamma(1.0 + 1.0 / k) * rng.weibull(k, size)
+    return unit.mtbf_s / math.gamma(1.0 + 1.0 / k) * float(rng.weibull(k))
+
+
+class FailureClock:
+    """Every unit's down and up transitions, drawn lazily in time order: one pending transition per unit.
+
+    Memory is ``O(len(units))`` whatever the simulated duration. Each unit draws from its own generator
+    (spawned from *rng* in unit order), one up time then one repair time per cycle, so a unit's transitions
+    do not depend on the horizon nor on the other units: the timeline of a run of duration ``T`` is the
+    prefix of that of a longer run with the same seed.
+
+    Parameters
+    ----------
+    units : tuple of Unit
+        From :func:`failure_units`.
+    rng : numpy.random.Generator
+        The replication's generator for failures (only used to spawn the units' generators).
+    """
+
+    def __init__(self, units: tuple[Unit, ...], rng: np.random.Generator) -> None:
+        self.units = units
+        self._rngs = rng.spawn(len(units)) if units else []
+        self._heap: list[tuple[float, int, bool]] = []
+        for u_i, (u, g) in enumerate(zip(units, self._rngs, strict=True)):
+            if u.weibull_shape is None and g.random() < u.mttr_s / (u.mtbf_s + u.mttr_s):
+                self._heap.append((0.0, u_i, True))  # stationary start: down at 0, up after a residual repair
+            else:
+                self._heap.append((_life(g, u), u_i, True))
+        heapq.heapify(self._heap)
+
+    def peek(self) -> float:
+        """Time of the next transition (``inf`` without units)."""
+        return self._heap[0][0] if self._heap else math.inf
+
+    def pop(self) -> tuple[float, int, bool]:
+        """The next transition ``(t_s, unit, down)``; the unit's following one is drawn."""
+        t, u_i, down = self._heap[0]
+        u, g = self.units[u_i], self._rngs[u_i]
+        nxt = t + (float(g.exponential(u.mttr_s)) if down else _life(g, u))
+        heapq.heapreplace(self._heap, (nxt, u_i, not down))
+        return t, u_i, down
+
+    def pop_until(self, t_s: float) -> list[tuple[float, int, bool]]:
+        """Every transition at or before *t_s*, in time order."""
+        out = []
+        while self._heap and self._heap[0][0] <= t_s:
+            out.append(self.pop())
+        return out
 
 
 def failure_timeline(units: tuple[Unit, ...], horizon_s: float, rng: np.random.Generator) -> FailureTimeline:
-    """Draw every unit's down and up transitions in ``(0, horizon_s]``.
+    """Every unit's down and up transitions in ``[0, horizon_s]``, as arrays (the twin itself uses
+    :class:`FailureClock`, which does not hold them).
 
     Parameters
     ----------
@@ -107,46 +153,6 @@ def failure_timeline(units: tuple[Unit, ...], horizon_s: float, rng: np.random.G
     FailureTimeline
         A unit that starts down (stationary start) has a ``down`` transition at time 0.
     """
-    times: list[F64] = []
-    owner: list[I64] = []
-    downs: list[NDArray[np.bool_]] = []
-    total = 0
-    for u_i, u in enumerate(units):
-        t = 0.0
-        ts: list[float] = []
-        is_down: list[bool] = []
-        cycle = u.mtbf_s + u.mttr_s
-        if u.weibull_shape is None and rng.random() < u.mttr_s / cycle:
-            ts.append(0.0)
-            is_down.append(True)
-            t = rng.exponential(u.mttr_s)
-            ts.append(t)
-            is_down.append(False)
-        batch = max(8, int(2 * horizon_s / cycle) + 8)
-        while t <= horizon_s:
-            ups = _life(rng, u, batch)
-            repairs = rng.exponential(u.mttr_s, batch)
-            fail_at = t + np.cumsum(ups + repairs) - repairs
-            back_at = fail_at + repairs
-            for f, b in zip(fail_at.tolist(), back_at.tolist(), strict=True):
-                if f > horizon_s:
-                    t = f
-                    break
-                ts += [f, b]
-                is_down += [True, False]
-                t = b
-            if total + len(ts) > MAX_TRANSITIONS:
-                raise ScenarioError(
-                    [Issue("failures", f"more than {MAX_TRANSITIONS:,} transitions in {horizon_s:g} s",
-                           u.mtbf_s / 3600.0, "MTBF and MTTR are far shorter than the run: lengthen them")]
-                )  # fmt: skip
-        total += len(ts)
-        keep = np.asarray(ts) <= horizon_s
-        times.append(np.asarray(ts)[keep])
-        owner.append(np.full(int(keep.sum()), u_i, np.int64))
-        downs.append(np.asarray(is_down, bool)[keep])
-    if not times:
-        return FailureTimeline(units, np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool))
-    t_all = np.concatenate(times)
-    order = np.argsort(t_all, kind="stable")
-    return FailureTimeline(units, t_all[order], np.concatenate(owner)[order], np.concatenate(downs)[order])
+    rows = FailureClock(units, rng).pop_until(horizon_s)
+    t = np.array([r[0] for r in rows], np.float64)
+    return FailureTimeline(units, t, np.array([r[1] for r in rows], np.int64), np.array([r[2] for r in rows], bool))

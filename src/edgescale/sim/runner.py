@@ -29,7 +29,7 @@ from edgescale.policies import Autoscaler, make_policy
 from edgescale.policies.registry import check_policies
 from edgescale.sim.caching import attach_caches, hit_summary
 from edgescale.sim.control import ControlPlane, SimClusterView
-from edgescale.sim.failures import Unit, failure_timeline, failure_units
+from edgescale.sim.failures import FailureClock, Unit, failure_units
 from edgescale.sim.histogram import LogHistogram
 from edgescale.sim.kernel import (
     OUTCOMES,
@@ -360,18 +360,18 @@ def _replicate(
     fail_rng = np.random.default_rng(
         np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1 << 20))
     )
-    timeline = failure_timeline(units, horizon, fail_rng)
+    timeline = FailureClock(units, fail_rng)
     link_units = _link_units(scenario, a)
     link_rng = np.random.default_rng(
         np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1 << 22))
     )
-    link_tl = failure_timeline(link_units, horizon, link_rng)
+    link_tl = FailureClock(link_units, link_rng)
     link_down = np.zeros(len(link_units), bool)
-    lk_i = 0
     cfg = scenario.simulation
     control = (
         ControlPlane(world, a, scenario, world.replicas, cfg.heartbeat_interval_s)
-        if (scheduled or len(timeline) or len(link_tl) or scenario.failures.overload_utilization is not None)
+        if (scheduled or timeline.peek() <= horizon or link_tl.peek() <= horizon
+            or scenario.failures.overload_utilization is not None)
         and world.n_stations
         else None
     )
@@ -398,8 +398,7 @@ def _replicate(
         if mobile_groups(scenario)
         else None
     )  # fmt: skip
-    fixed = _Stops(epoch, horizon, np.concatenate(([warmup, horizon], [e[0] for e in scheduled], timeline.t_s,
-                                                   link_tl.t_s)))  # fmt: skip
+    fixed = _Stops(epoch, horizon, np.concatenate(([warmup, horizon], [e[0] for e in scheduled])))
     unit_down = np.zeros(len(units), bool)
     sched_down = np.zeros(a.n_sites, bool)
     kernel_s = 0.0
@@ -408,26 +407,24 @@ def _replicate(
     series = BoundedSeries(max_series_rows)  # per application: count deltas (see _counts)
     prev_counts: NDArray[np.float64] | None = None
     t_prev = warmup
-    ev_i = tl_i = 0
+    ev_i = 0
     applied: list[dict[str, Any]] = []
     n_events = 0
     if control is not None:  # the detectors hear every site and link once as the run starts
         control.feed_heartbeats(0.0)
-    if len(timeline) and timeline.t_s[0] == 0.0:  # units that start down
-        while tl_i < len(timeline) and timeline.t_s[tl_i] == 0.0:
-            unit_down[timeline.unit[tl_i]] = timeline.down[tl_i]
-            tl_i += 1
+    starts_down = timeline.pop_until(0.0)  # units that start down
+    for _, k, is_down in starts_down:
+        unit_down[k] = is_down
+    if starts_down:
         _apply_up(world, a, units, unit_down, sched_down, model, control)
-    while lk_i < len(link_tl) and link_tl.t_s[lk_i] == 0.0:  # links that start down
-        k = int(link_tl.unit[lk_i])
-        link_down[k] = link_tl.down[lk_i]
+    for _, k, is_down in link_tl.pop_until(0.0):  # links that start down
+        link_down[k] = is_down
         applied.append({"t_s": 0.0, "action": "link_fail", "link": f"{a.site_ids[int(a.link_src[k])]}-"
                         f"{a.site_ids[int(a.link_dst[k])]}", "random": True})  # fmt: skip
-        lk_i += 1
     if control is not None and link_down.any():
         control.set_links(link_down)
     while not fixed.done:
-        t = fixed.peek()
+        t = min(fixed.peek(), timeline.peek(), link_tl.peek())
         if control is not None:
             t = min(t, max(control.next_wakeup(state.now), state.now))
         if scaler is not None:
@@ -492,25 +489,21 @@ def _replicate(
             changed = True
             applied.append({"t_s": at, "sites": len(sites), "action": "recover" if up else "fail"})
             ev_i += 1
-        while tl_i < len(timeline) and timeline.t_s[tl_i] <= t + 1e-12:
-            k = int(timeline.unit[tl_i])
-            unit_down[k] = timeline.down[tl_i]
+        for at, k, is_down in timeline.pop_until(t + 1e-12):
+            unit_down[k] = is_down
             n_events += 1
             if len(applied) < MAX_EVENTS_LOGGED:
-                applied.append({"t_s": float(timeline.t_s[tl_i]), "sites": int(units[k].sites.size),
-                                "action": "fail" if timeline.down[tl_i] else "recover", "random": True})  # fmt: skip
-            tl_i += 1
+                applied.append({"t_s": at, "sites": int(units[k].sites.size),
+                                "action": "fail" if is_down else "recover", "random": True})  # fmt: skip
             changed = True
         links_changed = False
-        while lk_i < len(link_tl) and link_tl.t_s[lk_i] <= t + 1e-12:
-            k = int(link_tl.unit[lk_i])
-            link_down[k] = link_tl.down[lk_i]
+        for at, k, is_down in link_tl.pop_until(t + 1e-12):
+            link_down[k] = is_down
             n_events += 1
             if len(applied) < MAX_EVENTS_LOGGED:
-                applied.append({"t_s": float(link_tl.t_s[lk_i]), "action": "link_fail" if link_tl.down[lk_i]
-                                else "link_recover", "link": f"{a.site_ids[int(a.link_src[k])]}-"
-                                f"{a.site_ids[int(a.link_dst[k])]}", "random": True})  # fmt: skip
-            lk_i += 1
+                applied.append({"t_s": at, "action": "link_fail" if is_down else "link_recover",
+                                "link": f"{a.site_ids[int(a.link_src[k])]}-{a.site_ids[int(a.link_dst[k])]}",
+                                "random": True})  # fmt: skip
             links_changed = True
         if links_changed and control is not None:
             control.set_links(link_down)
