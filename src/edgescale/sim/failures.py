@@ -33,6 +33,7 @@ __all__ = ["FailureClock", "FailureTimeline", "failure_timeline", "failure_units
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 
+
 @dataclass(frozen=True)
 class Unit:
     """One independently failing thing: the sites it takes down, mean up and down times (s), life shape."""
@@ -155,4 +156,6 @@ def failure_timeline(units: tuple[Unit, ...], horizon_s: float, rng: np.random.G
     """
     rows = FailureClock(units, rng).pop_until(horizon_s)
     t = np.array([r[0] for r in rows], np.float64)
-    return FailureTimeline(units, t, np.array([r[1] for r in rows], np.int64), np.array([r[2] for r in rows], bool))
+    return FailureTimeline(
+        units, t, np.array([r[1] for r in rows], np.int64), np.array([r[2] for r in rows], bool)
+    )
