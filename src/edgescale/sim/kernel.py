@@ -35,6 +35,12 @@ Semantics
   never exceeds ``depth + rate * t`` in any window of length t) and trace replay (see :class:`KernelModel`).
 * **Samples**: with ``sample_every`` in :func:`init_state`, every k-th outcome of a counted request is kept
   (bounded buffer) and read with :func:`read_samples`.
+* **Caches**: with ``caches`` in :func:`init_state` (``CacheSpec``), a request leaving the station of a stage
+  whose ``stage_cache`` >= 0 asks, with probability ``stage_content_share``, for a catalogue item drawn from
+  the popularity; if that cache holds it (exact LRU, or a static set) the rest of its route is skipped and its
+  response takes ``stage_hit_return_s``. Lookups and hits in the window are counted per cache by lookup time.
+* **Link queueing**: a stage with ``stage_link_station`` >= 0 is first crossed through that FIFO station
+  (deterministic work ``stage_link_work_s``), then ``stage_delay_s``; the time there counts as link time.
 * **Epochs**: between calls the control plane may change any array in place or pass a new model with the
   same numbers of stations, sources and applications and the same disciplines. Changes apply from the
   current time: requests in service keep their service time; at a FIFO station whose servers or speed
@@ -113,6 +119,7 @@ from edgescale.sim._kernel_state import (  # noqa: E402
     _F64,
     _I32,
     DEFAULT_MAX_LIVE_REQUESTS,
+    CacheSpec,
     KernelState,
     _clear_app_metrics,
     _grow_heap,
@@ -125,6 +132,7 @@ _aot.patch_core()
 
 __all__ = [
     "DEFAULT_MAX_LIVE_REQUESTS",
+    "CacheSpec",
     "KernelMetrics",
     "KernelModel",
     "KernelState",
