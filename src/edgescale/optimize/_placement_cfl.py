@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 
 from edgescale.model.arrays import SystemArrays
-from edgescale.optimize._placement_milp import INF, _QuietHighs
+from edgescale.optimize._placement_milp import INF, run_lp
 from edgescale.optimize._placement_model import Objective, PlacementModel
 
 __all__ = ["cfl_levels", "entry_services"]
@@ -73,11 +73,7 @@ def _service_levels(m: PlacementModel, obj: Objective, svc: int, time_limit_s: f
     lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
     lp.a_matrix_.index_ = mat.indices.astype(np.int32)
     lp.a_matrix_.value_ = mat.data
-    h = _QuietHighs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
-    h.passModel(lp)
-    h.run()
+    h = run_lp(lp, time_limit_s=time_limit_s)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return {}
     x = np.asarray(h.getSolution().col_value, np.float64)

@@ -42,6 +42,16 @@ class _QuietHighs(highspy.Highs):
         return super().run()
 
 
+def run_lp(lp: Any, *, time_limit_s: float) -> Any:
+    """Solve a HiGHS model quietly on one thread under a time limit; returns the solver for its results."""
+    h = _QuietHighs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    h.passModel(lp)
+    h.run()
+    return h
+
+
 @dataclass(frozen=True)
 class MilpResult:
     """Outcome of one HiGHS run; ``z`` and ``kq`` are None when no solution was found."""
@@ -374,11 +384,7 @@ def route_lp(
     lo[n_c:] = x[n_c:]
     hi[n_c:] = x[n_c:]
     lp.col_lower_, lp.col_upper_ = lo, hi
-    h = _QuietHighs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
-    h.passModel(lp)
-    h.run()
+    h = run_lp(lp, time_limit_s=time_limit_s)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     z: F64 = np.clip(np.asarray(h.getSolution().col_value, np.float64)[:n_c], 0.0, 1.0)
@@ -483,9 +489,5 @@ def lp_feasible(
             r0, r1 = groups[name]
             lo[r0:r1], hi[r0:r1] = -INF, INF
     lp.row_lower_, lp.row_upper_ = lo, hi
-    h = _QuietHighs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
-    h.passModel(lp)
-    h.run()
+    h = run_lp(lp, time_limit_s=time_limit_s)
     return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)

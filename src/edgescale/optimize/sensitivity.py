@@ -30,7 +30,7 @@ from edgescale.errors import InfeasibleError
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.plan import Plan
 from edgescale.model.schema import Scenario
-from edgescale.optimize._placement_milp import _QuietHighs, build_lp
+from edgescale.optimize._placement_milp import build_lp, run_lp
 from edgescale.optimize._placement_model import ModelOptions, Objective, PlacementModel, build_model
 from edgescale.optimize._placement_model import objective as objective_terms
 
@@ -105,11 +105,7 @@ def relaxation(
             r0, r1 = groups[name]
             hi[r0:r1] += extra
     lp.row_upper_ = hi
-    h = _QuietHighs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", 120.0)
-    h.passModel(lp)
-    h.run()
+    h = run_lp(lp, time_limit_s=120.0)
     st = h.getModelStatus()
     if st != highspy.HighsModelStatus.kOptimal:
         raise InfeasibleError(
