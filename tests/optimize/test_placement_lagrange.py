@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +23,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _placement_cases import small_doc
 
 
+def _solved_case(seed: int, rate: float, cores: int, obj: str, two: bool) -> tuple[Any, Any, Any, Any] | None:
+    """A small random instance and its proven MILP optimum (None when HiGHS does not prove one)."""
+    s = scenario_from_dict(small_doc(seed=seed, rate=rate, cores=cores, two_stage=two, n_edge=4))
+    a = compile_scenario(s, devices=False)
+    m = build_model(s, a, ModelOptions())
+    o = objective(a, m, {obj: 1.0})
+    exact = solve(m, a, o, integer=True, time_limit_s=20, budget_per_hour=None, link=True)
+    return (m, a, o, exact) if exact.status == "optimal" else None
+
+
 @given(
     seed=st.integers(0, 10_000),
     rate=st.floats(10.0, 160.0),
@@ -33,13 +44,10 @@ from _placement_cases import small_doc
 def test_bound_never_exceeds_the_milp_optimum_and_start_is_no_better(
     seed: int, rate: float, cores: int, obj: str, two: bool
 ) -> None:
-    s = scenario_from_dict(small_doc(seed=seed, rate=rate, cores=cores, two_stage=two, n_edge=4))
-    a = compile_scenario(s, devices=False)
-    m = build_model(s, a, ModelOptions())
-    o = objective(a, m, {obj: 1.0})
-    exact = solve(m, a, o, integer=True, time_limit_s=20, budget_per_hour=None, link=True)
-    if exact.status != "optimal":
+    case = _solved_case(seed, rate, cores, obj, two)
+    if case is None:
         return
+    m, a, o, exact = case
     r = lagrangian_bound(m, a, o, upper=exact.objective, time_limit_s=2)
     assert r.bound <= exact.objective * (1 + 1e-6) + 1e-9
     assert math.isfinite(r.bound)
@@ -88,13 +96,10 @@ def test_large_model_path_uses_the_lagrangian_and_checks(monkeypatch: pytest.Mon
 def test_bound_from_lp_duals_stays_below_the_optimum_and_reaches_the_weak_lp(
     seed: int, rate: float, cores: int, obj: str, two: bool
 ) -> None:
-    s = scenario_from_dict(small_doc(seed=seed, rate=rate, cores=cores, two_stage=two, n_edge=4))
-    a = compile_scenario(s, devices=False)
-    m = build_model(s, a, ModelOptions())
-    o = objective(a, m, {obj: 1.0})
-    exact = solve(m, a, o, integer=True, time_limit_s=20, budget_per_hour=None, link=True)
-    if exact.status != "optimal":
+    case = _solved_case(seed, rate, cores, obj, two)
+    if case is None:
         return
+    m, a, o, exact = case
     lp = solve(m, a, o, integer=False, time_limit_s=20, budget_per_hour=None, link=False)
     assert lp.duals is not None and set(lp.duals) >= {"demand", "load", "cores", "memory"}
     r = lagrangian_bound(m, a, o, upper=math.inf, time_limit_s=2, lp_duals=lp.duals)
