@@ -12,6 +12,7 @@ from edgescale.model.io import scenario_from_dict
 from edgescale.sim import runner
 from edgescale.sim.failures import FailureClock, Unit, failure_timeline
 from edgescale.sim.runner import simulate_scenario
+from tests.sim.test_failures import _two_edges
 
 UNITS = tuple(Unit(np.array([i], np.int64), 1.0, 0.25, None if i % 2 else 2.0) for i in range(10))
 
@@ -52,22 +53,10 @@ def test_a_shorter_run_sees_a_prefix_of_a_longer_runs_transitions() -> None:
 
 
 def _pair() -> dict[str, Any]:
-    """Devices at e1, the service at e1 and e2 (10 ms apart); e1 fails every second on average (MTTR 0.25 s)."""
-    return {
-        "schema_version": 1,
-        "name": "pair",
-        "sites": [
-            {"id": "e1", "tier": "edge", "cpu_cores": 4, "location": {"lat": 0, "lon": 0}},
-            {"id": "e2", "tier": "edge", "cpu_cores": 4, "location": {"lat": 0, "lon": 0.5}},
-        ],
-        "links": [{"src": "e1", "dst": "e2", "latency_ms": 10, "bandwidth_mbps": 1000}],
-        "services": [{"id": "s", "work_ms": 10, "min_replicas": 2}],
-        "applications": [{"id": "a", "stages": [{"service": "s", "request_kb": 0}], "response_kb": 0}],
-        "device_groups": [{"id": "d", "count": 1, "application": "a", "placement": {"around": {"sites": ["e1"]}},
-                           "arrival": {"process": "poisson", "rate_per_s": 2},
-                           "access": {"assign": "home", "latency_ms": 1}}],
-        "failures": {"classes": [{"sites": ["e1"], "mtbf_h": 1 / 3600, "mttr_h": 0.25 / 3600}]},
-    }  # fmt: skip
+    """One device at e1, the service at e1 and e2 (10 ms apart); e1 fails every second on average (MTTR 0.25 s)."""
+    doc = _two_edges(failures={"classes": [{"sites": ["e1"], "mtbf_h": 1 / 3600, "mttr_h": 0.25 / 3600}]})
+    doc["device_groups"][0].update(count=1, arrival={"process": "poisson", "rate_per_s": 2})
+    return doc
 
 
 @pytest.mark.slow
