@@ -73,9 +73,7 @@ def simulate(
         from edgescale.model.plan import load_plan
 
         try:
-            from edgescale.sim import _aot
-
-            _aot.install()  # first: with the ahead-of-time kernel built, the twin runs without importing numba
+            # edgescale.sim, imported first, installs the ahead-of-time kernel: the twin runs without numba
             from edgescale.sim.runner import simulate_scenario
         except ImportError as e:
             raise EdgescaleError(f"simulate needs numba ({e}): pip install 'edgescale[simulate]'") from e

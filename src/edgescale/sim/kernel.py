@@ -109,13 +109,10 @@ from numpy.typing import NDArray
 
 from edgescale.errors import SimulationError
 from edgescale.sim import _aot
-
-_aot.install()  # NOTE: first: with the ahead-of-time kernel built, _kernel_core is imported without numba
-
-from edgescale.sim import _kernel_core as core  # noqa: E402
-from edgescale.sim._kernel_metrics import KernelMetrics, read_metrics  # noqa: E402
-from edgescale.sim._kernel_model import KernelModel, make_model, merged_poisson_rates  # noqa: E402
-from edgescale.sim._kernel_state import (  # noqa: E402
+from edgescale.sim import _kernel_core as core
+from edgescale.sim._kernel_metrics import KernelMetrics, read_metrics
+from edgescale.sim._kernel_model import KernelModel, make_model, merged_poisson_rates
+from edgescale.sim._kernel_state import (
     _F64,
     _I32,
     DEFAULT_MAX_LIVE_REQUESTS,
@@ -126,8 +123,9 @@ from edgescale.sim._kernel_state import (  # noqa: E402
     _grow_pool,
     init_state,
 )
-from edgescale.sim._kernel_sync import _check_fits, _load_model  # noqa: E402
+from edgescale.sim._kernel_sync import _check_fits, _load_model
 
+# edgescale.sim (imported first) installed the ahead-of-time kernel, if built: _kernel_core came without numba
 _aot.patch_core()
 
 __all__ = [
