@@ -468,10 +468,11 @@ def _replicate(
             series.add(t - warmup, (counts - (prev_counts if prev_counts is not None else 0.0)).ravel(),
                        scaler.replicas_by_service() if scaler is not None else None)  # fmt: skip
             prev_counts = counts
-        if scaler is not None and abs(t / epoch - round(t / epoch)) < 1e-9 and t < horizon:
+        is_epoch = abs(t / epoch - round(t / epoch)) < 1e-9
+        if scaler is not None and is_epoch and t < horizon:
             m = read_metrics(state)
             applied += scaler.epoch(t, m.station_busy_s, m.station_servers_s, state.in_station)
-        if offload is not None and abs(t / epoch - round(t / epoch)) < 1e-9 and t < horizon:
+        if offload is not None and is_epoch and t < horizon:
             busy = read_metrics(state).station_busy_s
             if t > off_t and busy.sum() >= off_busy.sum():  # not across a metrics reset
                 off_view._load = _site_load(world, a, (busy - off_busy) / (t - off_t))
@@ -480,7 +481,6 @@ def _replicate(
                 offload.apply_rates(model)
         changed = False
         if overload is not None:
-            is_epoch = abs(t / epoch - round(t / epoch)) < 1e-9
             events, changed = overload.step(t, read_metrics(state).station_busy_s if is_epoch else None)
             applied += events
         while ev_i < len(scheduled) and scheduled[ev_i][0] <= t + 1e-12:
