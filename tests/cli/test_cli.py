@@ -259,3 +259,10 @@ def test_optimize_scenario_plan_feeds_analyze_and_simulate(tmp_path: Path) -> No
     )
     assert simulated.exit_code == 0, simulated.output
     assert json.loads(simulated.stdout)["plan"] == "optimize:milp"
+
+
+@pytest.mark.parametrize("command", ["up", "controller", "agent", "apply", "status", "hollow"])
+def test_every_operate_command_the_readme_lists_is_there(command: str) -> None:
+    result = runner.invoke(app, ["operate", command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: edgescale operate " + command in " ".join(result.stdout.split())

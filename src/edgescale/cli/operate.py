@@ -374,3 +374,43 @@ def _converge(c: Any, want: int, t0: float, timeout_s: float, fmt: Format) -> di
     if fmt is Format.text:
         out.print(f"converged: {want} replicas ready on {data['agents']} agents in {data['converged_s']} s")
     return data
+
+
+@operate_app.command("hollow")
+def hollow_cmd(
+    join: Annotated[Path, typer.Option(help="join.json of the cluster.")],
+    agents: Annotated[int, typer.Option("--agents", min=1)] = 1000,
+    connections: Annotated[int, typer.Option(min=1, help="Shared NATS connections.")] = 8,
+    heartbeat_s: Annotated[float, typer.Option(min=0.05)] = 2.0,
+    cpu_cores: Annotated[float, typer.Option(min=0.0)] = 1.0,
+    prefix: Annotated[str, typer.Option(help="Site name prefix.")] = "hollow",
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Run many lightweight agents in this process (real protocol and keys, fake workloads) until Ctrl-C."""
+    import asyncio
+
+    from edgescale.operate.config import load_join
+    from edgescale.operate.hollow import HollowFleet
+
+    async def main() -> None:
+        fleet = HollowFleet(
+            load_join(join), agents, connections=connections, heartbeat_s=heartbeat_s, cpu_cores=cpu_cores,
+            prefix=prefix, seed=seed,
+        )  # fmt: skip
+        took = await fleet.start()
+        out.print(f"{agents} hollow agents joined in {took:.2f} s; Ctrl-C stops them")
+        try:
+            while True:
+                await asyncio.sleep(5.0)
+                out.print(
+                    f"  {fleet.running()} fake replicas running, {fleet.sent_heartbeats} heartbeats sent"
+                )
+        finally:
+            await fleet.stop()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except EdgescaleError as e:
+        fail(e, Format.text)
