@@ -48,6 +48,11 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
+def link_name(a: SystemArrays, link: int) -> str:
+    """A link's name in the event log, ``"<src>-<dst>"`` by site id."""
+    return f"{a.site_ids[int(a.link_src[link])]}-{a.site_ids[int(a.link_dst[link])]}"
+
+
 class SimClusterView:
     """The twin's :class:`~edgescale.policies.ClusterView`: read-only arrays plus on-demand path latencies."""
 
@@ -273,11 +278,10 @@ class ControlPlane:
                 sus[link] = True
         if np.array_equal(sus, self.link_suspected):
             return []
-        a = self.a
         events: list[dict[str, Any]] = []
         for link in np.flatnonzero(sus != self.link_suspected).tolist():
-            name = f"{a.site_ids[int(a.link_src[link])]}-{a.site_ids[int(a.link_dst[link])]}"
-            events.append({"t_s": now, "action": "link_suspect" if sus[link] else "link_trust", "link": name})
+            events.append({"t_s": now, "action": "link_suspect" if sus[link] else "link_trust",
+                           "link": link_name(self.a, link)})  # fmt: skip
         self.link_suspected = sus
         self._relay()
         events.append({"t_s": now, "action": "reroute", "sources": int(self.world.model.n_sources)})

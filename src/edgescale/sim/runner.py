@@ -28,7 +28,7 @@ from edgescale.model.schema import TIERS, Scenario
 from edgescale.policies import Autoscaler, make_policy
 from edgescale.policies.registry import check_policies
 from edgescale.sim.caching import attach_caches, hit_summary
-from edgescale.sim.control import ControlPlane, SimClusterView
+from edgescale.sim.control import ControlPlane, SimClusterView, link_name
 from edgescale.sim.failures import FailureClock, Unit, failure_units
 from edgescale.sim.histogram import LogHistogram
 from edgescale.sim.kernel import (
@@ -419,8 +419,7 @@ def _replicate(
         _apply_up(world, a, units, unit_down, sched_down, model, control)
     for _, k, is_down in link_tl.pop_until(0.0):  # links that start down
         link_down[k] = is_down
-        applied.append({"t_s": 0.0, "action": "link_fail", "link": f"{a.site_ids[int(a.link_src[k])]}-"
-                        f"{a.site_ids[int(a.link_dst[k])]}", "random": True})  # fmt: skip
+        applied.append({"t_s": 0.0, "action": "link_fail", "link": link_name(a, k), "random": True})
     if control is not None and link_down.any():
         control.set_links(link_down)
     while not fixed.done:
@@ -502,8 +501,7 @@ def _replicate(
             n_events += 1
             if len(applied) < MAX_EVENTS_LOGGED:
                 applied.append({"t_s": at, "action": "link_fail" if is_down else "link_recover",
-                                "link": f"{a.site_ids[int(a.link_src[k])]}-{a.site_ids[int(a.link_dst[k])]}",
-                                "random": True})  # fmt: skip
+                                "link": link_name(a, k), "random": True})  # fmt: skip
             links_changed = True
         if links_changed and control is not None:
             control.set_links(link_down)
