@@ -600,7 +600,6 @@ class _Overload:
         self.until = np.full(a.n_sites, math.inf)
         self.busy_prev = np.zeros(world.n_stations)
         self.t_prev = 0.0
-        self.core_share = np.minimum(1.0, a.service_cpu_cores[world.station_service])
 
     def restart_window(self, t: float) -> None:
         """The kernel's integrals restarted (end of the warm-up)."""
@@ -623,10 +622,7 @@ class _Overload:
         if busy_s is not None and t > self.t_prev:
             rate = (busy_s - self.busy_prev) / (t - self.t_prev)
             self.busy_prev, self.t_prev = busy_s.copy(), t
-            util = np.zeros(self.a.n_sites)
-            np.add.at(util, self.world.station_site, rate * self.core_share)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                util = np.where(self.a.site_cpu_cores > 0, util / self.a.site_cpu_cores, 0.0)
+            util = _site_load(self.world, self.a, rate)
             hot = np.flatnonzero((util >= self.threshold - 1e-9) & ~self.down)
             for s in hot.tolist():
                 events.append({"t_s": t, "sites": 1, "action": "fail", "cause": "overload",
