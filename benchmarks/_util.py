@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 
-def run_process(cmd: list[str]) -> dict[str, Any]:
-    """Run *cmd* as a whole process; wall seconds, peak RSS (MiB) and exit code."""
+def run_process(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run *cmd* as a whole process (environment *env*, else this one's); wall and CPU seconds, peak RSS (MiB)."""
     with tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:  # files: no pipe can fill up
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=fout, stderr=ferr)
+        proc = subprocess.Popen(cmd, stdout=fout, stderr=ferr, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         fout.seek(0)
@@ -25,7 +25,12 @@ def run_process(cmd: list[str]) -> dict[str, Any]:
     code = proc.returncode
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {err[-2000:]}")
-    return {"wall_s": round(wall, 3), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "stdout": out}
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "stdout": out,
+    }
 
 
 def machine() -> dict[str, Any]:

@@ -15,14 +15,12 @@ import argparse
 import compileall
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import machine, run_process
@@ -40,26 +38,6 @@ r = run_simpy({devices}, 1, per_device=False)
 r["process_s"] = time.perf_counter() - t0
 print(json.dumps(r))
 """
-
-
-def _children_cpu_s() -> float:
-    u = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return u.ru_utime + u.ru_stime
-
-
-def _timed(cmd: list[str], numba_cache_dir: str | None = None) -> tuple[dict[str, Any], float]:
-    """run_process(cmd) (with NUMBA_CACHE_DIR set to *numba_cache_dir* if given) and its CPU seconds."""
-    saved = os.environ.get("NUMBA_CACHE_DIR")
-    if numba_cache_dir is not None:
-        os.environ["NUMBA_CACHE_DIR"] = numba_cache_dir
-    before = _children_cpu_s()
-    try:
-        return run_process(cmd), _children_cpu_s() - before
-    finally:
-        if saved is None:
-            os.environ.pop("NUMBA_CACHE_DIR", None)
-        else:
-            os.environ["NUMBA_CACHE_DIR"] = saved
 
 
 def main() -> None:
@@ -83,7 +61,8 @@ def main() -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as empty:
         t0 = time.perf_counter()
-        cold_proc, cold_cpu = _timed([sys.executable, "-c", code], empty)
+        cold_proc = run_process([sys.executable, "-c", code], env={**os.environ, "NUMBA_CACHE_DIR": empty})
+        cold_cpu = cold_proc["cpu_s"]
         cold_wall = time.perf_counter() - t0
         cold = float(cold_proc["stdout"].strip())
     # make sure the warm cache exists, then time the whole process
@@ -105,7 +84,8 @@ def main() -> None:
     ]
     if args.warmup is not None:
         cmd += ["--warmup", args.warmup]
-    es, es_cpu = _timed(cmd)
+    es = run_process(cmd)
+    es_cpu = es["cpu_s"]
     res = json.loads(es.pop("stdout"))
     app = res["applications"][0]
     lat = app["latency_ms"]
@@ -134,7 +114,8 @@ def main() -> None:
         "analytic_mean_latency_s": ANALYTIC_MEAN_S,
     }
     if not args.skip_simpy:
-        sp, sp_cpu = _timed([sys.executable, "-c", SIMPY_SNIPPET.format(here=str(HERE), devices=n)])
+        sp = run_process([sys.executable, "-c", SIMPY_SNIPPET.format(here=str(HERE), devices=n)])
+        sp_cpu = sp["cpu_s"]
         sim = json.loads(sp.pop("stdout"))
         out["simpy"] = {
             "wall_s": sp["wall_s"],
