@@ -771,11 +771,8 @@ def _site_series(
     """
     times = np.array([t for t, _, _ in samples])
     mat = np.zeros((len(samples), a.n_sites))
-    cores_used = np.minimum(1.0, a.service_cpu_cores[world.station_service])
     for k, (_, v, _) in enumerate(samples):
-        np.add.at(mat[k], world.station_site, v[1:] / max(float(v[0]), 1e-12) * cores_used)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mat = np.where(a.site_cpu_cores > 0, mat / a.site_cpu_cores, 0.0)
+        mat[k] = _site_load(world, a, v[1:] / max(float(v[0]), 1e-12))
     return times, mat
 
 
