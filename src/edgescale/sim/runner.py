@@ -519,7 +519,7 @@ def _replicate(
     metrics = drain(model, state, max_s=duration)  # requests created in the window finish
     split = None
     if offload is not None:
-        metrics, dev_arrivals, dev_done = fold_metrics(metrics, offload.n_apps, np.asarray(a.group_app, np.int64))
+        metrics, dev_arrivals, dev_done = fold_metrics(metrics, offload.n_apps, app_of_group)
         split = {"device_arrivals": dev_arrivals, "device_completions": dev_done,
                  "decisions": dict(offload.decisions)}  # fmt: skip
     kernel_s += time.perf_counter() - t0
