@@ -37,6 +37,7 @@ from edgescale.model.arrays import SystemArrays
 from edgescale.model.plan import Plan
 from edgescale.model.schema import Scenario
 from edgescale.sim._kernel_state import CacheSpec
+from edgescale.sim.world import route_stages
 
 if TYPE_CHECKING:
     from edgescale.sim.world import PathPairs, World
@@ -167,7 +168,7 @@ def cache_columns(
     cp = world.caches
     rp = world.model.route_ptr
     lens = (rp[sources + 1] - rp[sources]).astype(np.int64)
-    stages = np.repeat(rp[sources], lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
+    stages = route_stages(rp, sources)
     n = int(lens.sum())
     if cp is None or n == 0:
         return np.full(n, -1, np.int64), np.zeros(n), np.zeros(n)

@@ -38,7 +38,7 @@ from edgescale.model.arrays import SystemArrays
 from edgescale.model.schema import Scenario
 from edgescale.policies import FailureDetector, HeartbeatTimeout, LoadBalancer, Nearest, make_policy
 from edgescale.sim.caching import cache_columns
-from edgescale.sim.world import PathPairs, World, route_delays
+from edgescale.sim.world import PathPairs, World, route_delays, route_stages
 
 __all__ = ["ControlPlane", "SimClusterView"]
 
@@ -315,7 +315,7 @@ class ControlPlane:
         w, m = self.world, self.world.model
         back = self.rerouted
         if back.size:  # restore the plan's routes first
-            st = _stages(m.route_ptr, back)
+            st = route_stages(m.route_ptr, back)
             m.stage_station[st] = self.orig_station[st]
             m.stage_delay_s[st] = self.orig_delay[st]
             m.return_delay_s[back] = self.orig_return[back]
@@ -341,7 +341,7 @@ class ControlPlane:
                         site = choice[key]
                         new_site[g] = site
                 prev = site
-        st = _stages(m.route_ptr, sources)
+        st = route_stages(m.route_ptr, sources)
         moved = new_site[st] != w.stage_site[st]
         delays, ret = route_delays(w, self.a, self.paths, sources, new_site)
         m.stage_station[st[moved]] = [
@@ -361,10 +361,3 @@ class ControlPlane:
         m.stage_cache[st] = cache
         m.stage_content_share[st] = share
         m.stage_hit_return_s[st] = hit_return
-
-
-def _stages(route_ptr: I64, sources: I64) -> I64:
-    lens = (route_ptr[sources + 1] - route_ptr[sources]).astype(np.int64)
-    ramp = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-    out: I64 = (np.repeat(route_ptr[sources], lens) + ramp).astype(np.int64)
-    return out

@@ -363,6 +363,14 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     )
 
 
+def route_stages(route_ptr: I64, sources: I64) -> I64:
+    """Absolute indices of the stages of *sources*' routes, in route order, sources after one another."""
+    lens = (route_ptr[sources + 1] - route_ptr[sources]).astype(np.int64)
+    ramp = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+    out: I64 = (np.repeat(route_ptr[sources], lens) + ramp).astype(np.int64)
+    return out
+
+
 class PathPairs(Protocol):
     """What route delays need of paths: :meth:`~edgescale.analysis._paths.PathMetrics.pairs`."""
 
@@ -388,7 +396,7 @@ def route_delays(
     """
     rp = world.model.route_ptr
     lens = (rp[sources + 1] - rp[sources]).astype(np.int64)
-    stages = np.repeat(rp[sources], lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
+    stages = route_stages(rp, sources)
     d = world.source_demand[sources]
     access = a.demand_site[d].astype(np.int64)
     first = np.repeat(np.cumsum(lens) - lens, lens) == np.arange(lens.sum())
