@@ -214,6 +214,13 @@ def _cost(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: f
     return {"total": fixed + core_cost, "fixed": fixed, "cores": core_cost, "core_hours": float(core_h.sum())}
 
 
+def _by_app(a: SystemArrays, per_group: NDArray[Any]) -> NDArray[Any]:
+    """Per application, the sum of *per_group* over its device groups (groups without one left out)."""
+    out = np.zeros(len(a.app_ids), dtype=per_group.dtype)
+    np.add.at(out, np.maximum(a.group_app, 0), np.where(a.group_app >= 0, per_group, 0))
+    return out
+
+
 def _device_energy(
     scenario: Scenario,
     a: SystemArrays,
@@ -237,11 +244,9 @@ def _device_energy(
     dev_done = np.zeros(n_groups)
     if off is not None and runs:
         dev_done = np.sum([r["offloading"]["device_completions"] for r in runs], axis=0).astype(np.float64)
-    app_dev = np.zeros(len(a.app_ids))
-    np.add.at(app_dev, np.maximum(a.group_app, 0), np.where(a.group_app >= 0, dev_done, 0.0))
+    app_dev = _by_app(a, dev_done)
     rate = np.asarray(a.group_rate_per_s) * np.array([g.count for g in scenario.device_groups], np.float64)
-    app_rate = np.zeros(len(a.app_ids))
-    np.add.at(app_rate, np.maximum(a.group_app, 0), np.where(a.group_app >= 0, rate, 0.0))
+    app_rate = _by_app(a, rate)
     by_group: dict[str, float] = {}
     for g, grp in enumerate(scenario.device_groups):
         radio = grp.device.radio if grp.device is not None else None
@@ -271,8 +276,7 @@ def _offloading(world: World, a: SystemArrays, runs: list[dict[str, Any]], apps:
     if off is None:
         return None
     dev = np.sum([r["offloading"]["device_completions"] for r in runs], axis=0)
-    per_app = np.zeros(len(a.app_ids), np.int64)
-    np.add.at(per_app, np.maximum(a.group_app, 0), np.where(a.group_app >= 0, dev, 0))
+    per_app = _by_app(a, dev)
     rows = []
     for k, app in enumerate(apps):
         done = int(app["requests"])
