@@ -374,9 +374,14 @@ def test_solve_gap_file_selects_instances() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6])
 def test_gapd_within_half_a_percent_of_best_known(k: int) -> None:
+    """Issue 4's target (within 0.5 % in <= 60 s), asserted in a quarter of the time.
+
+    Measured 2026-11-27 under load 2.5: all six are within 0.26 % after 8 s and within 0.27 % after 20 s
+    (`benchmarks/optimize_gap.py --instances gapd:1-6 --time-limit 8`); the benchmark keeps the 60-s figures.
+    """
     best_known = [6353, 12742, 6347, 12430, 6185, 12235][k - 1]
     inst = read_gap_file(DATA / "gapd.txt")[k - 1]
-    res = solve_gap(inst, time_limit_s=60)
+    res = solve_gap(inst, time_limit_s=15)
     assert check_gap_assignment(inst, res.assignment) == []
     assert res.objective <= best_known * 1.005
     assert res.bound <= best_known
