@@ -10,6 +10,7 @@ Submodules (imported on first use):
   bounds, left-over service, TFA/SFA/PMOO tandems, exact in fractions.
 - :mod:`~edgescale.analysis.markov` and :mod:`~edgescale.analysis.reliability` — Markov chains,
   availability, reliability block diagrams, redundancy with repair.
+- :mod:`~edgescale.analysis.caching` — Zipf popularity, hit ratios of static and LRU caches (Che).
 - :mod:`~edgescale.analysis.graphs` — connectivity, distances, cuts, resilience, paths, partitioning.
 - :mod:`~edgescale.analysis.scenario` — end-to-end analysis of a scenario under a plan
   (:func:`analyze_scenario`).
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from edgescale.analysis.scenario import analyze_scenario
 
-SUBMODULES = ("graphs", "markov", "netcalc", "qnetworks", "queueing", "reliability", "scenario", "topology")
+SUBMODULES = ("caching", "graphs", "markov", "netcalc", "qnetworks", "queueing", "reliability", "scenario", "topology")
 
 __all__ = ["analyze_scenario", *SUBMODULES]
 

@@ -1,7 +1,7 @@
 """Content placement over cooperating edge caches.
 
 Site ``s`` sees ``rate_per_s[s, n]`` requests per second for item ``n`` (e.g. a Zipf popularity from
-:func:`zipf_popularity` times the site's request rate). A request is served by the closest copy: the
+:func:`~edgescale.analysis.caching.zipf_popularity` times the site's request rate). A request is served by the closest copy: the
 local cache (``latency_ms[s, s]``), a neighbour cache ``t`` holding the item (``latency_ms[s, t]``),
 or the origin (``origin_ms[s]``). Cache ``t`` holds items whose sizes add up to at most
 ``capacity[t]`` (items, or bytes with ``item_size``).
@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from edgescale.analysis.caching import generalized_harmonic, zipf_hit_ratio, zipf_popularity
 from edgescale.errors import ModelAssumptionError
 from edgescale.model.plan import CacheEntry
 from edgescale.optimize._cache_greedy import lazy_greedy, online_bound
@@ -62,58 +63,6 @@ __all__ = [
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 _W = "CacheProblem"
-
-
-def generalized_harmonic(n: int, alpha: float) -> float:
-    """``H_{n,alpha} = sum_{k=1..n} k**-alpha``.
-
-    Examples
-    --------
-    >>> generalized_harmonic(3, 1.0)   # 1 + 1/2 + 1/3
-    1.8333333333333333
-    """
-    if n < 0:
-        raise ModelAssumptionError(f"generalized_harmonic: n must be >= 0 (got {n})")
-    return float(np.sum(np.arange(1, n + 1, dtype=np.float64) ** -float(alpha)))
-
-
-def zipf_popularity(n_items: int, alpha: float) -> F64:
-    """Request probability of items ranked 1..N under Zipf(alpha): ``k**-alpha / H_{N,alpha}``.
-
-    Examples
-    --------
-    >>> zipf_popularity(3, 1.0).round(4).tolist()
-    [0.5455, 0.2727, 0.1818]
-    """
-    if n_items < 1 or not alpha >= 0:
-        raise ModelAssumptionError(
-            f"zipf_popularity: need n_items >= 1 and alpha >= 0 (got {n_items}, {alpha})"
-        )
-    w = np.arange(1, n_items + 1, dtype=np.float64) ** -float(alpha)
-    return np.asarray(w / w.sum())
-
-
-def zipf_hit_ratio(capacity_items: int, n_items: int, alpha: float) -> float:
-    """Hit ratio of a cache holding the ``C`` most popular of ``N`` Zipf(alpha) items: ``H_{C,a} / H_{N,a}``.
-
-    References
-    ----------
-    .. [1] [BCFPS99]_ (in the module docstring).
-
-    Examples
-    --------
-    >>> round(zipf_hit_ratio(10, 1000, 0.8), 4)
-    0.2305
-    >>> zipf_hit_ratio(5, 10, 0.0)   # uniform popularity
-    0.5
-    """
-    if int(n_items) < 1 or not alpha >= 0 or int(capacity_items) < 0:
-        raise ModelAssumptionError(
-            f"zipf_hit_ratio: need capacity_items >= 0, n_items >= 1 and alpha >= 0 "
-            f"(got {capacity_items}, {n_items}, {alpha})"
-        )
-    c = min(int(capacity_items), int(n_items))
-    return generalized_harmonic(c, alpha) / generalized_harmonic(int(n_items), alpha)
 
 
 def regional_popularity(
