@@ -62,9 +62,10 @@ def test_route_delays_reproduce_the_world() -> None:
     plan, _ = default_plan(s, a)
     w = build_world(s, a, plan_to_arrays(plan, a))
     src = np.arange(w.model.n_sources)
-    d, r = route_delays(w, a, PathMetrics(a), src, w.stage_site)
+    d, r, link_st, link_work = route_delays(w, a, PathMetrics(a), src, w.stage_site)
     np.testing.assert_allclose(d, w.model.stage_delay_s)
     np.testing.assert_allclose(r, w.model.return_delay_s)
+    assert (link_st == -1).all() and (link_work == 0).all()  # no queueing link
 
 
 @pytest.mark.parametrize(

@@ -155,7 +155,13 @@ class SiteGroup(_Resources):
 
 
 class Link(_Model):
-    """A bidirectional link between two sites."""
+    """A bidirectional link between two sites.
+
+    With ``queueing: fifo`` the twin queues requests for the link's transmission: one FIFO server per
+    direction, serving each request message in ``request_kb * 8 / bandwidth_mbps`` ms (M/D/1-like queues).
+    A route hop whose path crosses several such links queues at one of them only, its bottleneck (the least
+    bandwidth; the others stay pure delays); responses and the access links are pure delays.
+    """
 
     src: str = F(used_by="compile")
     dst: str = F(used_by="compile")
@@ -167,6 +173,21 @@ class Link(_Model):
     availability: float = F(1.0, used_by="compile", gt=0.0, le=1.0)
     medium: Literal["wired", "wireless"] = F("wired", used_by="compile")
     parallel_links: int = F(1, used_by="compile", ge=1, description="Parallel links merged into this one.")
+    queueing: Literal["none", "fifo"] = F(
+        "none",
+        used_by="simulate",
+        description="'fifo': requests queue for the transmission, one FIFO server per direction (needs "
+        "bandwidth_mbps); 'none': a pure delay (propagation plus transmission).",
+    )
+
+    @model_validator(mode="after")
+    def _queueing_needs_bandwidth(self) -> Link:
+        if self.queueing == "fifo" and self.bandwidth_mbps is None:
+            raise ValueError(
+                "queueing 'fifo' needs bandwidth_mbps: set it, or use queueing 'none' (an unlimited link has "
+                "no transmission to queue for)"
+            )
+        return self
 
 
 class LinkRule(_Model):

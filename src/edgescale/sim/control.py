@@ -8,9 +8,9 @@ the data plane exactly then. Until a failed site is suspected, requests routed t
 the station, as the kernel does for a station that is down). Once it is suspected, every route stage
 planned at a suspected site is sent to the site the :class:`~edgescale.policies.LoadBalancer`
 (``policies.balancing``; nearest when none is chosen) picks among the sites that run the stage's service
-and are not suspected, from the previous hop; link delays are recomputed for the new path. When the
-detector no longer suspects a site (its heartbeats resume at the first tick after the repair), its routes
-come back to the plan's.
+and are not suspected, from the previous hop; link delays (and, with link queueing, the link station each
+stage queues at) are recomputed for the new path. When the detector no longer suspects a site (its heartbeats
+resume at the first tick after the repair), its routes come back to the plan's.
 
 Links are watched the same way when the scenario gives them failures (``failures.link_mtbf_h``): each
 link that is up sends a heartbeat every ``heartbeat_interval_s`` to a second instance of the same failure
@@ -161,7 +161,8 @@ class ControlPlane:
     Parameters
     ----------
     world : World
-        Its model's ``stage_station``, ``stage_delay_s`` and ``return_delay_s`` are rewritten in place.
+        Its model's ``stage_station``, ``stage_delay_s``, ``return_delay_s`` and (link queueing)
+        ``stage_link_station`` and ``stage_link_work_s`` are rewritten in place.
     a : SystemArrays
     scenario : Scenario
     replicas : ndarray, shape (n_services, n_sites)
@@ -192,6 +193,7 @@ class ControlPlane:
         self.orig_station = m.stage_station.copy()
         self.orig_delay = m.stage_delay_s.copy()
         self.orig_return = m.return_delay_s.copy()
+        self.orig_link = (m.stage_link_station.copy(), m.stage_link_work_s.copy())  # link queueing
         self.orig_cache: tuple[NDArray[Any], ...] = (
             m.stage_cache.copy(), m.stage_content_share.copy(), m.stage_hit_return_s.copy())  # fmt: skip
         self.rerouted = np.zeros(0, np.int64)  # sources whose routes differ from the plan's
@@ -221,12 +223,15 @@ class ControlPlane:
         self.paths = cut
         self.view._paths = cut.believed
         m, w = self.world.model, self.world
-        d, r = route_delays(w, self.a, self.paths, np.arange(m.n_sources, dtype=np.int64), w.stage_site)
+        every = np.arange(m.n_sources, dtype=np.int64)
+        d, r, ls, lw = route_delays(w, self.a, self.paths, every, w.stage_site)
         self.orig_delay[:] = d
         self.orig_return[:] = r
+        self.orig_link[0][:], self.orig_link[1][:] = ls, lw
         m.stage_station[:] = self.orig_station
         m.stage_delay_s[:] = d
         m.return_delay_s[:] = r
+        m.stage_link_station[:], m.stage_link_work_s[:] = ls, lw
         if w.caches is not None:
             cols = cache_columns(w, self.a, self.paths, np.arange(m.n_sources, dtype=np.int64), w.stage_site)
             for orig, new in zip(self.orig_cache, cols, strict=True):
@@ -319,6 +324,7 @@ class ControlPlane:
             m.stage_station[st] = self.orig_station[st]
             m.stage_delay_s[st] = self.orig_delay[st]
             m.return_delay_s[back] = self.orig_return[back]
+            m.stage_link_station[st], m.stage_link_work_s[st] = self.orig_link[0][st], self.orig_link[1][st]
             self._set_cache(st, *(orig[st] for orig in self.orig_cache))
         bad_stage = self.suspected[w.stage_site]
         if not bad_stage.any():
@@ -343,12 +349,13 @@ class ControlPlane:
                 prev = site
         st = route_stages(m.route_ptr, sources)
         moved = new_site[st] != w.stage_site[st]
-        delays, ret = route_delays(w, self.a, self.paths, sources, new_site)
+        delays, ret, link_st, link_work = route_delays(w, self.a, self.paths, sources, new_site)
         m.stage_station[st[moved]] = [
             w.station_index[(int(w.stage_service[g]), int(new_site[g]))] for g in st[moved]
         ]
         m.stage_delay_s[st] = delays
         m.return_delay_s[sources] = ret
+        m.stage_link_station[st], m.stage_link_work_s[st] = link_st, link_work
         if w.caches is not None:
             self._set_cache(st, *cache_columns(w, self.a, self.paths, sources, new_site))
         self.rerouted = sources

@@ -168,7 +168,7 @@ def _site_availability(
     """Share of the window each site with stations was up (mean over its stations and replications)."""
     if not world.n_stations:
         return {"mean": None, "min": None, "by_site": {}}
-    up = np.mean([r["metrics"].station_up_s for r in runs], axis=0) / duration
+    up = np.mean([r["metrics"].station_up_s[: world.n_stations] for r in runs], axis=0) / duration
     sites = np.unique(world.station_site)
     by_site = np.array([up[world.station_site == s].mean() for s in sites])
     worst = np.argsort(by_site, kind="stable")[:TOP_SITES]
@@ -188,15 +188,36 @@ def _tiers(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: 
         sel = tier == i
         if not sel.any():
             continue
-        dep = sum(int(r["metrics"].station_departures[sel].sum()) for r in runs)
-        soj = sum(float(r["metrics"].station_sojourn_s_sum[sel].sum()) for r in runs)
-        wait = sum(float(r["metrics"].station_wait_s_sum[sel].sum()) for r in runs)
+        n = world.n_stations  # the service stations
+        dep = sum(int(r["metrics"].station_departures[:n][sel].sum()) for r in runs)
+        soj = sum(float(r["metrics"].station_sojourn_s_sum[:n][sel].sum()) for r in runs)
+        wait = sum(float(r["metrics"].station_wait_s_sum[:n][sel].sum()) for r in runs)
         out[name] = {
             "visits_per_s": dep / (duration * len(runs)),
             "mean_sojourn_ms": 1000.0 * soj / dep if dep else None,
             "mean_wait_ms": 1000.0 * wait / dep if dep else None,
         }
     return out
+
+
+def _links(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: float) -> Any:
+    """Link queueing: per queueing link and direction, over all replications, its utilization (busy share of
+    the window), visits per second and the mean time a visit spends there (waiting and transmitting)."""
+    q = world.link_queues
+    if q is None:
+        return None
+    rows = []
+    span = duration * len(runs)
+    for k, (name, src, dst) in enumerate(q.station_names(a)):
+        st = q.first_station + k
+        dep = sum(int(r["metrics"].station_departures[st]) for r in runs)
+        soj = sum(float(r["metrics"].station_sojourn_s_sum[st]) for r in runs)
+        wait = sum(float(r["metrics"].station_wait_s_sum[st]) for r in runs)
+        busy = sum(float(r["metrics"].station_busy_s[st]) for r in runs)
+        rows.append({"link": name, "from": src, "to": dst, "utilization": busy / span, "visits_per_s": dep / span,
+                     "mean_sojourn_ms": 1000.0 * soj / dep if dep else None,
+                     "mean_wait_ms": 1000.0 * wait / dep if dep else None})  # fmt: skip
+    return rows
 
 
 def _cost(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: float) -> dict[str, float]:
@@ -206,7 +227,7 @@ def _cost(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: f
         return {"total": 0.0, "fixed": 0.0, "cores": 0.0, "core_hours": 0.0}
     cores = a.service_cpu_cores[world.station_service]
     per_replica = np.maximum(1.0, np.floor(cores))
-    servers_s = np.mean([r["metrics"].station_servers_s for r in runs], axis=0)
+    servers_s = np.mean([r["metrics"].station_servers_s[: world.n_stations] for r in runs], axis=0)
     core_h = servers_s / per_replica * cores / 3600.0
     core_cost = float(np.sum(core_h * a.site_cost_per_core_hour[world.station_site]))
     sites = np.unique(world.station_site)
@@ -353,7 +374,8 @@ def _replicate(
     model = world.model
     saved = {k: getattr(model, k).copy() for k in ("up", "rate_per_s", "stage_station", "stage_delay_s",
                                                     "return_delay_s", "servers", "stage_cache",
-                                                    "stage_content_share", "stage_hit_return_s")}  # fmt: skip
+                                                    "stage_content_share", "stage_hit_return_s",
+                                                    "stage_link_station", "stage_link_work_s")}  # fmt: skip
     base_rate = world.source_base_rate_per_s
     state = init_state(model, np.random.default_rng(seed), caches=world.caches.spec if world.caches else None,
                        sample_every=sample_every,
@@ -464,7 +486,7 @@ def _replicate(
         elif t > warmup or warmup == 0:
             m = fold(read_metrics(state))
             if t > t_prev:
-                busy = m.station_busy_s
+                busy = m.station_busy_s[: world.n_stations]
                 samples.add(t, np.concatenate(([t - t_prev], busy - busy_prev)))
                 busy_prev, t_prev = busy.copy(), t
             counts = _counts(m)
@@ -474,9 +496,10 @@ def _replicate(
         is_epoch = abs(t / epoch - round(t / epoch)) < 1e-9
         if scaler is not None and is_epoch and t < horizon:
             m = read_metrics(state)
-            applied += scaler.epoch(t, m.station_busy_s, m.station_servers_s, state.in_station)
+            n = world.n_stations  # the service stations
+            applied += scaler.epoch(t, m.station_busy_s[:n], m.station_servers_s[:n], state.in_station[:n])
         if offload is not None and is_epoch and t < horizon:
-            busy = read_metrics(state).station_busy_s
+            busy = read_metrics(state).station_busy_s[: world.n_stations]
             if t > off_t and busy.sum() >= off_busy.sum():  # not across a metrics reset
                 off_view._load = _site_load(world, a, (busy - off_busy) / (t - off_t))
             off_busy, off_t = busy.copy(), t
@@ -484,7 +507,8 @@ def _replicate(
                 offload.apply_rates(model)
         changed = False
         if overload is not None:
-            events, changed = overload.step(t, read_metrics(state).station_busy_s if is_epoch else None)
+            busy_s = read_metrics(state).station_busy_s[: world.n_stations] if is_epoch else None
+            events, changed = overload.step(t, busy_s)
             applied += events
         while ev_i < len(scheduled) and scheduled[ev_i][0] <= t + 1e-12:
             at, sites, up = scheduled[ev_i]
@@ -667,7 +691,7 @@ def _apply_up(
     down = sched_down.copy()
     for k in np.flatnonzero(unit_down).tolist():
         down[units[k].sites] = True
-    model.up[:] = ~down[world.station_site]
+    model.up[: world.n_stations] = ~down[world.station_site]  # link stations stay up
     if control is not None:
         control.site_up = ~down
 
@@ -682,7 +706,8 @@ def _plain_view(world: World, a: SystemArrays) -> SimClusterView:
 def _site_load(world: World, a: SystemArrays, busy_rate: NDArray[np.float64]) -> NDArray[np.float64]:
     """Utilization per site (busy cores / cores) from busy servers per station."""
     load = np.zeros(a.n_sites)
-    np.add.at(load, world.station_site, busy_rate * np.minimum(1.0, a.service_cpu_cores[world.station_service]))
+    rate = busy_rate[: world.n_stations]  # the service stations (link stations come after them)
+    np.add.at(load, world.station_site, rate * np.minimum(1.0, a.service_cpu_cores[world.station_service]))
     with np.errstate(divide="ignore", invalid="ignore"):
         out: NDArray[np.float64] = np.where(a.site_cpu_cores > 0, load / a.site_cpu_cores, 0.0)
     return out
@@ -1002,6 +1027,7 @@ def _results(
         "offloading": _offloading(world, a, runs, apps),
         "cost": _cost(world, a, runs, duration),
         "tiers": _tiers(world, a, runs, duration),
+        "links": _links(world, a, runs, duration),
         "events": runs[0]["events"],
         "random_failure_transitions": runs[0].get("random_transitions", 0),
         "mobility": runs[0].get("mobility"),

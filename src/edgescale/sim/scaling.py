@@ -59,7 +59,8 @@ class Scaler:
         self.autoscaler = autoscaler
         cores = a.service_cpu_cores[world.station_service]
         self.per_replica = np.maximum(1, np.floor(cores)).astype(np.int32)
-        self.active = (world.model.servers // self.per_replica).astype(np.int64)  # replicas per station
+        servers = world.model.servers[: world.n_stations]  # the service stations (link stations after them)
+        self.active = (servers // self.per_replica).astype(np.int64)  # replicas per station
         self.pull_s = np.asarray(a.service_image_mb, np.float64) * 8.0 / image_pull_mbps  # per service
         self.pending: list[tuple[float, int]] = []  # (ready time, station), one entry per starting replica
         self.busy_prev = np.zeros(world.n_stations)

@@ -14,13 +14,16 @@
   and the minimum-latency path from the access site for the entry stage, the path from the previous
   stage's site after that, each with store-and-forward transmission of the message. After the last
   stage the response returns over the path to the access site and the access link.
+- **Link queueing** (links with ``queueing: fifo``): two FIFO stations per such link (one per direction),
+  appended after the service stations; a hop crossing such links queues for its transmission at its bottleneck
+  link and crosses the rest of its path as a pure delay (see :mod:`edgescale.sim.links`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +33,7 @@ from edgescale.model.arrays import ARRIVAL_KINDS, SystemArrays
 from edgescale.model.plan import PlanArrays
 from edgescale.model.schema import Scenario
 from edgescale.sim.kernel import KernelModel, make_model
+from edgescale.sim.links import LinkQueues, bottlenecks, link_queues
 
 if TYPE_CHECKING:
     from edgescale.sim.caching import CachePlan
@@ -99,9 +103,11 @@ class World:
     replicas: I64 = field(default_factory=lambda: np.zeros((0, 0), np.int64))
     caches: CachePlan | None = None
     offloading: Offloading | None = None
+    link_queues: LinkQueues | None = None
 
     @property
     def n_stations(self) -> int:
+        """Service stations: the model's first stations (link stations, if any, come after them)."""
         return len(self.station_service)
 
 
@@ -139,6 +145,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     issues: list[Issue] = []
     notes: list[str] = []
     svc_of, site_of, servers, speed, sindex = _stations(a, pa)
+    queues = link_queues(scenario, a, len(svc_of))
     groups = scenario.device_groups
     n_app = len(a.app_ids)
     # per application: services of its stages in topological order, message sizes
@@ -163,6 +170,8 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     st_site: list[int] = []
     st_svc: list[int] = []
     st_kb: list[float] = []
+    st_link: list[int] = []
+    st_link_work: list[float] = []
     src_resp_kb: list[float] = []
     diurnal: dict[int, tuple[F64, float]] = {}
     trace_share: dict[int, list[tuple[int, float]]] = {}  # group -> (source, devices x route share)
@@ -185,10 +194,16 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         origins += hops[:-1]
         targets += hops[1:]
     o_arr, t_arr = np.array(origins, dtype=np.int64), np.array(targets, dtype=np.int64)
+    q_st, q_tx = np.full(o_arr.size, -1, np.int64), np.zeros(o_arr.size)
     if np.any(o_arr != t_arr):  # NOTE: only then build the link graph (and import scipy.sparse)
         from edgescale.analysis._paths import PathMetrics
 
-        lat, tx, _ = PathMetrics(a).pairs(o_arr, t_arr)
+        pm = PathMetrics(a)
+        lat, tx, _ = pm.pairs(o_arr, t_arr)
+        if queues is not None:  # the queued link's transmission is its station's work, not a delay
+            q_st, q_tx, p_tx = bottlenecks(queues, a, pm, o_arr, t_arr)
+            tx = np.where(q_st >= 0, p_tx - q_tx, tx)
+            q_st = np.where(np.isfinite(lat), q_st, -1)
     else:  # every hop stays at its site: no path
         lat, tx = np.zeros(o_arr.size), np.zeros(o_arr.size)
     pos = 0
@@ -204,6 +219,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         n_hops = len(sites) + 1
         hop_lat = lat[pos : pos + n_hops]
         hop_tx = tx[pos : pos + n_hops]
+        hop_qst, hop_qtx = q_st[pos : pos + n_hops], q_tx[pos : pos + n_hops]
         pos += n_hops
         if not np.all(np.isfinite(hop_lat)):
             issues.append(
@@ -233,6 +249,8 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
                 station = 0
             stations.append(station)
         back_ms = hop_lat[-1] + resp_kb * hop_tx[-1] + access_ms + resp_kb * 8.0 / bw
+        link_st = hop_qst[:-1].tolist()
+        link_work = [float(kbs[k]) * float(hop_qtx[k]) / 1000.0 for k in range(len(sites))]
         works = [float(a.service_work_ms[s]) / 1000.0 for s in app_services[app]]
         dists = [DIST_CODE[scenario.services[s].work_distribution] for s in app_services[app]]
         scvs = [float(a.service_work_scv[s]) for s in app_services[app]]
@@ -311,6 +329,8 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
             st_work.extend(works)
             st_dist.extend(dists)
             st_scv.extend(scvs)
+            st_link.extend(link_st)
+            st_link_work.extend(link_work)
             route_ptr.append(start + len(delays))
     if issues:
         raise ScenarioError(issues, scenario.source)
@@ -321,6 +341,15 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     src_app_arr = np.array(src_app, dtype=np.int32)
     trace_ptr, trace_t, trace_period = _split_traces(scenario, trace_share, len(src_rate))
     kinds = np.array(src_kind, dtype=np.int8)
+    links: dict[str, Any] = {}
+    if queues is not None:  # one server at speed 1 per link direction: the work is the transmission time
+        ones = np.ones(queues.n_stations)
+        servers = np.concatenate((servers, ones)).astype(np.int32)
+        speed = np.concatenate((speed, ones))
+        links = {
+            "stage_link_station": np.array(st_link, np.int32),
+            "stage_link_work_s": np.array(st_link_work),
+        }
     model = make_model(
         servers=servers,
         speed=speed,
@@ -343,6 +372,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         app_of_source=src_app_arr,
         timeout_s=app_timeout[src_app_arr] if len(src_app_arr) else np.zeros(0),
         max_retries=app_retries[src_app_arr] if len(src_app_arr) else np.zeros(0, np.int32),
+        **links,
     )
     return World(
         model=model,
@@ -360,6 +390,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         source_response_kb=np.array(src_resp_kb, dtype=np.float64),
         station_index=sindex,
         replicas=np.asarray(pa.replicas, np.int64),
+        link_queues=queues,
     )
 
 
@@ -381,18 +412,21 @@ class PathPairs(Protocol):
 
 def route_delays(
     world: World, a: SystemArrays, paths: PathPairs, sources: I64, stage_site: I64
-) -> tuple[F64, F64]:
+) -> tuple[F64, F64, NDArray[np.int32], F64]:
     """Link delays (s) of the stages of *sources* and their return delays, were their stages at *stage_site*.
 
     *stage_site* is indexed by absolute stage (as ``world.stage_site``); the formula is the one
     :func:`build_world` uses: the access link and the minimum-latency path before the first stage, the path
     from the previous stage's site before the others (store-and-forward transmission of each message), the
-    path back to the access site and the access link after the last.
+    path back to the access site and the access link after the last. With link queueing, a stage whose path
+    crosses queueing links queues at its bottleneck's station for that link's transmission (left out of
+    its delay).
 
     Returns
     -------
-    (stage_delay_s, return_delay_s)
-        One delay per stage of *sources* (in route order, sources after one another) and one per source.
+    (stage_delay_s, return_delay_s, stage_link_station, stage_link_work_s)
+        One delay per stage of *sources* (in route order, sources after one another) and one per source;
+        per stage, its link station (-1: none) and the transmission time there.
     """
     rp = world.model.route_ptr
     lens = (rp[sources + 1] - rp[sources]).astype(np.int64)
@@ -404,6 +438,15 @@ def route_delays(
     sites = stage_site[stages]
     lat, tx, _ = paths.pairs(prev.astype(np.int64), sites.astype(np.int64))
     kb = world.stage_kb[stages]
+    link_st = np.full(stages.size, -1, np.int32)
+    link_work = np.zeros(stages.size)
+    if world.link_queues is not None:
+        o, t = prev.astype(np.int64), sites.astype(np.int64)
+        q_st, q_tx, p_tx = bottlenecks(world.link_queues, a, paths, o, t)
+        q_st = np.where(np.isfinite(lat), q_st, -1)  # a cut path loses the request: it queues nowhere
+        tx = np.where(q_st >= 0, p_tx - q_tx, tx)
+        link_st = q_st.astype(np.int32)
+        link_work = np.where(q_st >= 0, kb * q_tx / 1000.0, 0.0)
     acc_ms = np.repeat(a.demand_access_latency_ms[d], lens)
     acc_bw = np.repeat(a.demand_access_bandwidth_mbps[d], lens)
     ms = lat + kb * tx + np.where(first, acc_ms + kb * 8.0 / acc_bw, 0.0)
@@ -419,7 +462,7 @@ def route_delays(
     )
     # a source without stages keeps its own return delay (e.g. a device-executed twin: its compute time)
     back = np.where(lens > 0, back / 1000.0, world.model.return_delay_s[sources])
-    return ms / 1000.0, back
+    return ms / 1000.0, back, link_st, link_work
 
 
 def diurnal_factor(profile: F64, period_s: float, t: float) -> float:
