@@ -181,3 +181,39 @@ def test_bottlenecks_take_the_direction_travelled_and_the_paths_transmission() -
         assert st.tolist() == want
         np.testing.assert_allclose(qtx, 8.0 / 10.0)
         np.testing.assert_allclose(ptx, pm.pairs(oa, ta)[1])
+
+
+def test_link_failures_cut_then_move_the_link_station() -> None:
+    """Service at b only; a-b direct (2 ms, 10 Mb/s) or a-c-b (10 + 3 ms; c-b at 5 Mb/s is the bottleneck).
+    a-b fails: while not suspected the path is cut (lost requests queue nowhere); once suspected the hop queues
+    at c -> b for 10 ms and a-c's 5 ms transmission is a delay; trusted again, it is back on a -> b."""
+    from edgescale.model.default_plan import default_plan
+    from edgescale.model.plan import plan_to_arrays
+    from edgescale.sim.control import ControlPlane
+    from edgescale.sim.world import build_world
+
+    links = [_link("a", "b", 2, 10), _link("a", "m", 10, 10), _link("m", "b", 3, 5)]
+    s = scenario_from_dict(_scenario(links, ["b"]))
+    a = compile_scenario(s, devices=False)
+    w = build_world(s, a, plan_to_arrays(default_plan(s, a)[0], a))
+    assert w.link_queues is not None
+    names = [(src, dst) for _, src, dst in w.link_queues.station_names(a)]
+    m = w.model
+    assert names[int(m.stage_link_station[0]) - w.n_stations] == ("a", "b")
+    assert m.stage_delay_s[0] == pytest.approx((1 + 2) / 1000)  # access + propagation; 5 ms queued
+    cp = ControlPlane(w, a, s, w.replicas, 1.0)
+    ends = [{a.site_ids[int(x)], a.site_ids[int(y)]} for x, y in zip(a.link_src, a.link_dst, strict=True)]
+    ab = ends.index({"a", "b"})
+    down = np.zeros(len(a.link_src), bool)
+    down[ab] = True
+    cp.set_links(down)  # the truth; not yet suspected
+    assert m.stage_link_station[0] == -1 and math.isinf(m.stage_delay_s[0])
+    cp.link_suspected = down.copy()
+    cp._relay()  # what the link detector's verdict does
+    assert names[int(m.stage_link_station[0]) - w.n_stations] == ("m", "b")
+    assert m.stage_link_work_s[0] == pytest.approx(6.25 * 8 / 5 / 1000)
+    assert m.stage_delay_s[0] == pytest.approx((1 + 10 + 3 + 6.25 * 8 / 10) / 1000)
+    cp.link_down[:] = False
+    cp.link_suspected[:] = False
+    cp._relay()
+    assert names[int(m.stage_link_station[0]) - w.n_stations] == ("a", "b")
