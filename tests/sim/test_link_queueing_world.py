@@ -115,6 +115,15 @@ def test_a_reroute_moves_the_requests_to_the_new_paths_link_station() -> None:
     assert after - before == pytest.approx(16.0, abs=1.0)  # 2 x 8 ms more propagation, the same M/D/1 queue
 
 
+def test_only_the_busiest_link_directions_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("edgescale.sim.runner.TOP_LINKS", 2)
+    links = [_link("a", "b", 2, 10), _link("a", "c", 10, 20)]
+    doc = _scenario(links, ["b", "c"], events=[{"at_s": 20, "action": "fail", "sites": ["b"]}])
+    r = edgescale.simulate(scenario_from_dict(doc), duration_s=80, warmup_s=0, epoch_s=10, seed=3).to_dict()
+    # a -> b carries ~25 s of traffic at rho 0.5, a -> c ~55 s at rho 0.25; the other directions none
+    assert [(x["from"], x["to"]) for x in r["links"]] == [("a", "b"), ("a", "c")]
+
+
 def _pair_with_failure(**link: Any) -> dict[str, Any]:
     """test_failures' two edge sites (a 10 ms, 8 Mb/s link; 2 kB requests) with e1 failing at 40.3 s."""
     doc = _two_edges(events=[{"at_s": 40.3, "action": "fail", "sites": ["e1"]}],

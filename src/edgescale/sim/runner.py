@@ -55,6 +55,7 @@ __all__ = ["SimulationResult", "simulate_scenario"]
 
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 TOP_SITES = 20
+TOP_LINKS = 100  # link directions listed in the results (the busiest)
 
 
 @dataclass
@@ -201,12 +202,13 @@ def _tiers(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: 
 
 
 def _links(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: float) -> Any:
-    """Link queueing: per queueing link and direction, over all replications, its utilization (busy share of
-    the window), visits per second and the mean time a visit spends there (waiting and transmitting)."""
+    """Link queueing: per queueing link and direction (the ``TOP_LINKS`` busiest), over all replications, its
+    utilization (busy share of the window), visits per second and the mean time a visit spends there (waiting
+    and transmitting)."""
     q = world.link_queues
     if q is None:
         return None
-    rows = []
+    rows: list[dict[str, Any]] = []
     span = duration * len(runs)
     for k, (name, src, dst) in enumerate(q.station_names(a)):
         st = q.first_station + k
@@ -217,7 +219,8 @@ def _links(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: 
         rows.append({"link": name, "from": src, "to": dst, "utilization": busy / span, "visits_per_s": dep / span,
                      "mean_sojourn_ms": 1000.0 * soj / dep if dep else None,
                      "mean_wait_ms": 1000.0 * wait / dep if dep else None})  # fmt: skip
-    return rows
+    busiest = np.argsort([-x["utilization"] for x in rows], kind="stable")[:TOP_LINKS]
+    return [rows[i] for i in sorted(busiest.tolist())]
 
 
 def _cost(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: float) -> dict[str, float]:
