@@ -226,3 +226,31 @@ def test_link_failures_cut_then_move_the_link_station() -> None:
     cp.link_suspected[:] = False
     cp._relay()
     assert names[int(m.stage_link_station[0]) - w.n_stations] == ("a", "b")
+
+
+def test_route_delays_reproduce_the_world_with_link_queueing() -> None:
+    """Two stages, a -> b (over a-m, m-b) then b -> m: the first queues at m -> b, the second at b -> m (the
+    way back over the bottleneck); the control plane's route_delays gives the world's arrays exactly."""
+    from edgescale.model.default_plan import default_plan
+    from edgescale.model.plan import plan_to_arrays
+    from edgescale.sim.world import build_world, route_delays
+
+    doc = _scenario([_link("a", "m", 1, 20), _link("m", "b", 1, 10)], ["b"])
+    doc["services"].append({"id": "t", "work_ms": 1, "tiers": ["aggregation"]})
+    doc["applications"][0]["stages"].append({"service": "t", "request_kb": 1.25})
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    w = build_world(s, a, plan_to_arrays(default_plan(s, a)[0], a))
+    assert w.link_queues is not None
+    names = [(src, dst) for _, src, dst in w.link_queues.station_names(a)]
+    m = w.model
+    assert [names[int(x) - w.n_stations] for x in m.stage_link_station] == [("m", "b"), ("b", "m")]
+    np.testing.assert_allclose(m.stage_link_work_s, [6.25 * 8 / 10 / 1000, 1.25 * 8 / 10 / 1000])
+    # 1 ms access, 2 ms propagation and a-m's 2.5 ms before b; 1 ms propagation before m
+    np.testing.assert_allclose(m.stage_delay_s, [(1 + 2 + 2.5) / 1000, 1 / 1000])
+    src = np.arange(m.n_sources, dtype=np.int64)
+    d, r, link_st, link_work = route_delays(w, a, PathMetrics(a), src, w.stage_site)
+    np.testing.assert_array_equal(d, m.stage_delay_s)
+    np.testing.assert_array_equal(r, m.return_delay_s)
+    np.testing.assert_array_equal(link_st, m.stage_link_station)
+    np.testing.assert_array_equal(link_work, m.stage_link_work_s)

@@ -202,8 +202,9 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         lat, tx, _ = pm.pairs(o_arr, t_arr)
         if queues is not None:  # the queued link's transmission is its station's work, not a delay
             q_st, q_tx, p_tx = bottlenecks(queues, a, pm, o_arr, t_arr)
+            q_st = np.where(np.isfinite(lat), q_st, -1)  # as route_delays (a cut path is an error here)
+            q_tx = np.where(q_st >= 0, q_tx, 0.0)
             tx = np.where(q_st >= 0, p_tx - q_tx, tx)
-            q_st = np.where(np.isfinite(lat), q_st, -1)
     else:  # every hop stays at its site: no path
         lat, tx = np.zeros(o_arr.size), np.zeros(o_arr.size)
     pos = 0
