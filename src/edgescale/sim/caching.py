@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
+from edgescale.analysis.caching import che_hit_ratio, zipf_popularity
 from edgescale.errors import Issue, ScenarioError
 from edgescale.model.arrays import SystemArrays
 from edgescale.model.plan import Plan
@@ -47,54 +48,6 @@ __all__ = ["CachePlan", "attach_caches", "cache_columns", "che_hit_ratio", "hit_
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-
-
-def zipf_popularity(n_items: int, alpha: float) -> F64:
-    """Request probabilities ``p_n = (n + 1) ** -alpha / H(N, alpha)`` of items ``n = 0 .. N - 1``."""
-    w: F64 = np.arange(1, int(n_items) + 1, dtype=np.float64) ** -float(alpha)
-    out: F64 = w / w.sum()
-    return out
-
-
-def che_hit_ratio(popularity: ArrayLike, capacity_items: int) -> float:
-    """Che's approximation of an LRU cache's hit ratio under the independent reference model.
-
-    The characteristic time ``T`` solves ``sum_n (1 - exp(-p_n T)) = C``; the hit ratio is
-    ``sum_n p_n (1 - exp(-p_n T))`` (Che, Tung and Wang 2002; accurate for Zipf popularity, Fricker,
-    Robert and Roberts 2012).
-
-    Parameters
-    ----------
-    popularity : array_like of float
-        Request probabilities (normalised here).
-    capacity_items : int
-        Cache size in items.
-
-    Examples
-    --------
-    >>> round(che_hit_ratio(zipf_popularity(1000, 0.8), 100), 3)  # the best static set of 100 holds 0.53
-    0.378
-    """
-    p = np.asarray(popularity, dtype=np.float64)
-    p = p[p > 0] / p.sum()
-    c = int(capacity_items)
-    if c <= 0:
-        return 0.0
-    if c >= p.size:
-        return 1.0
-    lo, hi = 0.0, 1.0
-    while np.sum(-np.expm1(-p * hi)) < c:
-        hi *= 2.0
-    for _ in range(200):  # bisection to machine precision on a monotone function
-        mid = 0.5 * (lo + hi)
-        if np.sum(-np.expm1(-p * mid)) < c:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-13 * hi:
-            break
-    t = 0.5 * (lo + hi)
-    return float(np.sum(p * -np.expm1(-p * t)))
 
 
 @dataclass(frozen=True)
