@@ -159,6 +159,9 @@ def _simulation_text(d: dict[str, Any]) -> str:
     lines.append(
         f"  energy {d['energy_j'] / 3.6e6:,.3f} kWh; busiest site utilization {d['utilization']['mean_by_site_max']:.1%}"
     )
+    for w in d.get("warnings", []):
+        hint = f"; {w['hint']}" if w["hint"] else ""
+        lines.append(escape(f"  warning: {w['path']}: {w['message']} (got {w['value']}){hint}"))
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from edgescale.model.arrays import TIER_INDEX, SystemArrays
 from edgescale.model.schema import Scenario
 
-__all__ = ["FailureClock", "FailureTimeline", "failure_timeline", "failure_units"]
+__all__ = ["FailureClock", "FailureTimeline", "expected_transitions", "failure_timeline", "failure_units"]
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
@@ -80,6 +80,21 @@ def failure_units(scenario: Scenario, a: SystemArrays) -> tuple[Unit, ...]:
         if sites.size:
             units.append(Unit(sites.astype(np.int64), cf.mtbf_h * 3600.0, cf.mttr_h * 3600.0, None))
     return tuple(units)
+
+
+def expected_transitions(units: tuple[Unit, ...], horizon_s: float) -> float:
+    """Expected number of failure and repair transitions of *units* in *horizon_s* seconds.
+
+    Each unit alternates up (mean ``mtbf_s``) and down (mean ``mttr_s``): a renewal process with two transitions
+    per cycle, so about ``2 horizon / (mtbf + mttr)`` of them per unit.
+
+    Examples
+    --------
+    >>> u = Unit(np.array([0]), mtbf_s=90.0, mttr_s=10.0, weibull_shape=None)
+    >>> expected_transitions((u, u), 1000.0)
+    40.0
+    """
+    return float(sum(2.0 * horizon_s / (u.mtbf_s + u.mttr_s) for u in units))
 
 
 def _life(rng: np.random.Generator, unit: Unit) -> float:

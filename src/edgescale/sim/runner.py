@@ -29,7 +29,7 @@ from edgescale.policies import Autoscaler, make_policy
 from edgescale.policies.registry import check_policies
 from edgescale.sim.caching import attach_caches, hit_summary
 from edgescale.sim.control import ControlPlane, SimClusterView, link_name
-from edgescale.sim.failures import FailureClock, Unit, failure_units
+from edgescale.sim.failures import FailureClock, Unit, expected_transitions, failure_units
 from edgescale.sim.histogram import LogHistogram
 from edgescale.sim.kernel import (
     OUTCOMES,
@@ -608,6 +608,24 @@ class _Stops:
         self._advance()
 
 
+MANY_TRANSITIONS = 100_000
+"""Expected failure and repair transitions (all replications) above which :func:`simulate_scenario` warns."""
+
+
+def _transition_warnings(scenario: Scenario, a: SystemArrays, simulated_s: float) -> list[Issue]:
+    """A warning when random failures will make many transitions: each costs control-plane time (reroutes)."""
+    units = failure_units(scenario, a) + _link_units(scenario, a)
+    n = expected_transitions(units, simulated_s)
+    if n <= MANY_TRANSITIONS:
+        return []
+    fastest = min(units, key=lambda u: u.mtbf_s + u.mttr_s)
+    return [Issue("failures", f"about {n:,.0f} failure and repair transitions expected in {simulated_s:,.0f} "
+                  "simulated seconds (all replications); each reroutes traffic in the control plane (about 1 ms "
+                  "of CPU), so they dominate the run time",
+                  {"shortest_mtbf_h": fastest.mtbf_s / 3600.0, "its_mttr_h": fastest.mttr_s / 3600.0},
+                  "mtbf_h and mttr_h are in hours: check them, or shorten --duration", severity="warning")]  # fmt: skip
+
+
 def _link_units(scenario: Scenario, a: SystemArrays) -> tuple[Unit, ...]:
     """One failure unit per link when the scenario gives link MTBF and MTTR (exponential, stationary start)."""
     f = scenario.failures
@@ -878,6 +896,7 @@ def simulate_scenario(
         plan, warnings = default_plan(scenario, a)
     else:
         check_plan_matches(plan, scenario_sha256(scenario), source="plan")
+    warnings += _transition_warnings(scenario, a, (warmup + duration) * reps)
     world = build_world(scenario, a, plan_to_arrays(plan, a, source="plan"))
     world.offloading = attach_offloading(world, a, scenario)
     attach_caches(world, a, scenario, plan)
