@@ -17,7 +17,8 @@ class PathMetrics:
     """Latency (ms), transmission time per kB (ms/kB) and log-availability of min-latency paths.
 
     Build once per system; :meth:`pairs` answers batches of (origin, target) site pairs, running
-    Dijkstra from whichever side has fewer distinct sites (the graph is undirected).
+    Dijkstra from whichever side has fewer distinct sites (the graph is undirected);
+    :meth:`bottlenecks` adds, per pair, the path's bottleneck queueing link and its direction.
     """
 
     def __init__(self, arrays: SystemArrays) -> None:
@@ -32,6 +33,8 @@ class PathMetrics:
         order = np.argsort(key, kind="stable")
         self._key = key[order]
         link = a.graph_link[order]
+        self._link = link.astype(np.int64)  # the SystemArrays link of each edge
+        self._link_src = a.link_src
         self._tx = (8.0 / a.link_bandwidth_mbps[link]).astype(np.float64)  # ms per kB
         self._logav = np.log(a.link_availability[link])
 
@@ -42,16 +45,51 @@ class PathMetrics:
 
     def pairs(self, origin: I64, target: I64) -> tuple[F64, F64, F64]:
         """Latency, ms-per-kB and log-availability for each pair (inf latency when unreachable)."""
+        lat, tx, logav, _, _ = self._walk(origin, target, None)
+        return lat, tx, logav
+
+    def bottlenecks(
+        self, origin: I64, target: I64, queue_of_link: I64, queue_tx_ms_per_kb: F64
+    ) -> tuple[F64, F64, I64, F64]:
+        """Per pair, its path's latency and transmission, and its bottleneck among the queueing links.
+
+        Parameters
+        ----------
+        origin, target : ndarray of int
+            Site indices of the pairs; the path is the minimum-latency one, as in :meth:`pairs`.
+        queue_of_link : ndarray of int
+            Per SystemArrays link, its queueing link index ``q`` (-1: the link does not queue).
+        queue_tx_ms_per_kb : ndarray of float
+            Per queueing link, its transmission ms per kB (``8 / bandwidth_mbps``).
+
+        Returns
+        -------
+        (latency_ms, path_tx_ms_per_kb, direction, queue_tx_ms_per_kb)
+            Per pair: the path's latency (inf when unreachable) and transmission ms per kB (all its links, as
+            :meth:`pairs`); the direction ``2 q + d`` of its bottleneck queueing link ``q`` (the one with the
+            most transmission per kB, the first met walking back from the target on ties), with ``d = 0``
+            when travelled from ``link_src`` to ``link_dst`` and 1 the other way (-1: the path crosses no
+            queueing link, or there is no path); that link's transmission ms per kB (0 for none).
+        """
+        lat, tx, _, direction, q_tx = self._walk(origin, target, (queue_of_link, queue_tx_ms_per_kb))
+        return lat, tx, direction, q_tx
+
+    def _walk(
+        self, origin: I64, target: I64, queues: tuple[I64, F64] | None
+    ) -> tuple[F64, F64, F64, I64, F64]:
         m = len(origin)
         lat = np.zeros(m)
         tx = np.zeros(m)
         logav = np.zeros(m)
+        direction = np.full(m, -1, np.int64)
+        q_tx = np.zeros(m)
         todo = np.flatnonzero(origin != target)
         if not len(todo):
-            return lat, tx, logav
+            return lat, tx, logav, direction, q_tx
         o, t = origin[todo], target[todo]
         uo, ut = np.unique(o), np.unique(t)
-        if len(ut) < len(uo):  # run from the targets and walk back towards them
+        swapped = len(ut) < len(uo)
+        if swapped:  # run from the targets and walk back towards them
             o, t = t, o
             uo = ut
         dist, pred = dijkstra(self.graph, directed=False, indices=uo, return_predecessors=True)
@@ -61,16 +99,30 @@ class PathMetrics:
         cur = t.copy()
         acc_tx = np.zeros(len(todo))
         acc_av = np.zeros(len(todo))
+        best_tx = np.zeros(len(todo))
+        best_dir = np.full(len(todo), -1, np.int64)
         live = reach & (cur != o)
         while live.any():
             idx = np.flatnonzero(live)
             prev = pred[row[idx], cur[idx]].astype(np.int64)
-            e_tx, e_av = self.edge_values(prev, cur[idx])
-            acc_tx[idx] += e_tx
-            acc_av[idx] += e_av
+            pos = np.searchsorted(self._key, prev * self.n + cur[idx])
+            acc_tx[idx] += self._tx[pos]
+            acc_av[idx] += self._logav[pos]
+            if queues is not None:
+                link = self._link[pos]
+                qi = queues[0][link]
+                has = qi >= 0
+                e_tx = np.where(has, queues[1][np.maximum(qi, 0)], 0.0)
+                better = has & (e_tx > best_tx[idx])
+                start = cur[idx] if swapped else prev  # the hop travels prev -> cur (cur -> prev when swapped)
+                back = (self._link_src[link] != start).astype(np.int64)
+                best_tx[idx] = np.where(better, e_tx, best_tx[idx])
+                best_dir[idx] = np.where(better, 2 * np.maximum(qi, 0) + back, best_dir[idx])
             cur[idx] = prev
             live[idx] = cur[idx] != o[idx]
         lat[todo] = np.where(reach, lat[todo], np.inf)
         tx[todo] = acc_tx
         logav[todo] = np.where(reach, acc_av, -np.inf)
-        return lat, tx, logav
+        direction[todo] = best_dir
+        q_tx[todo] = best_tx
+        return lat, tx, logav, direction, q_tx
