@@ -119,5 +119,7 @@ def direction_waits(loads: DirectionLoads) -> tuple[F64, F64, F64]:
         es1, es2, es3 = loads.work_s1 / safe, loads.work_s2 / safe, loads.work_s3 / safe
     rho = loads.work_s1
     mean, second = mg1_wait_moments_vec(lam, es1, es2, es3)
-    var = np.where(np.isfinite(second), np.maximum(second - mean * mean, 0.0), np.inf)
+    ok = np.isfinite(second)
+    var = np.full(lam.size, np.inf)
+    var[ok] = np.maximum(second[ok] - mean[ok] * mean[ok], 0.0)
     return rho, mean, var

@@ -12,6 +12,21 @@ Model (assumptions, stated so results can be checked):
   next (from its first predecessor; DAG stages are summed, which overestimates parallel branches),
   and from the last stage back to the access site with the response. Transmission is store-and-
   forward: message size over each link's bandwidth.
+- Queueing links (``links[].queueing: fifo``), as in the twin (:mod:`edgescale.analysis._link_queues`):
+  each request hop (not the response) whose path crosses such links queues at its bottleneck, one FIFO
+  server per link direction whose service is the message's transmission there, ``request_kb * 8 /
+  bandwidth_mbps`` ms (that transmission stays in the fixed delay: the twin moves it into the queue, the
+  sum is the same). A direction is an M/G/1 queue fed by the Poisson superposition of the plan's flows
+  whose hop it is the bottleneck of; each flow's messages have one size, so the service time is a mixture
+  of constants (M/D/1 for one size). Its wait's mean is Pollaczek-Khinchine's, ``lambda E[S^2] / (2 (1 -
+  rho))``, its second moment Takacs' ``2 E[W]^2 + lambda E[S^3] / (3 (1 - rho))``; both join the hop's
+  random part (as ``link_queueing`` in the decomposition). A direction at ``rho >= 1`` is reported like an
+  unstable station (``link a-b (a -> b)``), with a warning naming the link. Approximations: the input to a
+  station is taken as Poisson (a link queue before a service station smooths its arrivals, so the service
+  wait is slightly overestimated), and the single-bottleneck reduction (exact for one flow of equal
+  messages, Friedman 1965) leaves out the faster queueing links of a path. For one M/D/1 link the gamma
+  fit below gives the wait's p95 within 5.5 % of the exact percentile for 0.3 <= rho <= 0.9 (below, it
+  underestimates it, by at most 0.25 D, about 40 % of the wait's p95, near rho = 0.1).
 - Per demand point (group x access site), the end-to-end latency is its fixed delays plus a gamma
   distribution matched to the mean and variance of the queueing and service times (exact for one
   M/M/1 stage); the application's distribution is the rate-weighted mixture over its demand points.
@@ -30,6 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammainc
 
+from edgescale.analysis._link_queues import DirectionLoads, QueueingLinks, direction_waits, queueing_links
 from edgescale.analysis._paths import PathMetrics
 from edgescale.analysis.availability import service_availability, site_availability
 from edgescale.errors import Issue
@@ -103,9 +119,13 @@ class AnalysisResult:
     warnings: list[Issue]
     verdict: str
     forecasts: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] | None = None
+    """``None`` unless a link has ``queueing: fifo``; then per link direction (the :data:`TOP_LINKS` busiest, in
+    the scenario's order): ``link``, ``from``, ``to``, ``utilization``, ``visits_per_s``, ``mean_wait_ms``,
+    ``mean_sojourn_ms`` (wait plus transmission; ``None`` without visits), ``stable``."""
 
     def to_frames(self) -> dict[str, Any]:
-        """The tables as pandas DataFrames: ``applications``, ``bottlenecks``, ``capacity_plan``.
+        """The tables as pandas DataFrames: ``applications``, ``bottlenecks``, ``capacity_plan``, ``links``.
 
         Needs pandas (``pip install 'edgescale[data]'``).
         """
@@ -119,6 +139,7 @@ class AnalysisResult:
             "applications": apps,
             "bottlenecks": pd.DataFrame(d["bottlenecks"]),
             "capacity_plan": pd.DataFrame(d["capacity_plan"]),
+            "links": pd.DataFrame(d["links"] or []),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -270,6 +291,75 @@ def _stage_entries(pa: PlanArrays, dem: I64, service: int) -> I64:
     return np.flatnonzero((pa.route_service == service) & np.isin(pa.route_demand, dem))
 
 
+@dataclass
+class _Hop:
+    """The request hops into one stage of an application: one per (demand point, parent site, site) combination."""
+
+    stage: int
+    target: I64  # the stage's site
+    demand: I64  # the demand point
+    weight: F64  # the share of the demand point's requests taking this hop
+    lat_ms: F64  # the path's propagation (inf: no path)
+    tx_ms_per_kb: F64  # the path's transmission (all its links)
+    direction: I64  # the link direction it queues at (-1: none)
+    link_work_s: F64  # the transmission there (the queue's service time)
+
+
+def _app_hops(
+    app: int, a: SystemArrays, pa: PlanArrays, paths: PathMetrics, links: QueueingLinks | None
+) -> tuple[I64, list[_Hop], I64]:
+    """An application's demand points, its request hops (stage by stage) and its last stage's route entries."""
+    dem = np.flatnonzero(a.group_app[a.demand_group] == app).astype(np.int64)
+    lo, hi = int(a.app_stage_ptr[app]), int(a.app_stage_ptr[app + 1])
+    ent_by_stage: dict[int, I64] = {}
+    hops: list[_Hop] = []
+    for st in range(lo, hi):
+        ent = _stage_entries(pa, dem, int(a.stage_service[st]))
+        ent_by_stage[st] = ent
+        p0, p1 = a.stage_parent_ptr[st], a.stage_parent_ptr[st + 1]
+        if p0 == p1:  # entry stage: from the access site
+            origin = a.demand_site[pa.route_demand[ent]].astype(np.int64)
+            f_parent = np.ones(len(ent))
+            ej = np.arange(len(ent))
+        else:
+            parent = ent_by_stage[int(a.stage_parents[p0])]
+            pi, ej = _join(pa.route_demand[parent], pa.route_demand[ent])
+            origin = pa.route_site[parent][pi].astype(np.int64)
+            f_parent = pa.route_fraction[parent][pi]
+        target = pa.route_site[ent][ej].astype(np.int64)
+        kb = float(a.stage_request_kb[st])
+        if links is None:
+            lat, tx, _ = paths.pairs(origin, target)
+            direction, work_s = np.full(len(target), -1, np.int64), np.zeros(len(target))
+        else:  # as the twin: the bottleneck queueing link's transmission is its queue's service time
+            lat, tx, direction, q_tx = paths.bottlenecks(origin, target, links.queue_of_link, links.tx_ms_per_kb)
+            direction = np.where(np.isfinite(lat), direction, -1)
+            work_s = np.where(direction >= 0, kb * q_tx / 1000.0, 0.0)
+        d, w = pa.route_demand[ent][ej], f_parent * pa.route_fraction[ent][ej]
+        hops.append(_Hop(st, target, d, w, lat, tx, direction, work_s))
+    return dem, hops, ent_by_stage[hi - 1]
+
+
+def _link_waits(
+    a: SystemArrays, links: QueueingLinks, hops: list[_Hop]
+) -> tuple[DirectionLoads, F64, F64, F64]:
+    """Loads, utilization, mean wait (ms) and wait variance (ms^2) of every link direction under all the hops."""
+    loads = DirectionLoads.zeros(links.n_directions)
+    for h in hops:
+        loads.add(h.direction, a.demand_rate_per_s[h.demand] * h.weight, h.link_work_s)
+    rho, wait_s, var_s2 = direction_waits(loads)
+    return loads, rho, wait_s * 1000.0, var_s2 * 1e6
+
+
+@dataclass(frozen=True)
+class _LinkState:
+    """What an application's analysis needs of the link directions."""
+
+    wait_ms: F64
+    var_ms2: F64
+    names: list[tuple[str, str, str]]
+
+
 def _analyze_app(
     app: int,
     a: SystemArrays,
@@ -280,14 +370,19 @@ def _analyze_app(
     site_av: F64,
     dom_av: F64,
     svc_av: F64,
+    hops_of_app: tuple[I64, list[_Hop], I64],
+    link_state: _LinkState | None,
 ) -> tuple[AppAnalysis, dict[str, Any]]:
-    dem = np.flatnonzero(a.group_app[a.demand_group] == app).astype(np.int64)
+    dem, hops, last = hops_of_app
     n_d = len(a.demand_group)
     lo, hi = int(a.app_stage_ptr[app]), int(a.app_stage_ptr[app + 1])
     mean = np.zeros(n_d)
     var = np.zeros(n_d)
     fixed = np.zeros(n_d)
-    parts = {k: np.zeros(n_d) for k in ("access", "propagation", "transmission", "queueing", "processing")}
+    keys: tuple[str, ...] = ("access", "propagation", "transmission", "queueing", "processing")
+    if link_state is not None:
+        keys += ("link_queueing",)
+    parts = {k: np.zeros(n_d) for k in keys}
     by_tier = {t: np.zeros(n_d) for t in TIERS}
     unstable: set[str] = set()
     # access link: both ways, transmission of the first request and of the response at the access bandwidth
@@ -298,26 +393,10 @@ def _analyze_app(
     parts["access"][dem] = access[dem]
     fixed[dem] = access[dem]
     mean[dem] = access[dem]
-    ent_by_stage: dict[int, I64] = {}
-    for st in range(lo, hi):
+    for h in hops:
+        st = h.stage
         svc = int(a.stage_service[st])
-        ent = _stage_entries(pa, dem, svc)
-        ent_by_stage[st] = ent
-        p0, p1 = a.stage_parent_ptr[st], a.stage_parent_ptr[st + 1]
-        if p0 == p1:  # entry stage: from the access site
-            pi = np.arange(len(ent))
-            origin = a.demand_site[pa.route_demand[ent]].astype(np.int64)
-            f_parent = np.ones(len(ent))
-            ej = np.arange(len(ent))
-        else:
-            parent = ent_by_stage[int(a.stage_parents[p0])]
-            pi, ej = _join(pa.route_demand[parent], pa.route_demand[ent])
-            origin = pa.route_site[parent][pi].astype(np.int64)
-            f_parent = pa.route_fraction[parent][pi]
-        target = pa.route_site[ent][ej].astype(np.int64)
-        d = pa.route_demand[ent][ej]
-        w = f_parent * pa.route_fraction[ent][ej]
-        lat, tx, _ = paths.pairs(origin, target)
+        target, d, w, lat, tx = h.target, h.demand, h.weight, h.lat_ms, h.tx_ms_per_kb
         kb = a.stage_request_kb[st]
         qk = np.array([qindex.get((svc, int(t)), -1) for t in target], dtype=np.int64)
         missing = qk < 0
@@ -329,6 +408,16 @@ def _analyze_app(
         for k in np.flatnonzero(~q.stable[qk] & ~missing):
             unstable.add(f"{a.service_ids[svc]}@{a.site_ids[int(target[k])]}")
         x_mean = fix + wait_m + serv_m
+        if link_state is not None:  # the wait for the bottleneck link (its transmission is in fix already)
+            on = h.direction >= 0
+            dirs = np.maximum(h.direction, 0)
+            link_m = np.where(on, link_state.wait_ms[dirs], 0.0)
+            rnd_var = rnd_var + np.where(on, link_state.var_ms2[dirs], 0.0)
+            x_mean = x_mean + link_m
+            for k in np.unique(h.direction[on & ~np.isfinite(link_m)]).tolist():
+                name, src, dst = link_state.names[k]
+                unstable.add(f"link {name} ({src} -> {dst})")
+            parts["link_queueing"] += np.bincount(d, weights=w * link_m, minlength=n_d)
         with np.errstate(invalid="ignore"):
             e1 = np.bincount(d, weights=w * x_mean, minlength=n_d)
             e2 = np.bincount(d, weights=w * (rnd_var + x_mean**2), minlength=n_d)
@@ -345,8 +434,7 @@ def _analyze_app(
             sel = tier_of == ti
             if sel.any():
                 by_tier[t] += np.bincount(d[sel], weights=(w * (wait_m + serv_m))[sel], minlength=n_d)
-    # the response from the last stage back to the access site
-    last = ent_by_stage[hi - 1]
+    # the response from the last stage back to the access site (a pure delay: responses never queue)
     origin = pa.route_site[last].astype(np.int64)
     target = a.demand_site[pa.route_demand[last]].astype(np.int64)
     lat, tx, logav = paths.pairs(origin, target)
@@ -561,10 +649,23 @@ def analyze_scenario(
     apps: list[AppAnalysis] = []
     app_index: list[int] = []
     fixed_by_app: dict[int, F64] = {}
-    for app in range(len(a.app_ids)):
-        if not np.any(a.group_app[a.demand_group] == app):
-            continue
-        res, worst = _analyze_app(app, a, pa, q, qindex, paths, site_av, dom_av, svc_av)
+    qlinks = queueing_links(scenario, a)
+    hops = {
+        app: _app_hops(app, a, pa, paths, qlinks)
+        for app in range(len(a.app_ids))
+        if np.any(a.group_app[a.demand_group] == app)
+    }
+    link_state: _LinkState | None = None
+    links_out: list[dict[str, Any]] | None = None
+    if qlinks is not None:
+        loads, rho, wait_ms, var_ms2 = _link_waits(a, qlinks, [h for x in hops.values() for h in x[1]])
+        link_state = _LinkState(wait_ms, var_ms2, qlinks.direction_names(a))
+        links_out = _link_rows(link_state, loads, rho)
+        warnings += _link_warnings(scenario, link_state, rho)
+    for app, hops_of_app in hops.items():
+        res, worst = _analyze_app(
+            app, a, pa, q, qindex, paths, site_av, dom_av, svc_av, hops_of_app, link_state
+        )
         fixed_by_app[len(apps)] = worst["fixed_ms"]
         apps.append(res)
         app_index.append(app)
@@ -604,9 +705,49 @@ def analyze_scenario(
         bottlenecks=bottlenecks,
         capacity_plan=cap,
         warnings=warnings,
-        verdict=_verdict(apps, bottlenecks),
+        verdict=_verdict(apps, bottlenecks, links_out),
         forecasts=forecasts,
+        links=links_out,
     )
+
+
+TOP_LINKS = 100
+"""Link directions listed in ``links`` (the busiest), as in simulation results."""
+
+
+def _link_rows(state: _LinkState, loads: DirectionLoads, rho: F64) -> list[dict[str, Any]]:
+    """Per link direction (the :data:`TOP_LINKS` busiest, in the scenario's order), the M/G/1 figures."""
+    rows: list[dict[str, Any]] = []
+    for k, (name, src, dst) in enumerate(state.names):
+        lam = float(loads.rate_per_s[k])
+        visits = lam > 0
+        service_ms = 1000.0 * float(loads.work_s1[k]) / lam if visits else 0.0
+        rows.append({"link": name, "from": src, "to": dst, "utilization": float(rho[k]), "visits_per_s": lam,
+                     "mean_wait_ms": float(state.wait_ms[k]) if visits else None,
+                     "mean_sojourn_ms": float(state.wait_ms[k]) + service_ms if visits else None,
+                     "stable": bool(rho[k] < 1.0)})  # fmt: skip
+    busiest = np.argsort(-rho, kind="stable")[:TOP_LINKS]
+    return [rows[i] for i in sorted(busiest.tolist())]
+
+
+def _link_warnings(scenario: Scenario, state: _LinkState, rho: F64) -> list[Issue]:
+    """A warning per overloaded link direction (utilization >= 1), naming the link as the scenario lists it."""
+    out: list[Issue] = []
+    for k in np.flatnonzero(rho >= 1.0).tolist():
+        _, src, dst = state.names[k]
+        ends = {src, dst}
+        i = next(j for j, x in enumerate(scenario.links) if {x.src, x.dst} == ends)
+        out.append(
+            Issue(
+                f"links[{i}]",
+                f"overloaded in the direction {src} -> {dst}: the requests routed over it need more than its "
+                "bandwidth (utilization >= 1); latencies through it are null",
+                round(float(rho[k]), 4),
+                "raise bandwidth_mbps, send less data (request_kb), or route less traffic over it",
+                severity="warning",
+            )
+        )
+    return out
 
 
 def _trace_forecasts(scenario: Scenario, warnings: list[Issue]) -> list[dict[str, Any]]:
@@ -656,13 +797,21 @@ def _trace_forecasts(scenario: Scenario, warnings: list[Issue]) -> list[dict[str
     return out
 
 
-def _verdict(apps: list[AppAnalysis], bottlenecks: list[dict[str, Any]]) -> str:
+def _verdict(
+    apps: list[AppAnalysis], bottlenecks: list[dict[str, Any]], links: list[dict[str, Any]] | None = None
+) -> str:
     with_slo = [x for x in apps if x.meets_latency_slo is not None or x.meets_availability_slo is not None]
     ok = [x for x in with_slo if x.meets_latency_slo is not False and x.meets_availability_slo is not False]
     parts = [f"{len(ok)} of {len(with_slo)} applications meet their SLOs"]
     if bottlenecks:
         b = bottlenecks[0]
         parts.append(f"bottleneck: {b['service']} at {b['site']} ({b['utilization']:.0%} utilization)")
+    for lk in links or []:
+        if not lk["stable"]:
+            parts.append(f"link {lk['link']} overloaded from {lk['from']} to {lk['to']} ({lk['utilization']:.0%})")
+    top = max(links or [], key=lambda lk: lk["utilization"], default=None)
+    if top is not None and top["stable"] and top["utilization"] > (bottlenecks[0]["utilization"] if bottlenecks else 0):
+        parts.append(f"busiest link: {top['link']} from {top['from']} to {top['to']} ({top['utilization']:.0%})")
     for x in with_slo:
         if x.meets_availability_slo is False and x.slo_availability is not None:
             parts.append(
