@@ -46,7 +46,9 @@ Solvers:
    latency the only weighed objective, two phases first solve the MILP over *full* sites (as many
    replicas as fit: same least latency, far fewer choices), without and then with linking rows; their
    solution starts the MILP proper, and their bound, less the most the tie-breaking cost can add, also
-   bounds it.
+   bounds it. The phases take shares of at most 30 s; on large models with longer time limits a
+   neighbourhood search (:mod:`._placement_nbhd`: re-solve the replicas of a few neighbouring sites
+   at a time) improves their solution before the MILP proper.
    ``"heuristic"``: local search from the construction (shift demand to better chains, right-size,
    close whole sites and single queues, repair replica minimums and domains), then the best
    routing for the chosen replicas (an LP); the bound is the LP relaxation. ``"auto"`` uses the
@@ -86,6 +88,9 @@ from edgescale.optimize._placement_model import (
     evaluate,
 )
 from edgescale.optimize._placement_model import objective as objective_terms
+from edgescale.optimize._placement_nbhd import SUB_LIMIT_S
+from edgescale.optimize._placement_nbhd import applies as nbhd_applies
+from edgescale.optimize._placement_nbhd import improve as nbhd_improve
 
 __all__ = ["MILP_MAX_COLUMNS", "capacitated_facility_location", "optimize_placement"]
 
@@ -97,7 +102,16 @@ MILP_MAX_COLUMNS = 50_000
 
 FULL_SITES_SHARE = (0.4, 0.8)
 """Shares of the time left that the two phases of the latency MILP over full sites (:func:`_full_sites`)
-may take; the MILP proper has the rest."""
+may take (of at most :data:`FULL_SITES_MAX_S`); the MILP proper has the rest."""
+
+FULL_SITES_MAX_S = 30.0
+"""The phases over full sites take their shares of at most this much time; on longer time limits a
+neighbourhood search (:mod:`._placement_nbhd`) gets :data:`NBHD_SHARE` of what they leave (Melbourne:
+the phases' plan barely improves after 30 s, neighbourhoods keep improving it)."""
+
+NBHD_SHARE = 0.7
+"""Share of the time left after the phases over full sites that the neighbourhood search may take, when
+that is at least two of its steps; the MILP proper has the rest."""
 
 LINK_MAX_CHAINS = 50_000
 """Models with more chains leave out the linking rows (faster LP bound, weaker for cost and energy)."""
@@ -418,13 +432,18 @@ def _full_sites(
     the same latency, so its optimum exceeds the true one by at most that)."""
     bound = -math.inf
     top = m.q_level_ptr[1:] - 1
+    cap = time.perf_counter() + FULL_SITES_MAX_S  # the phases' shares are of at most FULL_SITES_MAX_S
+
+    def phase_time(share: float) -> float:
+        return min(left(share), max((cap - time.perf_counter()) * share, 1.0))
+
     slack = float(obj.level[top].sum() + obj.site[np.unique(m.q_site)].sum())
     sol: tuple[F64, I64] | None = None
     kw = {"integer": True, "budget_per_hour": None, "seed": seed, "min_cores": min_cores}
     for phase, (share, linked) in enumerate(((FULL_SITES_SHARE[0], link), (FULL_SITES_SHARE[1], True)), 1):
         if phase == 2 and (sol is None or len(m.chain_latency) > LINK_MAX_CHAINS):
             break
-        res = solve(m, a, obj, time_limit_s=left(share), link=linked, start=sol, **kw)  # type: ignore[arg-type]
+        res = solve(m, a, obj, time_limit_s=phase_time(share), link=linked, start=sol, **kw)  # type: ignore[arg-type]
         notes.append(
             f"sites full ({int(np.isfinite(min_cores).sum())} sites), phase {phase}: "
             + (
@@ -441,6 +460,36 @@ def _full_sites(
         if start is None or _value(m, obj, cand) < _value(m, obj, start):
             start = cand
     return start, bound
+
+
+def _neighbourhoods(
+    a: SystemArrays,
+    m: PlacementModel,
+    obj: Objective,
+    start: tuple[F64, I64],
+    link: bool,
+    seed: int,
+    time_limit_s: float,
+    notes: list[str],
+) -> tuple[F64, I64]:
+    """The neighbourhood search (:func:`._placement_nbhd.improve`) from ``start``, its result tidied."""
+    before = _value(m, obj, start)
+    z, kq, steps, better = nbhd_improve(
+        m,
+        a,
+        obj,
+        *start,
+        time_limit_s=time_limit_s,
+        budget_per_hour=None,
+        link=link or len(m.chain_latency) <= LINK_MAX_CHAINS,
+        seed=seed,
+    )
+    out = _tidy(a, m, obj, z, kq) if better else start
+    notes.append(
+        f"neighbourhood search: {steps} neighbourhoods, {better} improved the plan "
+        f"({before:.6g} -> {_value(m, obj, out):.6g})"
+    )
+    return out
 
 
 def _tidy(a: SystemArrays, m: PlacementModel, obj: Objective, z: F64, kq: I64) -> tuple[F64, I64]:
@@ -696,6 +745,8 @@ def optimize_placement(
         min_cores = _fill_cores(a, m, w, budget_per_hour)
         if min_cores is not None:
             start, full_bound = _full_sites(a, m, obj, min_cores, start, link, seed, left, notes)
+            if start is not None and nbhd_applies(m) and left(NBHD_SHARE) >= 2 * SUB_LIMIT_S:
+                start = _neighbourhoods(a, m, obj, start, link, seed, left(NBHD_SHARE), notes)
         # with a start, linking rows cost the latency MILP nothing in finding a solution (Melbourne:
         # bound 16.9998 against 16.9986 without them)
         link2 = link or (start is not None and len(m.chain_latency) <= LINK_MAX_CHAINS)
