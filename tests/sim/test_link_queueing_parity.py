@@ -68,12 +68,6 @@ def test_analyze_matches_simulate_on_a_shared_queueing_bottleneck() -> None:
         assert y[key] == pytest.approx(x[key], rel=0.05), key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim.world.build_world drops a response's transmission on its path's queueing bottleneck (the hop's "
-    "delay minus the queued transmission is reused for the way back); route_delays keeps it. Remove this mark "
-    "with the fix.",
-)
 def test_build_world_and_route_delays_agree_on_return_delays_with_responses() -> None:
     s = scenario_from_dict(_shared_bottleneck())
     a = compile_scenario(s, devices=False)

@@ -200,11 +200,11 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
 
         pm = PathMetrics(a)
         lat, tx, _ = pm.pairs(o_arr, t_arr)
-        if queues is not None:  # the queued link's transmission is its station's work, not a delay
+        if queues is not None:  # a request's queued transmission is its station's work, not a delay
             q_st, q_tx, p_tx = bottlenecks(queues, a, pm, o_arr, t_arr)
             q_st = np.where(np.isfinite(lat), q_st, -1)  # as route_delays (a cut path is an error here)
             q_tx = np.where(q_st >= 0, q_tx, 0.0)
-            tx = np.where(q_st >= 0, p_tx - q_tx, tx)
+            tx = np.where(q_st >= 0, p_tx, tx)  # the whole path's: responses do not queue
     else:  # every hop stays at its site: no path
         lat, tx = np.zeros(o_arr.size), np.zeros(o_arr.size)
     pos = 0
@@ -234,7 +234,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         delays: list[float] = []
         stations: list[int] = []
         for k, site in enumerate(sites):
-            ms = hop_lat[k] + kbs[k] * hop_tx[k]
+            ms = hop_lat[k] + kbs[k] * (hop_tx[k] - hop_qtx[k])
             if k == 0:
                 ms += access_ms + kbs[0] * 8.0 / bw
             delays.append(ms / 1000.0)
