@@ -98,3 +98,36 @@ def test_mg1_wait_second_moment_rejects_overload_and_bad_moments() -> None:
         mg1_wait_second_moment(1.0, 1.0, 1.0, 1.0)
     with pytest.raises(Exception, match="second_moment_service_s2 must be >="):
         mg1_wait_second_moment(0.5, 1.0, 0.5, 1.0)
+
+
+def _two_stages(queueing: str) -> dict[str, Any]:
+    """a - m (1 ms, 20 Mb/s) - b (1 ms, 10 Mb/s), both links *queueing*; 100/s of 6.25 kB requests from a to a
+    1 ms service at b, then 1.25 kB from b to a 1 ms service at m (deterministic, 64 and 4 servers)."""
+    loc = [{"lat": 0, "lon": x} for x in (0, 0.5, 1)]
+    sites = [{"id": "a", "tier": "edge", "cpu_cores": 1, "location": loc[0]},
+             {"id": "m", "tier": "aggregation", "cpu_cores": 4, "location": loc[1]},
+             {"id": "b", "tier": "cloud", "cpu_cores": 64, "location": loc[2]}]  # fmt: skip
+    links = [{"src": "a", "dst": "m", "latency_ms": 1, "bandwidth_mbps": 20, "queueing": queueing},
+             {"src": "m", "dst": "b", "latency_ms": 1, "bandwidth_mbps": 10, "queueing": queueing}]  # fmt: skip
+    services = [{"id": "s", "work_ms": 1, "work_distribution": "deterministic", "tiers": ["cloud"]},
+                {"id": "t", "work_ms": 1, "work_distribution": "deterministic", "tiers": ["aggregation"]}]  # fmt: skip
+    group = {"id": "d", "count": 100, "application": "app", "placement": {"around": {"sites": ["a"]}},
+             "arrival": {"process": "poisson", "rate_per_s": 1}, "access": {"assign": "home", "latency_ms": 1}}  # fmt: skip
+    app = {"id": "app", "stages": [{"service": "s", "request_kb": 6.25}, {"service": "t", "request_kb": 1.25}],
+           "response_kb": 0}  # fmt: skip
+    return {"schema_version": 1, "name": "two-stages", "sites": sites, "links": links, "services": services,
+            "applications": [app], "device_groups": [group]}  # fmt: skip
+
+
+def test_each_hop_queues_at_its_own_bottleneck_direction() -> None:
+    """a -> b queues at m -> b only (5 ms, rho 0.5: W = 2.5 ms; a - m's 2.5 ms stays a delay), b -> m at
+    b -> m (1 ms, rho 0.1: W = 0.1 x 1 / 1.8 ms): the mean grows by exactly the two M/D/1 waits."""
+    plain = analyze_scenario(scenario_from_dict(_two_stages("none"))).to_dict()
+    fifo = analyze_scenario(scenario_from_dict(_two_stages("fifo"))).to_dict()
+    grow = fifo["applications"][0]["mean_ms"] - plain["applications"][0]["mean_ms"]
+    assert grow == pytest.approx(2.5 + 0.1 / 1.8, abs=1e-9)
+    rows = {(x["from"], x["to"]): x for x in fifo["links"]}
+    assert rows[("m", "b")]["utilization"] == pytest.approx(0.5)
+    assert rows[("b", "m")]["utilization"] == pytest.approx(0.1)
+    assert rows[("b", "m")]["mean_wait_ms"] == pytest.approx(0.1 / 1.8)
+    assert all(rows[k]["visits_per_s"] == 0.0 for k in (("a", "m"), ("m", "a")))
