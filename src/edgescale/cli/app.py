@@ -196,6 +196,15 @@ def _analysis_text(d: dict[str, Any]) -> str:
                 f"  bottleneck: {b['service']} at {b['site']}: {b['utilization']:.1%} of {b['servers']} servers"
             )
         )
+    busy = sorted((x for x in d.get("links") or [] if x["visits_per_s"]), key=lambda x: -x["utilization"])
+    for x in busy[:3]:
+        wait = "overloaded" if not x["stable"] else f"mean wait {_ms(x['mean_wait_ms'])} ms"
+        lines.append(
+            escape(f"  link {x['link']} ({x['from']} -> {x['to']}): {x['utilization']:.1%} busy, {wait}")
+        )
+    for w in d.get("warnings", []):
+        hint = f"; {w['hint']}" if w["hint"] else ""
+        lines.append(escape(f"  warning: {w['path']}: {w['message']} (got {w['value']}){hint}"))
     g = d.get("graph")
     if g:
         lines.append(

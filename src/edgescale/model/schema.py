@@ -157,10 +157,11 @@ class SiteGroup(_Resources):
 class Link(_Model):
     """A bidirectional link between two sites.
 
-    With ``queueing: fifo`` the twin queues requests for the link's transmission: one FIFO server per
-    direction, serving each request message in ``request_kb * 8 / bandwidth_mbps`` ms (M/D/1-like queues).
-    A route hop whose path crosses several such links queues at one of them only, its bottleneck (the least
-    bandwidth; the others stay pure delays); responses and the access links are pure delays.
+    With ``queueing: fifo`` requests queue for the link's transmission: one FIFO server per direction,
+    serving each request message in ``request_kb * 8 / bandwidth_mbps`` ms (M/D/1-like queues; the twin
+    simulates them, analyze solves each direction as an M/G/1 queue). A route hop whose path crosses several
+    such links queues at one of them only, its bottleneck (the least bandwidth; the others stay pure delays);
+    responses and the access links are pure delays.
     """
 
     src: str = F(used_by="compile")
@@ -175,7 +176,7 @@ class Link(_Model):
     parallel_links: int = F(1, used_by="compile", ge=1, description="Parallel links merged into this one.")
     queueing: Literal["none", "fifo"] = F(
         "none",
-        used_by="simulate",
+        used_by="analyze,simulate",
         description="'fifo': requests queue for the transmission, one FIFO server per direction (needs "
         "bandwidth_mbps); 'none': a pure delay (propagation plus transmission).",
     )

@@ -17,7 +17,7 @@ ANALYTIC_PARTS = ("access", "propagation", "transmission", "queueing", "processi
 SIM_PARTS = ("link", "wait", "service")
 PART_COLOURS = {
     "access": "#9ecae1", "propagation": "#4292c6", "transmission": "#084594", "queueing": "#fd8d3c",
-    "processing": "#31a354", "link": "#6baed6", "wait": "#fdae6b", "service": "#74c476",
+    "processing": "#31a354", "link": "#6baed6", "wait": "#fdae6b", "service": "#74c476", "link_queueing": "#e6550d",
 }
 
 
@@ -89,7 +89,8 @@ def _cdf_figure(k: int, x: dict[str, Any], s: dict[str, Any] | None) -> str:
 def _decomposition(apps: list[dict[str, Any]], sims: dict[str, dict[str, Any]]) -> str:
     fig = figure(height=420, barmode="stack", title="Where the latency goes (mean ms per request)")
     names = [x["application"] for x in apps]
-    for part in ANALYTIC_PARTS:
+    queued = any("link_queueing" in x["decomposition_ms"] for x in apps)  # only with queueing links
+    for part in ANALYTIC_PARTS + (("link_queueing",) if queued else ()):
         fig.add_trace(
             go.Bar(
                 x=[names, ["analytic"] * len(names)], y=[x["decomposition_ms"].get(part) for x in apps],
