@@ -254,3 +254,33 @@ def test_route_delays_reproduce_the_world_with_link_queueing() -> None:
     np.testing.assert_array_equal(r, m.return_delay_s)
     np.testing.assert_array_equal(link_st, m.stage_link_station)
     np.testing.assert_array_equal(link_work, m.stage_link_work_s)
+
+
+def test_equal_bottlenecks_do_not_depend_on_the_batch() -> None:
+    """e1 - m, e2 - m and m - c all at 10 Mb/s: each hop to c has two equal bottlenecks and queues at the one
+    nearest c, m -> c, shared by both groups, whether the batch is searched from its origins (the world's,
+    with the way back) or from its targets (route_delays': two access sites, one target; it took e1 -> m and
+    e2 -> m, separate queues, before), and analyze agrees."""
+    from edgescale.analysis.scenario import analyze_scenario
+    from edgescale.model.default_plan import default_plan
+    from edgescale.model.plan import plan_to_arrays
+    from edgescale.sim.world import build_world, route_delays
+    from tests.sim.test_link_queueing_parity import _shared_bottleneck
+
+    doc = _shared_bottleneck()
+    for link in doc["links"]:
+        link["bandwidth_mbps"] = 10
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    w = build_world(s, a, plan_to_arrays(default_plan(s, a)[0], a))
+    assert w.link_queues is not None
+    names = [(src, dst) for _, src, dst in w.link_queues.station_names(a)]
+    m = w.model
+    assert [names[int(x) - w.n_stations] for x in m.stage_link_station] == [("m", "c"), ("m", "c")]
+    src = np.arange(m.n_sources, dtype=np.int64)
+    d, _, link_st, link_work = route_delays(w, a, PathMetrics(a), src, w.stage_site)
+    np.testing.assert_array_equal(link_st, m.stage_link_station)
+    np.testing.assert_array_equal(link_work, m.stage_link_work_s)
+    np.testing.assert_array_equal(d, m.stage_delay_s)
+    busy = [(x["from"], x["to"]) for x in analyze_scenario(s).to_dict()["links"] if x["visits_per_s"]]
+    assert busy == [("m", "c")]

@@ -67,9 +67,10 @@ class PathMetrics:
         (latency_ms, path_tx_ms_per_kb, direction, queue_tx_ms_per_kb)
             Per pair: the path's latency (inf when unreachable) and transmission ms per kB (all its links, as
             :meth:`pairs`); the direction ``2 q + d`` of its bottleneck queueing link ``q`` (the one with the
-            most transmission per kB, the first met walking back from the target on ties), with ``d = 0``
-            when travelled from ``link_src`` to ``link_dst`` and 1 the other way (-1: the path crosses no
-            queueing link, or there is no path); that link's transmission ms per kB (0 for none).
+            most transmission per kB; on ties the one nearest the target, whatever other pairs the batch
+            holds), with ``d = 0`` when travelled from ``link_src`` to ``link_dst`` and 1 the other way (-1:
+            the path crosses no queueing link, or there is no path); that link's transmission ms per kB (0 for
+            none).
         """
         lat, tx, _, direction, q_tx = self._walk(origin, target, (queue_of_link, queue_tx_ms_per_kb))
         return lat, tx, direction, q_tx
@@ -113,8 +114,10 @@ class PathMetrics:
                 qi = queues[0][link]
                 has = qi >= 0
                 e_tx = np.where(has, queues[1][np.maximum(qi, 0)], 0.0)
-                better = has & (e_tx > best_tx[idx])
-                start = cur[idx] if swapped else prev  # the hop travels prev -> cur (cur -> prev when swapped)
+                # on ties the one nearest the target, whichever way the walk goes (swapped: towards the target)
+                better = has & ((e_tx >= best_tx[idx]) if swapped else (e_tx > best_tx[idx]))
+                # the hop travels prev -> cur (cur -> prev when swapped)
+                start = cur[idx] if swapped else prev
                 back = (self._link_src[link] != start).astype(np.int64)
                 best_tx[idx] = np.where(better, e_tx, best_tx[idx])
                 best_dir[idx] = np.where(better, 2 * np.maximum(qi, 0) + back, best_dir[idx])
