@@ -13,7 +13,7 @@ from edgescale.analysis._paths import PathMetrics
 from edgescale.errors import ScenarioError
 from edgescale.model.arrays import compile_scenario
 from edgescale.model.io import scenario_from_dict
-from edgescale.sim.links import bottlenecks, link_queues
+from edgescale.sim.links import hop_paths, link_queues
 from tests.sim.test_failures import _two_edges
 
 
@@ -185,7 +185,7 @@ def test_bottlenecks_take_the_direction_travelled_and_the_paths_transmission() -
     for o, t in (([pos["a"], pos["m"], pos["b"]], [pos["b"], pos["b"], pos["a"]]),  # more origins: searched back
                  ([pos["a"]], [pos["b"]])):  # fmt: skip
         oa, ta = np.array(o, np.int64), np.array(t, np.int64)
-        st, qtx, ptx = bottlenecks(q, a, pm, oa, ta)
+        _, ptx, st, qtx = hop_paths(q, pm, oa, ta)
         want = [fwd if a.site_ids[int(x)] != "b" else back for x in oa]
         assert st.tolist() == want
         np.testing.assert_allclose(qtx, 8.0 / 10.0)

@@ -50,8 +50,8 @@ class PathMetrics:
 
     def bottlenecks(
         self, origin: I64, target: I64, queue_of_link: I64, queue_tx_ms_per_kb: F64
-    ) -> tuple[F64, F64, I64, F64]:
-        """Per pair, its path's latency and transmission, and its bottleneck among the queueing links.
+    ) -> tuple[F64, F64, F64, I64, F64]:
+        """Per pair, :meth:`pairs`' three values and its path's bottleneck among the queueing links.
 
         Parameters
         ----------
@@ -64,16 +64,15 @@ class PathMetrics:
 
         Returns
         -------
-        (latency_ms, path_tx_ms_per_kb, direction, queue_tx_ms_per_kb)
-            Per pair: the path's latency (inf when unreachable) and transmission ms per kB (all its links, as
-            :meth:`pairs`); the direction ``2 q + d`` of its bottleneck queueing link ``q`` (the one with the
+        (latency_ms, path_tx_ms_per_kb, log_availability, direction, queue_tx_ms_per_kb)
+            Per pair: the path's latency (inf when unreachable), transmission ms per kB (all its links) and
+            log-availability, as :meth:`pairs`; the direction ``2 q + d`` of its bottleneck queueing link ``q`` (the one with the
             most transmission per kB; on ties the one nearest the target, whatever other pairs the batch
             holds), with ``d = 0`` when travelled from ``link_src`` to ``link_dst`` and 1 the other way (-1:
             the path crosses no queueing link, or there is no path); that link's transmission ms per kB (0 for
             none).
         """
-        lat, tx, _, direction, q_tx = self._walk(origin, target, (queue_of_link, queue_tx_ms_per_kb))
-        return lat, tx, direction, q_tx
+        return self._walk(origin, target, (queue_of_link, queue_tx_ms_per_kb))
 
     def _walk(
         self, origin: I64, target: I64, queues: tuple[I64, F64] | None

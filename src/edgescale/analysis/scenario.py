@@ -332,7 +332,8 @@ def _app_hops(
             lat, tx, _ = paths.pairs(origin, target)
             direction, work_s = np.full(len(target), -1, np.int64), np.zeros(len(target))
         else:  # as the twin: the bottleneck queueing link's transmission is its queue's service time
-            lat, tx, direction, q_tx = paths.bottlenecks(origin, target, links.queue_of_link, links.tx_ms_per_kb)
+            q_of, q_ms = links.queue_of_link, links.tx_ms_per_kb
+            lat, tx, _, direction, q_tx = paths.bottlenecks(origin, target, q_of, q_ms)
             direction = np.where(np.isfinite(lat), direction, -1)
             work_s = np.where(direction >= 0, kb * q_tx / 1000.0, 0.0)
         d, w = pa.route_demand[ent][ej], f_parent * pa.route_fraction[ent][ej]

@@ -154,6 +154,16 @@ class CutPaths:
         lat, tx, marks = self._marked.pairs(origin, target)
         return np.where(marks < -0.5, np.inf, lat), tx, marks
 
+    def bottlenecks(
+        self, origin: I64, target: I64, queue_of_link: I64, queue_tx_ms_per_kb: F64
+    ) -> tuple[F64, F64, F64, I64, F64]:
+        """As :meth:`PathMetrics.bottlenecks`, with ``inf`` latency for paths that cross a link really down."""
+        if not self._any_down:
+            return self.believed.bottlenecks(origin, target, queue_of_link, queue_tx_ms_per_kb)
+        lat, tx, marks, direction, q_tx = self._marked.bottlenecks(origin, target, queue_of_link,
+                                                                   queue_tx_ms_per_kb)  # fmt: skip
+        return np.where(marks < -0.5, np.inf, lat), tx, marks, direction, q_tx
+
 
 class ControlPlane:
     """Heartbeats, failure detection and rerouting for one replication (see the module docstring).

@@ -8,7 +8,7 @@ for its transmission, ``request_kb * 8 / bandwidth_mbps`` ms of deterministic wo
 hop as a pure delay (the propagation of the whole path, the access link for a first stage, and the transmission
 on the path's other links). Responses and access links stay pure delays.
 
-Which links queue and each hop's bottleneck are :mod:`edgescale.analysis._link_queues` and
+Which links queue and each hop's bottleneck (:func:`hop_paths`) are :mod:`edgescale.analysis._link_queues` and
 :meth:`~edgescale.analysis._paths.PathMetrics.bottlenecks`, shared with ``analyze`` (which models each
 direction as an M/G/1 queue). The single-bottleneck reduction is exact for a flow of equal-size messages that
 crosses the links alone: in a tandem of deterministic servers every request's total time is that of the
@@ -29,7 +29,7 @@ from edgescale.analysis._link_queues import QueueingLinks, queueing_links
 from edgescale.model.arrays import SystemArrays
 from edgescale.model.schema import Scenario
 
-__all__ = ["LinkQueues", "bottlenecks", "link_queues"]
+__all__ = ["LinkQueues", "hop_paths", "link_queues"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -65,20 +65,25 @@ def link_queues(scenario: Scenario, a: SystemArrays, first_station: int) -> Link
     return LinkQueues(q.links, q.tx_ms_per_kb, q.queue_of_link, int(first_station))
 
 
-def bottlenecks(q: LinkQueues, a: SystemArrays, paths: Any, origin: I64, target: I64) -> tuple[I64, F64, F64]:
-    """The queueing of each hop from *origin* to *target* (site arrays) on its minimum-latency path.
+def hop_paths(q: LinkQueues | None, paths: Any, origin: I64, target: I64) -> tuple[F64, F64, I64, F64]:
+    """Each hop from *origin* to *target* (site arrays) on its minimum-latency path, and where it queues.
 
-    *paths* is the :class:`~edgescale.analysis._paths.PathMetrics` (or the control plane's ``CutPaths``,
-    through its believed links) whose graph the path is searched on.
+    *paths* is the :class:`~edgescale.analysis._paths.PathMetrics` (or the control plane's ``CutPaths``)
+    whose graph the paths are searched on; without queueing links (*q* None) only its ``pairs`` is asked.
 
     Returns
     -------
-    (station, queue_tx_ms_per_kb, path_tx_ms_per_kb)
-        Per hop: the station of its bottleneck queueing link in the direction travelled (-1: it crosses
-        none), that link's transmission ms per kB (0: none), and the transmission ms per kB of the whole path
-        (all its links; 0 for a hop within one site or without a path).
+    (latency_ms, path_tx_ms_per_kb, station, queue_tx_ms_per_kb)
+        Per hop: the path's latency (inf: no path, or a cut one) and the transmission ms per kB of all its
+        links (0 within one site); the station of its bottleneck queueing link in the direction travelled
+        (-1: it crosses none, or has no path) and that link's transmission ms per kB (0 for none). A request
+        queues for ``kb * queue_tx`` and crosses ``kb * (path_tx - queue_tx)`` as a delay; a response
+        crosses the whole ``kb * path_tx``.
     """
-    pm = getattr(paths, "believed", paths)
-    _, p_tx, direction, q_tx = pm.bottlenecks(origin, target, q.queue_of_link, q.tx_ms_per_kb)
-    station = np.where(direction >= 0, q.first_station + direction, -1).astype(np.int64)
-    return station, q_tx, p_tx
+    if q is None:
+        lat, tx, _ = paths.pairs(origin, target)
+        return lat, tx, np.full(origin.size, -1, np.int64), np.zeros(origin.size)
+    lat, tx, _, direction, q_tx = paths.bottlenecks(origin, target, q.queue_of_link, q.tx_ms_per_kb)
+    on = np.isfinite(lat) & (direction >= 0)  # a cut path loses the request: it queues nowhere
+    station = np.where(on, q.first_station + direction, -1).astype(np.int64)
+    return lat, tx, station, np.where(on, q_tx, 0.0)

@@ -33,7 +33,7 @@ from edgescale.model.arrays import ARRIVAL_KINDS, SystemArrays
 from edgescale.model.plan import PlanArrays
 from edgescale.model.schema import Scenario
 from edgescale.sim.kernel import KernelModel, make_model
-from edgescale.sim.links import LinkQueues, bottlenecks, link_queues
+from edgescale.sim.links import LinkQueues, hop_paths, link_queues
 
 if TYPE_CHECKING:
     from edgescale.sim.caching import CachePlan
@@ -194,19 +194,13 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         origins += hops[:-1]
         targets += hops[1:]
     o_arr, t_arr = np.array(origins, dtype=np.int64), np.array(targets, dtype=np.int64)
-    q_st, q_tx = np.full(o_arr.size, -1, np.int64), np.zeros(o_arr.size)
+    n = o_arr.size  # while every hop stays at its site, no path
+    lat, tx, q_st, q_tx = np.zeros(n), np.zeros(n), np.full(n, -1, np.int64), np.zeros(n)
     if np.any(o_arr != t_arr):  # NOTE: only then build the link graph (and import scipy.sparse)
         from edgescale.analysis._paths import PathMetrics
 
-        pm = PathMetrics(a)
-        lat, tx, _ = pm.pairs(o_arr, t_arr)
-        if queues is not None:  # a request's queued transmission is its station's work, not a delay
-            q_st, q_tx, p_tx = bottlenecks(queues, a, pm, o_arr, t_arr)
-            q_st = np.where(np.isfinite(lat), q_st, -1)  # as route_delays (a cut path is an error here)
-            q_tx = np.where(q_st >= 0, q_tx, 0.0)
-            tx = np.where(q_st >= 0, p_tx, tx)  # the whole path's: responses do not queue
-    else:  # every hop stays at its site: no path
-        lat, tx = np.zeros(o_arr.size), np.zeros(o_arr.size)
+        # a request's queued transmission (q_tx) is its link station's work, not a delay; responses do not queue
+        lat, tx, q_st, q_tx = hop_paths(queues, PathMetrics(a), o_arr, t_arr)
     pos = 0
     for d, sites, p in plans:
         g = int(a.demand_group[d])
@@ -404,10 +398,17 @@ def route_stages(route_ptr: I64, sources: I64) -> I64:
 
 
 class PathPairs(Protocol):
-    """What route delays need of paths: :meth:`~edgescale.analysis._paths.PathMetrics.pairs`."""
+    """What route delays need of paths: :meth:`~edgescale.analysis._paths.PathMetrics.pairs` (and, with link
+    queueing, :meth:`~edgescale.analysis._paths.PathMetrics.bottlenecks`)."""
 
     def pairs(self, origin: I64, target: I64) -> tuple[F64, F64, F64]:
         """Latency (ms), transmission ms per kB and log-availability per (origin, target) pair."""
+        ...
+
+    def bottlenecks(
+        self, origin: I64, target: I64, queue_of_link: I64, queue_tx_ms_per_kb: F64
+    ) -> tuple[F64, F64, F64, I64, F64]:
+        """:meth:`pairs` and each path's bottleneck queueing link direction and its ms per kB."""
         ...
 
 
@@ -437,20 +438,12 @@ def route_delays(
     first = np.repeat(np.cumsum(lens) - lens, lens) == np.arange(lens.sum())
     prev = np.where(first, np.repeat(access, lens), np.roll(stage_site[stages], 1) if stages.size else stages)
     sites = stage_site[stages]
-    lat, tx, _ = paths.pairs(prev.astype(np.int64), sites.astype(np.int64))
+    prev, sites = prev.astype(np.int64), sites.astype(np.int64)
+    lat, tx, link_st, q_tx = hop_paths(world.link_queues, paths, prev, sites)
     kb = world.stage_kb[stages]
-    link_st = np.full(stages.size, -1, np.int32)
-    link_work = np.zeros(stages.size)
-    if world.link_queues is not None:
-        o, t = prev.astype(np.int64), sites.astype(np.int64)
-        q_st, q_tx, p_tx = bottlenecks(world.link_queues, a, paths, o, t)
-        q_st = np.where(np.isfinite(lat), q_st, -1)  # a cut path loses the request: it queues nowhere
-        tx = np.where(q_st >= 0, p_tx - q_tx, tx)
-        link_st = q_st.astype(np.int32)
-        link_work = np.where(q_st >= 0, kb * q_tx / 1000.0, 0.0)
     acc_ms = np.repeat(a.demand_access_latency_ms[d], lens)
     acc_bw = np.repeat(a.demand_access_bandwidth_mbps[d], lens)
-    ms = lat + kb * tx + np.where(first, acc_ms + kb * 8.0 / acc_bw, 0.0)
+    ms = lat + kb * (tx - q_tx) + np.where(first, acc_ms + kb * 8.0 / acc_bw, 0.0)
     last_site = np.where(lens > 0, stage_site[np.maximum(rp[sources + 1] - 1, 0)], access)
     blat, btx, _ = paths.pairs(last_site.astype(np.int64), access)
     rkb = world.source_response_kb[sources]
@@ -463,7 +456,7 @@ def route_delays(
     )
     # a source without stages keeps its own return delay (e.g. a device-executed twin: its compute time)
     back = np.where(lens > 0, back / 1000.0, world.model.return_delay_s[sources])
-    return ms / 1000.0, back, link_st, link_work
+    return ms / 1000.0, back, link_st.astype(np.int32), kb * q_tx / 1000.0
 
 
 def diurnal_factor(profile: F64, period_s: float, t: float) -> float:
