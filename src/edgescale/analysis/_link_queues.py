@@ -2,9 +2,10 @@
 
 One FIFO server per link direction serves each request message in ``request_kb * 8 / bandwidth_mbps`` ms. A
 route hop whose minimum-latency path crosses queueing links queues at one of them only, its bottleneck (the
-most transmission per kB, :meth:`~edgescale.analysis._paths.PathMetrics.bottlenecks`), and crosses the rest of
-its path as a pure delay; responses and access links never queue. The twin (:mod:`edgescale.sim.links`) and
-``analyze`` (:mod:`edgescale.analysis.scenario`) share these definitions.
+most transmission per kB; on ties the one nearest the hop's end:
+:meth:`~edgescale.analysis._paths.PathMetrics.bottlenecks`), and crosses the rest of its path as a pure delay;
+responses and access links never queue. The twin (:mod:`edgescale.sim.links`) and ``analyze``
+(:mod:`edgescale.analysis.scenario`) share these definitions.
 
 The single-bottleneck reduction is exact for one flow of equal-size messages (in a tandem of deterministic
 servers every request's total time is that of the slowest server alone plus the other servers' service

@@ -3,10 +3,11 @@
 Each such link gets two kernel stations, one per direction (one server at speed 1, FIFO), appended after the
 service stations, so every per-site statistic (which reads the service stations only) is unchanged. A route hop
 (from the access site, or from the previous stage's site, to the site of a stage) whose minimum-latency path
-crosses queueing links queues at **one** of them, its bottleneck (the least bandwidth): the request waits there
-for its transmission, ``request_kb * 8 / bandwidth_mbps`` ms of deterministic work, and crosses the rest of the
-hop as a pure delay (the propagation of the whole path, the access link for a first stage, and the transmission
-on the path's other links). Responses and access links stay pure delays.
+crosses queueing links queues at **one** of them, its bottleneck (the least bandwidth; on ties the one nearest
+the hop's end): the request waits there for its transmission, ``request_kb * 8 / bandwidth_mbps`` ms of
+deterministic work, and crosses the rest of the hop as a pure delay (the propagation of the whole path, the
+access link for a first stage, and the transmission on the path's other links). Responses and access links stay
+pure delays.
 
 Which links queue and each hop's bottleneck (:func:`hop_paths`) are :mod:`edgescale.analysis._link_queues` and
 :meth:`~edgescale.analysis._paths.PathMetrics.bottlenecks`, shared with ``analyze`` (which models each
