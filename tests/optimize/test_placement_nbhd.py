@@ -13,7 +13,7 @@ from edgescale.model.arrays import compile_scenario
 from edgescale.model.io import scenario_from_dict
 from edgescale.optimize._placement_milp import route_lp, solve
 from edgescale.optimize._placement_model import ModelOptions, build_model, evaluate, objective
-from edgescale.optimize._placement_nbhd import applies, co_reach, improve
+from edgescale.optimize._placement_nbhd import applies, co_reach, hubs, improve
 from edgescale.optimize.check import check_plan
 from edgescale.optimize.placement import _to_plan, optimize_placement
 
@@ -52,7 +52,6 @@ def test_search_never_worsens_and_never_beats_the_optimum(seed: int, rate: float
     best = solve(m, a, o, integer=True, time_limit_s=20.0, budget_per_hour=None, link=True)
     assert best.status == "optimal"
     z0, kq0 = _poor_start(a, m, o)
-    assert np.diag(co_reach(m, a.n_sites)).min() >= 0.25 * len(m.dem)  # every site a hub by default
     v0 = evaluate(m, o, z0, kq0)["objective"]
     z, kq, steps, better = improve(
         m,
@@ -110,6 +109,20 @@ def test_co_reach_counts_shared_demand_rows() -> None:
     e0, e4 = a.site_ids.index("e0"), a.site_ids.index("e4")
     assert near[agg, e0] == near[e0, e0]  # every row that reaches e0 also reaches the aggregation site
     assert near[e0, e4] < near[e0, e0]
+
+
+def test_hubs_are_sites_most_rows_of_an_application_reach() -> None:
+    doc = small_doc(seed=1, rate=60.0, cores=2, n_edge=8)  # the ends of the line reach half the edges
+    s = scenario_from_dict(doc)
+    a = compile_scenario(s, devices=False)
+    m = build_model(s, a, ModelOptions())
+    near = co_reach(m, a.n_sites)
+    reach = np.diag(near) / len(m.dem)
+    assert reach[a.site_ids.index("agg")] == 1.0
+    assert reach[a.site_ids.index("e0")] == 0.5
+    assert reach.max(initial=0.0, where=np.arange(a.n_sites) != a.site_ids.index("agg")) < 0.9
+    assert hubs(m, a).tolist() == [a.site_ids.index("agg")]
+    assert hubs(m, a, share=0.0).tolist() == np.unique(m.q_site).tolist()
 
 
 def test_small_models_skip_the_search() -> None:
