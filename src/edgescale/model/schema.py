@@ -160,7 +160,8 @@ class Link(_Model):
     With ``queueing: fifo`` requests queue for the link's transmission: one FIFO server per direction,
     serving each request message in ``request_kb * 8 / bandwidth_mbps`` ms (M/D/1-like queues; the twin
     simulates them, analyze solves each direction as an M/G/1 queue). A route hop whose path crosses several
-    such links queues at one of them only, its bottleneck (the least bandwidth; the others stay pure delays);
+    such links queues at one of them only, its bottleneck (the least bandwidth, on ties the one nearest the
+    hop's end; the others stay pure delays);
     responses and the access links are pure delays.
     """
 
