@@ -2,7 +2,7 @@
 
 Each such link gets two kernel stations, one per direction (one server at speed 1, FIFO), appended after the
 service stations, so every per-site statistic (which reads the service stations only) is unchanged. A route hop
-(from the access site, or from the previous stage's site, to the site of a stage) whose minimum-latency path
+(from the access site, or from the site of the stage's first parent, to the site of a stage) whose minimum-latency path
 crosses queueing links queues at **one** of them, its bottleneck (the least bandwidth; on ties the one nearest
 the hop's end): the request waits there for its transmission, ``request_kb * 8 / bandwidth_mbps`` ms of
 deterministic work, and crosses the rest of the hop as a pure delay (the propagation of the whole path, the

@@ -11,8 +11,9 @@
   at random among its demand points' sources (a thinning that replays the trace exactly, no Poisson).
 - A **route** is the application's stages in topological order (a DAG runs its stages one after the
   other, as ``analyze`` assumes). Before each stage the request crosses a pure delay: the access link
-  and the minimum-latency path from the access site for the entry stage, the path from the previous
-  stage's site after that, each with store-and-forward transmission of the message. After the last
+  and the minimum-latency path from the access site for the entry stage, the path from its first parent's
+  site for the others (the previous stage's in a chain; as the default plan and ``analyze`` route them), each
+  with store-and-forward transmission of the message. After the last
   stage the response returns over the path to the access site and the access link.
 - **Link queueing** (links with ``queueing: fifo``): two FIFO stations per such link (one per direction),
   appended after the service stations; a hop crossing such links queues for its transmission at its bottleneck
@@ -98,6 +99,7 @@ class World:
     stage_site: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     stage_service: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     stage_kb: F64 = field(default_factory=lambda: np.zeros(0))
+    stage_parent: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # first parent's place in its route
     source_response_kb: F64 = field(default_factory=lambda: np.zeros(0))
     station_index: dict[tuple[int, int], int] = field(default_factory=dict)
     replicas: I64 = field(default_factory=lambda: np.zeros((0, 0), np.int64))
@@ -154,6 +156,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         for k in range(n_app)
     ]
     app_kb = [a.stage_request_kb[int(a.app_stage_ptr[k]) : int(a.app_stage_ptr[k + 1])] for k in range(n_app)]
+    app_parent = [stage_first_parent(a, k) for k in range(n_app)]
     src_rate: list[float] = []
     src_kind: list[int] = []
     src_mmpp: list[tuple[float, float, float]] = []
@@ -170,6 +173,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
     st_site: list[int] = []
     st_svc: list[int] = []
     st_kb: list[float] = []
+    st_parent: list[int] = []
     st_link: list[int] = []
     st_link_work: list[float] = []
     src_resp_kb: list[float] = []
@@ -189,10 +193,11 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
             plans.append((d, sites, p))
     origins: list[int] = []
     targets: list[int] = []
-    for d, sites, _ in plans:
-        hops = [int(a.demand_site[d]), *sites, int(a.demand_site[d])]
-        origins += hops[:-1]
-        targets += hops[1:]
+    for d, sites, _ in plans:  # each stage from its first parent's site (the access site for an entry stage)
+        access = int(a.demand_site[d])
+        parent = app_parent[int(a.group_app[int(a.demand_group[d])])]
+        origins += [access if q < 0 else sites[q] for q in parent.tolist()] + [sites[-1] if sites else access]
+        targets += [*sites, access]
     o_arr, t_arr = np.array(origins, dtype=np.int64), np.array(targets, dtype=np.int64)
     n = o_arr.size  # while every hop stays at its site, no path
     lat, tx, q_st, q_tx = np.zeros(n), np.zeros(n), np.full(n, -1, np.int64), np.zeros(n)
@@ -318,6 +323,7 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
             st_site.extend(sites)
             st_svc.extend(app_services[app])
             st_kb.extend(float(x) for x in kbs)
+            st_parent.extend(app_parent[app].tolist())
             start = len(st_delay)
             st_station.extend(stations)
             st_delay.extend(delays)
@@ -382,11 +388,26 @@ def build_world(scenario: Scenario, a: SystemArrays, pa: PlanArrays) -> World:
         stage_site=np.array(st_site, dtype=np.int64),
         stage_service=np.array(st_svc, dtype=np.int64),
         stage_kb=np.array(st_kb, dtype=np.float64),
+        stage_parent=np.array(st_parent, dtype=np.int64),
         source_response_kb=np.array(src_resp_kb, dtype=np.float64),
         station_index=sindex,
         replicas=np.asarray(pa.replicas, np.int64),
         link_queues=queues,
     )
+
+
+def stage_first_parent(a: SystemArrays, app: int) -> I64:
+    """Per stage of application *app* (topological order): the place of its first parent, -1 for an entry stage.
+
+    A request reaches a stage from its first parent's site, as the default plan and analyze route it; the stages
+    run one after another (a DAG's parallel branches are summed).
+    """
+    lo, hi = int(a.app_stage_ptr[app]), int(a.app_stage_ptr[app + 1])
+    ptr = a.stage_parent_ptr[lo : hi + 1]
+    has = ptr[1:] > ptr[:-1]
+    out: I64 = np.full(hi - lo, -1, np.int64)
+    out[has] = a.stage_parents[ptr[:-1][has]].astype(np.int64) - lo
+    return out
 
 
 def route_stages(route_ptr: I64, sources: I64) -> I64:
@@ -419,7 +440,7 @@ def route_delays(
 
     *stage_site* is indexed by absolute stage (as ``world.stage_site``); the formula is the one
     :func:`build_world` uses: the access link and the minimum-latency path before the first stage, the path
-    from the previous stage's site before the others (store-and-forward transmission of each message), the
+    from the first parent's site before the others (store-and-forward transmission of each message), the
     path back to the access site and the access link after the last. With link queueing, a stage whose path
     crosses queueing links queues at its bottleneck's station for that link's transmission (left out of
     its delay).
@@ -436,7 +457,9 @@ def route_delays(
     d = world.source_demand[sources]
     access = a.demand_site[d].astype(np.int64)
     first = np.repeat(np.cumsum(lens) - lens, lens) == np.arange(lens.sum())
-    prev = np.where(first, np.repeat(access, lens), np.roll(stage_site[stages], 1) if stages.size else stages)
+    parent = world.stage_parent[stages]
+    from_site = stage_site[np.repeat(rp[sources], lens) + np.maximum(parent, 0)]
+    prev = np.where(parent < 0, np.repeat(access, lens), from_site)
     sites = stage_site[stages]
     prev, sites = prev.astype(np.int64), sites.astype(np.int64)
     lat, tx, link_st, q_tx = hop_paths(world.link_queues, paths, prev, sites)
