@@ -758,18 +758,20 @@ def _trace_forecasts(scenario: Scenario, warnings: list[Issue]) -> list[dict[str
     if not groups:
         return out
     try:
-        from edgescale.analysis.forecast import forecast_rate
-    except ImportError:  # pragma: no cover - depends on the install
+        import statsmodels  # noqa: F401  (forecast_rate imports it on first use)
+    except ImportError:
         warnings.append(
             Issue(
                 "device_groups",
-                "forecasting needs statsmodels",
-                "",
+                f"no forecast of the trace-driven groups ({', '.join(g.id for g in groups)}): it needs statsmodels",
+                None,
                 "pip install 'edgescale[forecast]'",
                 severity="warning",
+                has_value=False,
             )
         )
         return out
+    from edgescale.analysis.forecast import forecast_rate
     from edgescale.model.traces import read_trace
 
     for g in groups:

@@ -52,6 +52,16 @@ def escape(markup: str) -> str:
     return rich_escape(markup)
 
 
+def warning_lines(warnings: list[dict[str, Any]]) -> list[str]:
+    """Text lines for a result's ``warnings`` (:meth:`~edgescale.errors.Issue.to_dict` form), markup escaped."""
+    lines = []
+    for w in warnings:
+        got = f" (got {w['value']})" if w.get("value") not in (None, "") else ""
+        hint = f"; {w['hint']}" if w.get("hint") else ""
+        lines.append(escape(f"  warning: {w['path']}: {w['message']}{got}{hint}"))
+    return lines
+
+
 def stderr_is_terminal() -> bool:
     """``err.is_terminal``, without importing rich when stderr is plainly not a terminal."""
     if not (os.environ.get("FORCE_COLOR") or "TTY_INTERACTIVE" in os.environ):

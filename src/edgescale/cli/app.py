@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from edgescale.cli._common import Format, FormatOpt, OutOpt, SetOpt, State, err, escape, out
+from edgescale.cli._common import Format, FormatOpt, OutOpt, SetOpt, State, err, escape, out, warning_lines
 from edgescale.cli._common import emit as _emit
 from edgescale.cli._common import fail as _fail
 from edgescale.cli._common import fmt_ms as _ms
@@ -127,8 +127,7 @@ def _describe_text(d: dict[str, Any]) -> str:
             f"  utilization  overall {overall}; "
             f"busiest site {escape(u['max_site'])} at {u['max']:.1%} (rough)"
         )
-    for w in d["warnings"]:
-        lines.append(escape(f"  warning: {w['path']}: {w['message']} (got {w['value']})"))
+    lines += warning_lines(d["warnings"])
     return "\n".join(lines)
 
 
@@ -202,9 +201,7 @@ def _analysis_text(d: dict[str, Any]) -> str:
         lines.append(
             escape(f"  link {x['link']} ({x['from']} -> {x['to']}): {x['utilization']:.1%} busy, {wait}")
         )
-    for w in d.get("warnings", []):
-        hint = f"; {w['hint']}" if w["hint"] else ""
-        lines.append(escape(f"  warning: {w['path']}: {w['message']} (got {w['value']}){hint}"))
+    lines += warning_lines(d.get("warnings", []))
     g = d.get("graph")
     if g:
         lines.append(

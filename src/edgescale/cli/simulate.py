@@ -24,6 +24,7 @@ from edgescale.cli._common import (
     load_scenario,
     parse_duration,
     stderr_is_terminal,
+    warning_lines,
 )
 from edgescale.errors import EdgescaleError
 
@@ -159,9 +160,7 @@ def _simulation_text(d: dict[str, Any]) -> str:
     lines.append(
         f"  energy {d['energy_j'] / 3.6e6:,.3f} kWh; busiest site utilization {d['utilization']['mean_by_site_max']:.1%}"
     )
-    for w in d.get("warnings", []):
-        hint = f"; {w['hint']}" if w["hint"] else ""
-        lines.append(escape(f"  warning: {w['path']}: {w['message']} (got {w['value']}){hint}"))
+    lines += warning_lines(d.get("warnings", []))
     return "\n".join(lines)
 
 
