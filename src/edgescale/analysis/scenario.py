@@ -30,6 +30,18 @@ Model (assumptions, stated so results can be checked):
 - Per demand point (group x access site), the end-to-end latency is its fixed delays plus a gamma
   distribution matched to the mean and variance of the queueing and service times (exact for one
   M/M/1 stage); the application's distribution is the rate-weighted mixture over its demand points.
+- Content caches (a ``content`` catalogue, sites with ``cache_gb``, applications with ``content_share``; as the
+  twin, :mod:`edgescale.analysis._caching_paths`): per caching site the hit ratio ``h`` under the independent
+  reference model, Che's approximation for ``lru`` and the summed popularity of its items for ``static`` (the
+  ``caches`` entry of the results: the twin's ``expected_hit_ratio``). A content request looks the cache up when
+  it leaves the first stage placed at a caching site; a hit returns from there (path and access link). Per
+  demand point the latency is then a mixture: with probability ``content_share * h`` (per stage and caching
+  site, the sites of earlier stages taken as independent) the route up to and including that stage plus the
+  response from its site, otherwise the full route. The arrival rates of the later stages (queues and
+  queueing links) are thinned to the misses and the other requests: the misses of a Poisson stream under IRM
+  are a Poisson stream. Approximations: an LRU cache's misses are not exactly a Poisson stream (a hit depends
+  on the recent requests), and Che's ``h`` itself is approximate (well under 1 % for Zipf catalogues of a
+  thousand items, Fricker, Robert and Roberts 2012). Exact for the hit ratio of a static cache.
 - Availability: a stage is up when some site hosting its service is up (failover to any replica
   host); sites fail independently by their failure classes, and together by region or failure
   domain; the access site and the links of the access path must be up.
@@ -45,6 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammainc
 
+from edgescale.analysis._caching_paths import CacheSites, StageHits, cache_sites, stage_hits
 from edgescale.analysis._link_queues import DirectionLoads, QueueingLinks, direction_waits, queueing_links
 from edgescale.analysis._paths import PathMetrics
 from edgescale.analysis.availability import service_availability, site_availability
@@ -119,6 +132,10 @@ class AnalysisResult:
     warnings: list[Issue]
     verdict: str
     forecasts: list[dict[str, Any]] = field(default_factory=list)
+    caches: dict[str, Any] | None = None
+    """``None`` unless the scenario caches (see :mod:`edgescale.analysis._caching_paths`): ``policy``,
+    ``catalogue_items``, ``reference`` (``che`` | ``exact``), ``sites[]`` {``site``, ``capacity_items``,
+    ``expected_hit_ratio``}: the numbers ``simulate`` reports as ``expected_hit_ratio``."""
     links: list[dict[str, Any]] | None = None
     """``None`` unless a link has ``queueing: fifo``; then per link direction (the :data:`TOP_LINKS` busiest, in
     the scenario's order): ``link``, ``from``, ``to``, ``utilization``, ``visits_per_s``, ``mean_wait_ms``,
@@ -159,11 +176,15 @@ def _finite(x: Any) -> Any:
     return x
 
 
-def _queues(a: SystemArrays, pa: PlanArrays) -> tuple[QueueTable, dict[tuple[int, int], int]]:
+def _queues(
+    a: SystemArrays, pa: PlanArrays, entry_scale: F64 | None = None
+) -> tuple[QueueTable, dict[tuple[int, int], int]]:
+    """The queue table; *entry_scale* thins each route entry's rate (the requests a cache answers before it)."""
     rate = np.zeros((len(a.service_ids), a.n_sites))
-    np.add.at(
-        rate, (pa.route_service, pa.route_site), a.demand_rate_per_s[pa.route_demand] * pa.route_fraction
-    )
+    flow = a.demand_rate_per_s[pa.route_demand] * pa.route_fraction
+    if entry_scale is not None:
+        flow = flow * entry_scale
+    np.add.at(rate, (pa.route_service, pa.route_site), flow)
     svc, site = np.nonzero((pa.replicas > 0) & (rate > 0))
     lam = rate[svc, site]
     cores = a.service_cpu_cores[svc]
@@ -342,12 +363,18 @@ def _app_hops(
 
 
 def _link_waits(
-    a: SystemArrays, links: QueueingLinks, hops: list[_Hop]
+    a: SystemArrays, links: QueueingLinks, hops: list[_Hop], reach: list[F64] | None = None
 ) -> tuple[DirectionLoads, F64, F64, F64]:
-    """Loads, utilization, mean wait (ms) and wait variance (ms^2) of every link direction under all the hops."""
+    """Loads, utilization, mean wait (ms) and wait variance (ms^2) of every link direction under all the hops.
+
+    *reach*, per hop, thins its rate to the requests that get there (those a cache did not answer before).
+    """
     loads = DirectionLoads.zeros(links.n_directions)
-    for h in hops:
-        loads.add(h.direction, a.demand_rate_per_s[h.demand] * h.weight, h.link_work_s)
+    for k, h in enumerate(hops):
+        flow = a.demand_rate_per_s[h.demand] * h.weight
+        if reach is not None:
+            flow = flow * reach[k]
+        loads.add(h.direction, flow, h.link_work_s)
     rho, wait_s, var_s2 = direction_waits(loads)
     return loads, rho, wait_s * 1000.0, var_s2 * 1e6
 
@@ -359,6 +386,127 @@ class _LinkState:
     wait_ms: F64
     var_ms2: F64
     names: list[tuple[str, str, str]]
+
+
+def _sum_by(d: I64, w: F64, n_d: int) -> F64:
+    """Per demand point, the sum of *w* over the entries of *d*."""
+    out: F64 = np.bincount(d, weights=w, minlength=n_d).astype(np.float64, copy=False)
+    return out
+
+
+@dataclass
+class _Terms:
+    """What a stage's hops add to each demand point's latency: moments, fixed delays, decomposition, tiers (ms)."""
+
+    mean: F64
+    var: F64
+    fixed: F64
+    parts: dict[str, F64]
+    by_tier: dict[str, F64]
+
+
+def _hop_terms(
+    h: _Hop,
+    w: F64,
+    a: SystemArrays,
+    q: QueueTable,
+    qindex: dict[tuple[int, int], int],
+    link_state: _LinkState | None,
+    n_d: int,
+    unstable: set[str] | None,
+) -> _Terms:
+    """The terms of the hops *h* into one stage, weighted by *w* (per hop: the share of its demand point)."""
+    st = h.stage
+    svc = int(a.stage_service[st])
+    target, d, lat, tx = h.target, h.demand, h.lat_ms, h.tx_ms_per_kb
+    kb = a.stage_request_kb[st]
+    qk = np.array([qindex.get((svc, int(t)), -1) for t in target], dtype=np.int64)
+    missing = qk < 0
+    qk = np.where(missing, 0, qk)
+    wait_m = np.where(missing, np.inf, q.wait_mean_s[qk] * 1000.0)
+    serv_m = np.where(missing, np.inf, q.service_s[qk] * 1000.0)
+    rnd_var = np.where(missing, np.inf, (q.wait_var_s2[qk] + q.service_var_s2[qk]) * 1e6)
+    fix = lat + kb * tx
+    if unstable is not None:
+        for k in np.flatnonzero(~q.stable[qk] & ~missing):
+            unstable.add(f"{a.service_ids[svc]}@{a.site_ids[int(target[k])]}")
+    x_mean = fix + wait_m + serv_m
+    parts: dict[str, F64] = {}
+    if link_state is not None:  # the wait for the bottleneck link (its transmission is in fix already)
+        on = h.direction >= 0
+        dirs = np.maximum(h.direction, 0)
+        link_m = np.where(on, link_state.wait_ms[dirs], 0.0)
+        rnd_var = rnd_var + np.where(on, link_state.var_ms2[dirs], 0.0)
+        x_mean = x_mean + link_m
+        if unstable is not None:
+            for k in np.unique(h.direction[on & ~np.isfinite(link_m)]).tolist():
+                name, src, dst = link_state.names[k]
+                unstable.add(f"link {name} ({src} -> {dst})")
+        parts["link_queueing"] = _sum_by(d, w * link_m, n_d)
+    with np.errstate(invalid="ignore"):
+        e1 = _sum_by(d, w * x_mean, n_d)
+        e2 = _sum_by(d, w * (rnd_var + x_mean**2), n_d)
+        spread = np.where(np.isfinite(e1), np.maximum(e2 - e1**2, 0.0), np.inf)
+    parts["propagation"] = _sum_by(d, w * lat, n_d)
+    parts["transmission"] = _sum_by(d, w * kb * tx, n_d)
+    parts["queueing"] = _sum_by(d, w * wait_m, n_d)
+    parts["processing"] = _sum_by(d, w * serv_m, n_d)
+    by_tier: dict[str, F64] = {}
+    tier_of = a.site_tier[target]
+    for ti, t in enumerate(TIERS):
+        sel = tier_of == ti
+        if sel.any():
+            by_tier[t] = _sum_by(d[sel], (w * (wait_m + serv_m))[sel], n_d)
+    return _Terms(e1, spread, _sum_by(d, w * fix, n_d), parts, by_tier)
+
+
+@dataclass
+class _Component:
+    """One component of a demand point's latency mixture: its probability, moments, fixed delays and parts."""
+
+    weight: F64
+    mean: F64
+    var: F64
+    fixed: F64
+    parts: dict[str, F64]
+    by_tier: dict[str, F64]
+
+
+def _hit_component(
+    h: _Hop,
+    hit: F64,
+    a: SystemArrays,
+    q: QueueTable,
+    qindex: dict[tuple[int, int], int],
+    paths: PathMetrics,
+    link_state: _LinkState | None,
+    n_d: int,
+    resp_kb: float,
+    before: _Component,
+) -> _Component:
+    """The requests answered by the caches at the stage of hops *h*: the route before it (*before*), this
+    stage at the caching sites (weighted by *hit*, the hop's hit probabilities), then the response from there
+    back to the access site (the access link is in *before*)."""
+    d = h.demand
+    norm = _sum_by(d, hit, n_d)
+    wn = hit / np.where(norm[d] > 0, norm[d], 1.0)
+    t = _hop_terms(h, wn, a, q, qindex, link_state, n_d, None)
+    lat, tx, _ = paths.pairs(h.target, a.demand_site[d].astype(np.int64))
+    back = _sum_by(d, wn * (lat + resp_kb * tx), n_d)
+    parts = {k: v + t.parts.get(k, 0.0) for k, v in before.parts.items()}
+    parts["propagation"] = parts["propagation"] + _sum_by(d, wn * lat, n_d)
+    parts["transmission"] = parts["transmission"] + _sum_by(d, wn * resp_kb * tx, n_d)
+    by_tier = {k: v + t.by_tier.get(k, 0.0) for k, v in before.by_tier.items()}
+    return _Component(norm, before.mean + t.mean + back, before.var + t.var, before.fixed + t.fixed + back,
+                      parts, by_tier)  # fmt: skip
+
+
+def _mixed(comps: list[_Component], values: list[F64]) -> F64:
+    """Per demand point, the mean of *values* (one array per component) under the components' weights."""
+    out = np.zeros(len(comps[0].weight))
+    for c, x in zip(comps, values, strict=True):
+        out = out + np.where(c.weight > 0, c.weight * x, 0.0)
+    return out
 
 
 def _analyze_app(
@@ -373,6 +521,7 @@ def _analyze_app(
     svc_av: F64,
     hops_of_app: tuple[I64, list[_Hop], I64],
     link_state: _LinkState | None,
+    hits: StageHits | None = None,
 ) -> tuple[AppAnalysis, dict[str, Any]]:
     dem, hops, last = hops_of_app
     n_d = len(a.demand_group)
@@ -394,47 +543,21 @@ def _analyze_app(
     parts["access"][dem] = access[dem]
     fixed[dem] = access[dem]
     mean[dem] = access[dem]
-    for h in hops:
-        st = h.stage
-        svc = int(a.stage_service[st])
-        target, d, w, lat, tx = h.target, h.demand, h.weight, h.lat_ms, h.tx_ms_per_kb
-        kb = a.stage_request_kb[st]
-        qk = np.array([qindex.get((svc, int(t)), -1) for t in target], dtype=np.int64)
-        missing = qk < 0
-        qk = np.where(missing, 0, qk)
-        wait_m = np.where(missing, np.inf, q.wait_mean_s[qk] * 1000.0)
-        serv_m = np.where(missing, np.inf, q.service_s[qk] * 1000.0)
-        rnd_var = np.where(missing, np.inf, (q.wait_var_s2[qk] + q.service_var_s2[qk]) * 1e6)
-        fix = lat + kb * tx
-        for k in np.flatnonzero(~q.stable[qk] & ~missing):
-            unstable.add(f"{a.service_ids[svc]}@{a.site_ids[int(target[k])]}")
-        x_mean = fix + wait_m + serv_m
-        if link_state is not None:  # the wait for the bottleneck link (its transmission is in fix already)
-            on = h.direction >= 0
-            dirs = np.maximum(h.direction, 0)
-            link_m = np.where(on, link_state.wait_ms[dirs], 0.0)
-            rnd_var = rnd_var + np.where(on, link_state.var_ms2[dirs], 0.0)
-            x_mean = x_mean + link_m
-            for k in np.unique(h.direction[on & ~np.isfinite(link_m)]).tolist():
-                name, src, dst = link_state.names[k]
-                unstable.add(f"link {name} ({src} -> {dst})")
-            parts["link_queueing"] += np.bincount(d, weights=w * link_m, minlength=n_d)
-        with np.errstate(invalid="ignore"):
-            e1 = np.bincount(d, weights=w * x_mean, minlength=n_d)
-            e2 = np.bincount(d, weights=w * (rnd_var + x_mean**2), minlength=n_d)
-            spread = np.where(np.isfinite(e1), np.maximum(e2 - e1**2, 0.0), np.inf)
-        mean += e1
-        var += spread
-        fixed += np.bincount(d, weights=w * fix, minlength=n_d)
-        parts["propagation"] += np.bincount(d, weights=w * lat, minlength=n_d)
-        parts["transmission"] += np.bincount(d, weights=w * kb * tx, minlength=n_d)
-        parts["queueing"] += np.bincount(d, weights=w * wait_m, minlength=n_d)
-        parts["processing"] += np.bincount(d, weights=w * serv_m, minlength=n_d)
-        tier_of = a.site_tier[target]
-        for ti, t in enumerate(TIERS):
-            sel = tier_of == ti
-            if sel.any():
-                by_tier[t] += np.bincount(d[sel], weights=(w * (wait_m + serv_m))[sel], minlength=n_d)
+    hit_comps: list[_Component] = []
+    for k_hop, h in enumerate(hops):
+        # a hit here: the route so far, this stage at its caching sites, then back from there
+        if hits is not None and np.any(hits.hit[k_hop] > 0):
+            hit_comps.append(_hit_component(
+                h, hits.hit[k_hop], a, q, qindex, paths, link_state, n_d, resp_kb,
+                _Component(np.zeros(n_d), mean, var, fixed, parts, by_tier)))  # fmt: skip
+        t = _hop_terms(h, h.weight, a, q, qindex, link_state, n_d, unstable)
+        mean += t.mean
+        var += t.var
+        fixed += t.fixed
+        for k_part, v_part in t.parts.items():
+            parts[k_part] += v_part
+        for tier, v_tier in t.by_tier.items():
+            by_tier[tier] += v_tier
     # the response from the last stage back to the access site (a pure delay: responses never queue)
     origin = pa.route_site[last].astype(np.int64)
     target = a.demand_site[pa.route_demand[last]].astype(np.int64)
@@ -455,17 +578,30 @@ def _analyze_app(
     total = float(rate.sum())
     wts = rate / total if total > 0 else np.full(len(dem), 1.0 / max(len(dem), 1))
     m, v, f = mean[dem], var[dem], fixed[dem]
+    mix = (wts, f, m, v)
+    app_mean = m
+    if hit_comps:  # per demand point: the misses (and other requests) on the full route, the hits per stage
+        p_miss = 1.0 - np.sum([c.weight for c in hit_comps], axis=0)
+        miss = _Component(p_miss, mean, var, fixed, parts, by_tier)
+        comps = [miss, *hit_comps]
+        cw = np.concatenate([wts * c.weight[dem] for c in comps])
+        on = cw > 0
+        cat = [np.concatenate([getattr(c, k)[dem] for c in comps]) for k in ("fixed", "mean", "var")]
+        mix = (cw[on], cat[0][on], cat[1][on], cat[2][on])
+        app_mean = _mixed(comps, [c.mean for c in comps])[dem]
+        parts = {k: _mixed(comps, [c.parts[k] for c in comps]) for k in parts}
+        by_tier = {k: _mixed(comps, [c.by_tier[k] for c in comps]) for k in by_tier}
     slo_p = float(a.app_slo_percentile[app])
     slo_l = float(a.app_slo_latency_ms[app])
-    quant = {p: _mixture_quantile(p / 100.0, wts, f, m, v) for p in (50.0, 95.0, 99.0)}
-    at_slo = _mixture_quantile(slo_p / 100.0, wts, f, m, v) if math.isfinite(slo_p) else None
+    quant = {p: _mixture_quantile(p / 100.0, *mix) for p in (50.0, 95.0, 99.0)}
+    at_slo = _mixture_quantile(slo_p / 100.0, *mix) if math.isfinite(slo_p) else None
     meets_l = None if not math.isfinite(slo_l) or at_slo is None else bool(at_slo <= slo_l)
     availability = float(np.sum(wts * av_d))
     slo_a = float(a.app_slo_availability[app])
     result = AppAnalysis(
         application=a.app_ids[app],
         rate_per_s=total,
-        mean_ms=float(np.sum(wts * m)),
+        mean_ms=float(np.sum(wts * app_mean)),
         p50_ms=quant[50.0],
         p95_ms=quant[95.0],
         p99_ms=quant[99.0],
@@ -480,7 +616,7 @@ def _analyze_app(
         decomposition_ms={k: float(np.sum(wts * v_[dem])) for k, v_ in parts.items()},
         by_tier_ms={t: float(np.sum(wts * v_[dem])) for t, v_ in by_tier.items() if np.any(v_[dem])},
         unstable_stations=sorted(unstable),
-        cdf=_cdf_dict(wts, f, m, v),
+        cdf=_cdf_dict(*mix),
     )
     worst = {"fixed_ms": f, "demand": dem}
     return result, worst
@@ -643,7 +779,6 @@ def analyze_scenario(
     else:
         check_plan_matches(plan, scenario_sha256(scenario), source="plan")
     pa = plan_to_arrays(plan, a, source="plan")
-    q, qindex = _queues(a, pa)
     paths = PathMetrics(a)
     site_av, dom_av = site_availability(scenario, a)
     svc_av = service_availability(a, pa.replicas, site_av, dom_av)
@@ -656,16 +791,23 @@ def analyze_scenario(
         for app in range(len(a.app_ids))
         if np.any(a.group_app[a.demand_group] == app)
     }
+    caches = cache_sites(scenario, a, plan)
+    hits = _app_hits(caches, a, pa, hops) if caches is not None else {}
+    q, qindex = _queues(a, pa, _entry_scale(a, pa, hops, hits) if hits else None)
     link_state: _LinkState | None = None
     links_out: list[dict[str, Any]] | None = None
     if qlinks is not None:
-        loads, rho, wait_ms, var_ms2 = _link_waits(a, qlinks, [h for x in hops.values() for h in x[1]])
+        reach = [x.reach[h.stage - int(a.app_stage_ptr[app])][h.demand] if (x := hits.get(app)) else None
+                 for app, v in hops.items() for h in v[1]]  # fmt: skip
+        loads, rho, wait_ms, var_ms2 = _link_waits(
+            a, qlinks, [h for x in hops.values() for h in x[1]],
+            [r if r is not None else np.ones(1) for r in reach] if hits else None)  # fmt: skip
         link_state = _LinkState(wait_ms, var_ms2, qlinks.direction_names(a))
         links_out = _link_rows(link_state, loads, rho)
         warnings += _link_warnings(scenario, link_state, rho)
     for app, hops_of_app in hops.items():
         res, worst = _analyze_app(
-            app, a, pa, q, qindex, paths, site_av, dom_av, svc_av, hops_of_app, link_state
+            app, a, pa, q, qindex, paths, site_av, dom_av, svc_av, hops_of_app, link_state, hits.get(app)
         )
         fixed_by_app[len(apps)] = worst["fixed_ms"]
         apps.append(res)
@@ -709,7 +851,31 @@ def analyze_scenario(
         verdict=_verdict(apps, bottlenecks, links_out),
         forecasts=forecasts,
         links=links_out,
+        caches=caches.to_dict(a) if caches is not None else None,
     )
+
+
+def _app_hits(
+    cs: CacheSites, a: SystemArrays, pa: PlanArrays, hops: dict[int, tuple[I64, list[_Hop], I64]]
+) -> dict[int, StageHits]:
+    """Per caching application (``content_share > 0``), who reaches each stage and the hits there."""
+    n_d = len(a.demand_group)
+    return {app: stage_hits(cs, float(cs.app_share[app]), n_d, [(h.target, h.demand, h.weight) for h in x[1]])
+            for app, x in hops.items() if cs.app_share[app] > 0}  # fmt: skip
+
+
+def _entry_scale(
+    a: SystemArrays, pa: PlanArrays, hops: dict[int, tuple[I64, list[_Hop], I64]], hits: dict[int, StageHits]
+) -> F64:
+    """Per route entry, the share of its demand point's requests that get to it (the rest hit a cache before)."""
+    scale = np.ones(len(pa.route_demand))
+    for app, sh in hits.items():
+        dem = hops[app][0]
+        lo = int(a.app_stage_ptr[app])
+        for k in range(len(sh.reach) - 1, -1, -1):  # backwards: a service on two stages keeps its first
+            ent = _stage_entries(pa, dem, int(a.stage_service[lo + k]))
+            scale[ent] = sh.reach[k][pa.route_demand[ent]]
+    return scale
 
 
 TOP_LINKS = 100
