@@ -102,8 +102,17 @@ class KernelMetrics:
             return self.station_sojourn_s_sum / self.station_departures
 
 
-def read_metrics(state: KernelState) -> KernelMetrics:
-    """Snapshot the statistics of the current measurement window (copies; the state is not changed)."""
+def read_metrics(state: KernelState, *, open_requests: bool = True) -> KernelMetrics:
+    """Snapshot the statistics of the current measurement window (copies; the state is not changed).
+
+    Parameters
+    ----------
+    state : KernelState
+    open_requests : bool, optional
+        Compute ``unfinished`` and ``station_residence_open_s``, which scan the whole request pool (default
+        True). False skips the scan (both are then zeros): for a control plane that reads only counters and
+        time integrals at each stop, where the scan of a large pool would cost more than the kernel's run.
+    """
     ai, af = state.app, state.app.view(_F64)
     si, sw, sf = state.st, state.st.view(_I32), state.st.view(_F64)
     latency = tuple(
@@ -131,7 +140,7 @@ def read_metrics(state: KernelState) -> KernelMetrics:
         timeouts=ai[:, core.A_TIMEOUTS].copy(),
         failed=ai[:, core.A_FAILED].copy(),
         orphans_done=ai[:, core.A_ORPHANS_DONE].copy(),
-        unfinished=state.outstanding,
+        unfinished=state.outstanding if open_requests else np.zeros(ai.shape[0], np.int64),
         latency=latency,
         wait_s_sum=af[:, core.A_WAIT_SUM].copy(),
         service_s_sum=af[:, core.A_SERVICE_SUM].copy(),
@@ -147,7 +156,7 @@ def read_metrics(state: KernelState) -> KernelMetrics:
         station_sojourn_s_sum=sf[:, core.S_SOJOURN_SUM].copy(),
         station_wait_s_sum=sf[:, core.S_WAIT_SUM].copy(),
         station_residence_done_s=sf[:, core.S_SOJOURN_SUM] + sf[:, core.S_RES_ADJ],
-        station_residence_open_s=_open_residence(state),
+        station_residence_open_s=_open_residence(state) if open_requests else np.zeros(si.shape[0]),
         cache_requests=state.cache[:, core.C_REQ].copy(),
         cache_hits=state.cache[:, core.C_HITS].copy(),
     )

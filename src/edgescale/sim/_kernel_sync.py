@@ -15,6 +15,7 @@ from edgescale.sim._kernel_state import _F64, _I32, KernelState, _grow_heap, _ze
 
 Rows = NDArray[np.intp] | slice
 _ALL = slice(None)
+_NONE: NDArray[np.intp] = np.zeros(0, np.intp)
 
 
 def _diff(m: KernelModel, state: KernelState, name: str) -> Rows:
@@ -24,7 +25,10 @@ def _diff(m: KernelModel, state: KernelState, name: str) -> Rows:
     if old is None or old.shape != new.shape:
         state.seen[name] = new.copy()
         return _ALL
-    rows = np.flatnonzero(new != old)
+    ne = new != old
+    if not ne.any():  # the usual case at a stop: skip the index arrays and the writes
+        return _NONE
+    rows = np.flatnonzero(ne)
     old[rows] = new[rows]
     return rows
 
@@ -44,12 +48,14 @@ def _load_model(m: KernelModel, state: KernelState) -> NDArray[np.int64]:
     for name, col in (("servers", core.W_SERVERS), ("discipline", core.W_DISC), ("up", core.W_UP),
                       ("capacity", core.W_CAP)):  # fmt: skip
         rows = _diff(m, state, name)
-        stw[rows, col] = getattr(m, name)[rows]
-        if name == "servers":
-            changed[rows] = True
+        if _any(rows):
+            stw[rows, col] = getattr(m, name)[rows]
+            if name == "servers":
+                changed[rows] = True
     rows = _diff(m, state, "speed")
-    stf[rows, core.M_SPEED] = m.speed[rows]
-    changed[rows] = True
+    if _any(rows):
+        stf[rows, core.M_SPEED] = m.speed[rows]
+        changed[rows] = True
     state.st[:, core.S_RESYNC] = changed  # the kernel reschedules PS completions of these stations
     old_ptr = state.seen.get("route_ptr")
     route_rows = _diff(m, state, "route_ptr")
@@ -65,8 +71,9 @@ def _load_model(m: KernelModel, state: KernelState) -> NDArray[np.int64]:
                             ("stage_link_station", gw, core.W_LINK),
                             ("stage_link_work_s", gf, core.G_LINK_WORK)):  # fmt: skip
         rows = _diff(m, state, name)
-        view[rows, col] = getattr(m, name)[rows]
-        stage_changed |= _any(rows)
+        if _any(rows):
+            view[rows, col] = getattr(m, name)[rows]
+            stage_changed = True
     if old_ptr is not None and _any(route_rows):
         _remap_routes(m, state, old_ptr)
     arrivals = _load_sources(m, state, first_stages=stage_changed or _any(route_rows))
@@ -107,16 +114,18 @@ def _load_sources(m: KernelModel, state: KernelState, *, first_stages: bool) -> 
     kind_rows: Rows = _ALL
     for name, view, col in [(n, cw, c) for n, c in _SOURCE_INTS] + [(n, cf, c) for n, c in _SOURCE_FLOATS]:
         rows = _diff(m, state, name)
-        view[rows, col] = getattr(m, name)[rows]
         if name == "arrival_kind":
             kind_rows = rows
-        if name in _ARRIVAL_PARAMS:
-            arrivals[rows] = True
+        if _any(rows):
+            view[rows, col] = getattr(m, name)[rows]
+            if name in _ARRIVAL_PARAMS:
+                arrivals[rows] = True
     second = _any(kind_rows)
     for name in _SECOND_PARAM:
         rows = _diff(m, state, name)
-        arrivals[rows] = True
-        second |= _any(rows)
+        if _any(rows):
+            arrivals[rows] = True
+            second = True
     if second:
         k = m.arrival_kind
         cf[:, core.M_RATE1] = np.where(k == core.TOKEN_BUCKET, m.token_depth,

@@ -53,6 +53,26 @@ def link_name(a: SystemArrays, link: int) -> str:
     return f"{a.site_ids[int(a.link_src[link])]}-{a.site_ids[int(a.link_dst[link])]}"
 
 
+class _Deadlines:
+    """A failure detector's deadlines (:meth:`~edgescale.policies.FailureDetector.suspect_at`) for some ids,
+    asked again only after the detector heard heartbeats (:meth:`stale`): a stop without new heartbeats
+    compares times instead of asking once per id."""
+
+    def __init__(self, detector: FailureDetector, ids: I64) -> None:
+        self.detector, self.ids = detector, ids
+        self._at: F64 | None = None
+
+    def stale(self) -> None:
+        """The detector heard something: ask again next time."""
+        self._at = None
+
+    def at(self) -> F64:
+        """``suspect_at`` of each id, in the order of ``ids``."""
+        if self._at is None:
+            self._at = np.array([self.detector.suspect_at(i) for i in self.ids.tolist()], np.float64)
+        return self._at
+
+
 class SimClusterView:
     """The twin's :class:`~edgescale.policies.ClusterView`: read-only arrays plus on-demand path latencies."""
 
@@ -196,6 +216,8 @@ class ControlPlane:
         bal = _policy(scenario.policies.balancing, "balancing", Nearest())
         self.balancer: LoadBalancer = bal
         self.nodes = np.unique(world.station_site).astype(np.int64)
+        self.is_node = np.zeros(a.n_sites, bool)  # sites with stations (the detector watches these)
+        self.is_node[self.nodes] = True
         self.site_up = np.ones(a.n_sites, bool)  # the truth (the data plane's)
         self.suspected = np.zeros(a.n_sites, bool)  # what the control plane believes
         self.last_tick = -math.inf
@@ -218,6 +240,8 @@ class ControlPlane:
             scenario.policies.failure_detection, "failure_detection", HeartbeatTimeout(timeout_s=5.0)
         )
         self.link_down = np.zeros(n_links, bool)  # the truth
+        self.node_deadlines = _Deadlines(self.detector, self.nodes)
+        self.link_deadlines = _Deadlines(self.link_detector, self.links)
         self.link_suspected = np.zeros(n_links, bool)  # what the control plane believes
 
     def set_links(self, link_down: NDArray[np.bool_]) -> None:
@@ -267,17 +291,19 @@ class ControlPlane:
             for det, ids in ((self.detector, up_nodes), (self.link_detector, up_links)):
                 if ids.size:
                     det.heartbeats(np.tile(ids, ticks.size), np.repeat(ticks, ids.size))
+                    self.node_deadlines.stale()  # both: the two detectors may be one object
+                    self.link_deadlines.stale()
             self.last_tick = float(ticks[-1])
 
     def next_wakeup(self, now: float) -> float:
         """The next time the control plane must look: a down site becomes suspected, or an up suspect's
         heartbeat arrives (``inf`` when none)."""
         t = math.inf
-        for node in self.nodes[~self.site_up[self.nodes] & ~self.suspected[self.nodes]].tolist():
-            t = min(t, self.detector.suspect_at(node))
+        for at in self.node_deadlines.at()[~self.site_up[self.nodes] & ~self.suspected[self.nodes]].tolist():
+            t = min(t, at)
         if self.watch_links:
-            for link in np.flatnonzero(self.link_down & ~self.link_suspected).tolist():
-                t = min(t, self.link_detector.suspect_at(link))
+            for at in self.link_deadlines.at()[self.link_down & ~self.link_suspected].tolist():
+                t = min(t, at)
         if (self.suspected & self.site_up).any() or (self.link_suspected & ~self.link_down).any():
             t = min(t, (math.floor(now / self.interval + 1e-12) + 1) * self.interval)
         return t
@@ -288,9 +314,7 @@ class ControlPlane:
             return []
         sus = np.zeros(self.links.size, bool)
         sus[list(self.link_detector.suspected(now))] = True
-        for link in np.flatnonzero(~sus).tolist():  # the detector's own deadline, exactly
-            if self.link_detector.suspect_at(link) <= now:
-                sus[link] = True
+        sus |= self.link_deadlines.at() <= now  # the detector's own deadline, exactly
         if np.array_equal(sus, self.link_suspected):
             return []
         events: list[dict[str, Any]] = []
@@ -308,10 +332,8 @@ class ControlPlane:
         link_events = self._update_links(now)
         sus = np.zeros(self.a.n_sites, bool)
         sus[list(self.detector.suspected(now))] = True
-        for node in self.nodes.tolist():  # the detector's own deadline, exactly (no float round-off)
-            if not sus[node] and self.detector.suspect_at(node) <= now:
-                sus[node] = True
-        sus &= np.isin(np.arange(self.a.n_sites), self.nodes)
+        sus[self.nodes[self.node_deadlines.at() <= now]] = True  # the detector's own deadline, exactly
+        sus &= self.is_node
         if np.array_equal(sus, self.suspected):
             return link_events
         events: list[dict[str, Any]] = link_events

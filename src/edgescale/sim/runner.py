@@ -409,6 +409,11 @@ def _replicate(
     offload = world.offloading
     app_of_group = np.asarray(a.group_app, np.int64)
 
+    def stop_metrics() -> KernelMetrics:
+        """Counters and time integrals now (no scan of the request pool: the stops need neither
+        ``unfinished`` nor open residence)."""
+        return read_metrics(state, open_requests=False)
+
     def fold(x: KernelMetrics) -> KernelMetrics:
         """Device pseudo-applications folded into their applications (offloading), else *x*."""
         return fold_metrics(x, offload.n_apps, app_of_group)[0] if offload is not None else x
@@ -485,9 +490,9 @@ def _replicate(
                 overload.restart_window(t)
             busy_prev = np.zeros(world.n_stations)
             t_prev = t
-            prev_counts = _counts(fold(read_metrics(state)))
+            prev_counts = _counts(fold(stop_metrics()))
         elif t > warmup or warmup == 0:
-            m = fold(read_metrics(state))
+            m = fold(stop_metrics())
             if t > t_prev:
                 busy = m.station_busy_s[: world.n_stations]
                 samples.add(t, np.concatenate(([t - t_prev], busy - busy_prev)))
@@ -498,11 +503,11 @@ def _replicate(
             prev_counts = counts
         is_epoch = abs(t / epoch - round(t / epoch)) < 1e-9
         if scaler is not None and is_epoch and t < horizon:
-            m = read_metrics(state)
+            m = stop_metrics()
             n = world.n_stations  # the service stations
             applied += scaler.epoch(t, m.station_busy_s[:n], m.station_servers_s[:n], state.in_station[:n])
         if offload is not None and is_epoch and t < horizon:
-            busy = read_metrics(state).station_busy_s[: world.n_stations]
+            busy = stop_metrics().station_busy_s[: world.n_stations]
             if t > off_t and busy.sum() >= off_busy.sum():  # not across a metrics reset
                 off_view._load = _site_load(world, a, (busy - off_busy) / (t - off_t))
             off_busy, off_t = busy.copy(), t
@@ -510,7 +515,7 @@ def _replicate(
                 offload.apply_rates(model)
         changed = False
         if overload is not None:
-            busy_s = read_metrics(state).station_busy_s[: world.n_stations] if is_epoch else None
+            busy_s = stop_metrics().station_busy_s[: world.n_stations] if is_epoch else None
             events, changed = overload.step(t, busy_s)
             applied += events
         while ev_i < len(scheduled) and scheduled[ev_i][0] <= t + 1e-12:
