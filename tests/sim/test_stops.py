@@ -1,0 +1,52 @@
+"""What makes a control-plane stop cheap keeps its numbers: a light metrics read, cached detector deadlines."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+
+from edgescale.policies.heartbeat_timeout import HeartbeatTimeout
+from edgescale.sim.control import _Deadlines
+from edgescale.sim.histogram import LogHistogram
+from edgescale.sim.kernel import init_state, make_model, read_metrics, run_until
+
+
+def test_light_read_equals_the_full_read_but_for_the_pool_scan() -> None:
+    # M/M/1 at rho = 0.9 stopped mid-run: requests are inside, so the pool scan finds open ones
+    model = make_model(servers=[1], rate_per_s=[0.9], route_ptr=[0, 1], stage_station=[0],
+                       stage_work_mean_s=[1.0])  # fmt: skip
+    state = init_state(model, seed=4)
+    run_until(model, state, 500.0)
+    full, light = read_metrics(state), read_metrics(state, open_requests=False)
+    assert int(full.unfinished.sum()) > 0 and float(full.station_residence_open_s.sum()) > 0
+    assert int(light.unfinished.sum()) == 0 and float(light.station_residence_open_s.sum()) == 0.0
+    for f in fields(full):
+        if f.name in ("unfinished", "station_residence_open_s"):
+            continue
+        x, y = getattr(full, f.name), getattr(light, f.name)
+        if f.name == "latency":
+            assert all(isinstance(h, LogHistogram) and h.count == g.count and h.sum == g.sum
+                       for h, g in zip(x, y, strict=True))  # fmt: skip
+        else:
+            assert np.array_equal(x, y), f.name
+
+
+def test_deadlines_are_asked_again_only_after_heartbeats() -> None:
+    det = HeartbeatTimeout(timeout_s=3.0)
+    det.heartbeats(np.array([0, 2]), np.array([1.0, 4.0]))
+    calls: list[int] = []
+    asked = det._suspect_at
+
+    def counting(node: int) -> float:
+        calls.append(node)
+        return asked(node)
+
+    det._suspect_at = counting  # type: ignore[method-assign]
+    dl = _Deadlines(det, np.array([0, 1, 2], np.int64))
+    assert dl.at().tolist() == [4.0, float("inf"), 7.0]
+    dl.at()
+    assert calls == [0, 1, 2]  # the second stop compared times without asking
+    det.heartbeat(0, 5.0)
+    dl.stale()
+    assert dl.at().tolist() == [8.0, float("inf"), 7.0] and len(calls) == 6
