@@ -82,7 +82,8 @@ def cache_sites(scenario: Scenario, a: SystemArrays, plan: Plan | None) -> Cache
     cap = np.floor(1000.0 * a.site_cache_gb[sites] / content.item_size_mb + 1e-9).astype(np.int64)
     p = zipf_popularity(content.items, content.zipf_alpha)
     if name == "lru":
-        h = np.array([che_hit_ratio(p, int(c)) for c in cap])
+        sizes, inverse = np.unique(cap, return_inverse=True)  # once per distinct size
+        h = np.array([che_hit_ratio(p, int(c)) for c in sizes])[inverse.reshape(-1)]
     else:
         by_site = {e.site: np.asarray(e.items, np.int64) for e in (plan.cache if plan is not None else ())}
         given = choice.params.get("items") if choice is not None else None
