@@ -22,3 +22,14 @@ def test_analyze_text_shows_the_busiest_links_and_an_overloaded_one(tmp_path: Pa
     r = CliRunner().invoke(app, ["analyze", str(tmp_path / "hot.yaml")])
     assert "link m-c (m -> c): 116.0% busy, overloaded" in r.output
     assert "warning: links[2]" in r.output
+
+
+def test_analyze_text_shows_expected_cache_hit_ratios(tmp_path: Path) -> None:
+    from edgescale.analysis.caching import che_hit_ratio, zipf_popularity
+    from tests.sim.test_caching_parity import _cdn_queues
+
+    save(_cdn_queues("lru"), tmp_path / "cdn.yaml")
+    r = CliRunner().invoke(app, ["analyze", str(tmp_path / "cdn.yaml")])
+    assert r.exit_code == 0, r.output
+    h = che_hit_ratio(zipf_popularity(1000, 0.8), 50)  # 50 of 1,000 Zipf-0.8 items, LRU
+    assert "caches (lru, che): expected hit ratio " in r.output and f"{h:.1%}" in r.output

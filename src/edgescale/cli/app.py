@@ -201,6 +201,10 @@ def _analysis_text(d: dict[str, Any]) -> str:
         lines.append(
             escape(f"  link {x['link']} ({x['from']} -> {x['to']}): {x['utilization']:.1%} busy, {wait}")
         )
+    c = d.get("caches")
+    if c:
+        hr = ", ".join(f"{x['site']} {x['expected_hit_ratio']:.1%}" for x in c["sites"][:5])
+        lines.append(escape(f"  caches ({c['policy']}, {c['reference']}): expected hit ratio {hr}"))
     lines += warning_lines(d.get("warnings", []))
     g = d.get("graph")
     if g:
