@@ -50,3 +50,28 @@ def test_deadlines_are_asked_again_only_after_heartbeats() -> None:
     det.heartbeat(0, 5.0)
     dl.stale()
     assert dl.at().tolist() == [8.0, float("inf"), 7.0] and len(calls) == 6
+
+
+def test_in_flight_requests_keep_their_stage_when_routes_change_length() -> None:
+    """route_ptr changes but keeps its length (source 0 loses a stage, source 1 gains one): requests in flight
+    are remapped from the OLD pointers (the seen array is updated in place by the diff)."""
+    from dataclasses import replace
+
+    from edgescale.sim import _kernel_core as core
+    from edgescale.sim._kernel_sync import _load_model
+
+    model = make_model(servers=[1, 1, 1], rate_per_s=[0.5, 2.0], route_ptr=[0, 2, 3], stage_station=[0, 1, 2],
+                       stage_work_mean_s=[0.1, 0.1, 5.0])  # fmt: skip
+    state = init_state(model, seed=2)
+    run_until(model, state, 30.0)  # source 1's requests pile up at its only stage (2), rho = 10
+    rw = state.req.view(np.int32)
+    live = (rw[:, core.R_STATE] & core.FL_LIVE) != 0
+    owner = rw[live, core.R_SRC]
+    before = rw[live, core.R_G].copy()
+    assert int((owner == 1).sum()) > 10 and set(before[owner == 1].tolist()) == {2}
+    new = replace(model, route_ptr=np.array([0, 1, 3], np.int64))
+    _load_model(new, state)
+    after = rw[live, core.R_G]
+    old_ptr, new_ptr = np.array([0, 2, 3]), np.array([0, 1, 3])
+    np.testing.assert_array_equal(after, new_ptr[owner] + before - old_ptr[owner])
+    assert set(after[owner == 1].tolist()) == {1}  # still at its first stage

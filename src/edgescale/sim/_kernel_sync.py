@@ -58,6 +58,8 @@ def _load_model(m: KernelModel, state: KernelState) -> NDArray[np.int64]:
         changed[rows] = True
     state.st[:, core.S_RESYNC] = changed  # the kernel reschedules PS completions of these stations
     old_ptr = state.seen.get("route_ptr")
+    if old_ptr is not None and old_ptr.shape == m.route_ptr.shape and (old_ptr != m.route_ptr).any():
+        old_ptr = old_ptr.copy()  # _diff updates the seen array in place: keep the old pointers for the remap
     route_rows = _diff(m, state, "route_ptr")
     stage_changed = False
     if state.stg.shape[0] != m.n_stages:
