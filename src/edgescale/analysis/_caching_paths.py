@@ -1,6 +1,6 @@
 """Content caches in ``analyze``: per cache site the expected hit ratio, per route stage who gets there.
 
-The same model as the twin's (``edgescale.sim.caching``, re-derived here from the scenario and plan: analysis
+The same model as the twin's (``edgescale.sim.caching`` builds its caches from :func:`cache_config`; analysis
 does not import the twin). A scenario caches when it has a ``content`` catalogue, sites with ``cache_gb > 0``
 and applications with ``content_share > 0``; a site holds ``floor(1000 cache_gb / item_size_mb)`` items. Under
 the independent reference model (Zipf popularity) a cache's hit ratio ``h`` is Che's approximation for
@@ -32,7 +32,7 @@ from edgescale.model.schema import Scenario
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["CacheSites", "StageHits", "cache_sites", "stage_hits"]
+__all__ = ["CacheConfig", "CacheSites", "StageHits", "cache_config", "cache_sites", "stage_hits"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -61,7 +61,19 @@ class CacheSites:
         }  # fmt: skip
 
 
-def cache_sites(scenario: Scenario, a: SystemArrays, plan: Plan | None) -> CacheSites | None:
+@dataclass(frozen=True)
+class CacheConfig:
+    """What a scenario and plan say of its caches: the one reading the twin and ``analyze`` share."""
+
+    policy: str  # lru or static
+    popularity: F64  # Zipf request probability of each catalogue item (numbered by popularity)
+    site: I64  # the caching sites
+    capacity_items: I64  # per caching site
+    static_items: list[I64]  # per caching site, with the static policy (empty for lru)
+    app_share: F64  # per application: content_share
+
+
+def cache_config(scenario: Scenario, a: SystemArrays, plan: Plan | None) -> CacheConfig | None:
     """The scenario's caches (see the module docstring), or None when it does not cache.
 
     Raises
@@ -80,28 +92,43 @@ def cache_sites(scenario: Scenario, a: SystemArrays, plan: Plan | None) -> Cache
         raise ScenarioError([Issue("policies.caching.name", "caches are modelled as 'lru' or 'static'", name,
                                    "use lru or static")])  # fmt: skip
     cap = np.floor(1000.0 * a.site_cache_gb[sites] / content.item_size_mb + 1e-9).astype(np.int64)
-    p = zipf_popularity(content.items, content.zipf_alpha)
-    if name == "lru":
-        sizes, inverse = np.unique(cap, return_inverse=True)  # once per distinct size
-        h = np.array([che_hit_ratio(p, int(c)) for c in sizes])[inverse.reshape(-1)]
-    else:
+    static: list[I64] = []
+    if name == "static":
         by_site = {e.site: np.asarray(e.items, np.int64) for e in (plan.cache if plan is not None else ())}
         given = choice.params.get("items") if choice is not None else None
-        hs: list[float] = []
+        top = np.arange(content.items, dtype=np.int64)  # items are numbered by popularity
         for k, s in enumerate(sites.tolist()):
             items = by_site.get(a.site_ids[s])
             if items is None:
-                top = np.arange(min(int(cap[k]), p.size))  # items are numbered by popularity
-                items = np.asarray(given, np.int64) if given is not None else top
+                items = np.asarray(given, np.int64) if given is not None else top[: int(cap[k])]
             if items.size and (items.min() < 0 or items.max() >= content.items):
                 raise ScenarioError([Issue(f"cache items of site '{a.site_ids[s]}'",
                                            f"must be catalogue items in [0, {content.items})", int(items.max()),
                                            "number items from 0, the most popular")])  # fmt: skip
-            hs.append(float(p[np.unique(items)].sum()))
-        h = np.array(hs, dtype=np.float64)
+            static.append(items)
+    return CacheConfig(name, zipf_popularity(content.items, content.zipf_alpha), sites, cap, static, share)
+
+
+def cache_sites(scenario: Scenario, a: SystemArrays, plan: Plan | None) -> CacheSites | None:
+    """The scenario's caches with their expected hit ratios, or None when it does not cache.
+
+    Raises
+    ------
+    ScenarioError
+        As :func:`cache_config`.
+    """
+    cfg = cache_config(scenario, a, plan)
+    if cfg is None:
+        return None
+    p = cfg.popularity
+    if cfg.policy == "lru":
+        sizes, inverse = np.unique(cfg.capacity_items, return_inverse=True)  # once per distinct size
+        h = np.array([che_hit_ratio(p, int(c)) for c in sizes])[inverse.reshape(-1)]
+    else:
+        h = np.array([float(p[np.unique(items)].sum()) for items in cfg.static_items], dtype=np.float64)
     per_site = np.full(a.n_sites, -1.0)
-    per_site[sites] = h
-    return CacheSites(name, int(content.items), sites, cap, h, per_site, share)
+    per_site[cfg.site] = h
+    return CacheSites(cfg.policy, int(p.size), cfg.site, cfg.capacity_items, h, per_site, cfg.app_share)
 
 
 @dataclass(frozen=True)

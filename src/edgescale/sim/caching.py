@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from edgescale.analysis._caching_paths import cache_config
 from edgescale.analysis.caching import che_hit_ratio, zipf_popularity
-from edgescale.errors import Issue, ScenarioError
 from edgescale.model.arrays import SystemArrays
 from edgescale.model.plan import Plan
 from edgescale.model.schema import Scenario
@@ -78,35 +78,15 @@ def plan_caches(scenario: Scenario, a: SystemArrays, plan: Plan | None) -> Cache
     ScenarioError
         If the caching policy is neither ``lru`` nor ``static``, or static items are out of the catalogue.
     """
-    content = scenario.content
-    share = np.array([app.content_share for app in scenario.applications], dtype=np.float64)
-    sites = np.flatnonzero(a.site_cache_gb > 0)
-    if content is None or not sites.size or not np.any(share > 0):
+    cfg = cache_config(scenario, a, plan)
+    if cfg is None:
         return None
-    choice = scenario.policies.caching
-    name = choice.name if choice is not None else "lru"
-    if name not in ("lru", "static"):
-        raise ScenarioError([Issue("policies.caching.name", "the twin caches with 'lru' or 'static'", name)])
-    cap = np.floor(1000.0 * a.site_cache_gb[sites] / content.item_size_mb + 1e-9).astype(np.int64)
-    static: list[I64] = []
-    if name == "static":
-        by_site = {e.site: np.asarray(e.items, np.int64) for e in (plan.cache if plan is not None else ())}
-        given = choice.params.get("items") if choice is not None else None
-        top = np.arange(content.items, dtype=np.int64)  # items are numbered by popularity
-        for k, s in enumerate(sites.tolist()):
-            items = by_site.get(a.site_ids[s])
-            if items is None:
-                items = np.asarray(given, np.int64) if given is not None else top[: int(cap[k])]
-            if items.size and (items.min() < 0 or items.max() >= content.items):
-                raise ScenarioError([Issue(f"cache items of site '{a.site_ids[s]}'",
-                                           f"must be catalogue items in [0, {content.items})",
-                                           int(items.max()))])  # fmt: skip
-            static.append(items)
-    spec = CacheSpec(zipf_popularity(content.items, content.zipf_alpha), kind=[name] * sites.size,
-                     capacity_items=cap, static_items=static)  # fmt: skip
+    n = int(cfg.site.size)
+    spec = CacheSpec(cfg.popularity, kind=[cfg.policy] * n, capacity_items=cfg.capacity_items,
+                     static_items=cfg.static_items)  # fmt: skip
     site_cache = np.full(a.n_sites, -1, np.int64)
-    site_cache[sites] = np.arange(sites.size)
-    return CachePlan(spec, name, site_cache, sites.astype(np.int64), share)
+    site_cache[cfg.site] = np.arange(n)
+    return CachePlan(spec, cfg.policy, site_cache, cfg.site, cfg.app_share)
 
 
 def cache_columns(
