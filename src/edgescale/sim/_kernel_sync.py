@@ -28,9 +28,8 @@ def _diff(m: KernelModel, state: KernelState, name: str) -> Rows:
     ne = new != old
     if not ne.any():  # the usual case at a stop: skip the index arrays and the writes
         return _NONE
-    rows = np.flatnonzero(ne)
-    old[rows] = new[rows]
-    return rows
+    state.seen[name] = new.copy()  # replaced, not updated in place: a caller may hold the old values
+    return np.flatnonzero(ne)
 
 
 def _any(rows: Rows) -> bool:
@@ -57,9 +56,7 @@ def _load_model(m: KernelModel, state: KernelState) -> NDArray[np.int64]:
         stf[rows, core.M_SPEED] = m.speed[rows]
         changed[rows] = True
     state.st[:, core.S_RESYNC] = changed  # the kernel reschedules PS completions of these stations
-    old_ptr = state.seen.get("route_ptr")
-    if old_ptr is not None and old_ptr.shape == m.route_ptr.shape and (old_ptr != m.route_ptr).any():
-        old_ptr = old_ptr.copy()  # _diff updates the seen array in place: keep the old pointers for the remap
+    old_ptr = state.seen.get("route_ptr")  # the pointers requests in flight were placed with
     route_rows = _diff(m, state, "route_ptr")
     stage_changed = False
     if state.stg.shape[0] != m.n_stages:
