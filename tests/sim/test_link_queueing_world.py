@@ -11,9 +11,13 @@ import pytest
 import edgescale
 from edgescale.analysis._paths import PathMetrics
 from edgescale.errors import ScenarioError
-from edgescale.model.arrays import compile_scenario
+from edgescale.model.arrays import SystemArrays, compile_scenario
+from edgescale.model.default_plan import default_plan
 from edgescale.model.io import scenario_from_dict
+from edgescale.model.plan import plan_to_arrays
+from edgescale.model.schema import Scenario
 from edgescale.sim.links import hop_paths, link_queues
+from edgescale.sim.world import World, build_world, route_delays
 from tests.sim.test_failures import _two_edges
 
 
@@ -116,7 +120,7 @@ def test_a_reroute_moves_the_requests_to_the_new_paths_link_station() -> None:
 
 
 def test_only_the_busiest_link_directions_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("edgescale.sim.runner.TOP_LINKS", 2)
+    monkeypatch.setattr("edgescale.analysis._link_queues.TOP_LINKS", 2)
     links = [_link("a", "b", 2, 10), _link("a", "c", 10, 20)]
     doc = _scenario(links, ["b", "c"], events=[{"at_s": 20, "action": "fail", "sites": ["b"]}])
     r = edgescale.simulate(scenario_from_dict(doc), duration_s=80, warmup_s=0, epoch_s=10, seed=3).to_dict()
@@ -228,21 +232,22 @@ def test_link_failures_cut_then_move_the_link_station() -> None:
     assert names[int(m.stage_link_station[0]) - w.n_stations] == ("a", "b")
 
 
-def test_route_delays_reproduce_the_world_with_link_queueing() -> None:
-    """Two stages, a -> b (over a-m, m-b) then b -> m: the first queues at m -> b, the second at b -> m (the
-    way back over the bottleneck); the control plane's route_delays gives the world's arrays exactly."""
-    from edgescale.model.default_plan import default_plan
-    from edgescale.model.plan import plan_to_arrays
-    from edgescale.sim.world import build_world, route_delays
-
-    doc = _scenario([_link("a", "m", 1, 20), _link("m", "b", 1, 10)], ["b"])
-    doc["services"].append({"id": "t", "work_ms": 1, "tiers": ["aggregation"]})
-    doc["applications"][0]["stages"].append({"service": "t", "request_kb": 1.25})
+def _world_and_stations(doc: dict[str, Any]) -> tuple[Scenario, SystemArrays, World, list[tuple[str, str]]]:
+    """The scenario, its arrays, its world under the default plan and its link stations as (from, to)."""
     s = scenario_from_dict(doc)
     a = compile_scenario(s, devices=False)
     w = build_world(s, a, plan_to_arrays(default_plan(s, a)[0], a))
     assert w.link_queues is not None
-    names = [(src, dst) for _, src, dst in w.link_queues.station_names(a)]
+    return s, a, w, [(src, dst) for _, src, dst in w.link_queues.station_names(a)]
+
+
+def test_route_delays_reproduce_the_world_with_link_queueing() -> None:
+    """Two stages, a -> b (over a-m, m-b) then b -> m: the first queues at m -> b, the second at b -> m (the
+    way back over the bottleneck); the control plane's route_delays gives the world's arrays exactly."""
+    doc = _scenario([_link("a", "m", 1, 20), _link("m", "b", 1, 10)], ["b"])
+    doc["services"].append({"id": "t", "work_ms": 1, "tiers": ["aggregation"]})
+    doc["applications"][0]["stages"].append({"service": "t", "request_kb": 1.25})
+    _, a, w, names = _world_and_stations(doc)
     m = w.model
     assert [names[int(x) - w.n_stations] for x in m.stage_link_station] == [("m", "b"), ("b", "m")]
     np.testing.assert_allclose(m.stage_link_work_s, [6.25 * 8 / 10 / 1000, 1.25 * 8 / 10 / 1000])
@@ -262,19 +267,12 @@ def test_equal_bottlenecks_do_not_depend_on_the_batch() -> None:
     with the way back) or from its targets (route_delays': two access sites, one target; it took e1 -> m and
     e2 -> m, separate queues, before), and analyze agrees."""
     from edgescale.analysis.scenario import analyze_scenario
-    from edgescale.model.default_plan import default_plan
-    from edgescale.model.plan import plan_to_arrays
-    from edgescale.sim.world import build_world, route_delays
     from tests.sim.test_link_queueing_parity import _shared_bottleneck
 
     doc = _shared_bottleneck()
     for link in doc["links"]:
         link["bandwidth_mbps"] = 10
-    s = scenario_from_dict(doc)
-    a = compile_scenario(s, devices=False)
-    w = build_world(s, a, plan_to_arrays(default_plan(s, a)[0], a))
-    assert w.link_queues is not None
-    names = [(src, dst) for _, src, dst in w.link_queues.station_names(a)]
+    s, a, w, names = _world_and_stations(doc)
     m = w.model
     assert [names[int(x) - w.n_stations] for x in m.stage_link_station] == [("m", "c"), ("m", "c")]
     src = np.arange(m.n_sources, dtype=np.int64)

@@ -16,6 +16,7 @@ when other traffic joins a hop at one of its faster queueing links, or when mess
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,10 +24,19 @@ from numpy.typing import NDArray
 from edgescale.model.arrays import SystemArrays
 from edgescale.model.schema import Scenario
 
-__all__ = ["DirectionLoads", "QueueingLinks", "direction_waits", "queueing_links"]
+__all__ = ["TOP_LINKS", "DirectionLoads", "QueueingLinks", "busiest", "direction_waits", "queueing_links"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+
+TOP_LINKS = 100
+"""Link directions listed in results (``links`` of analyze and simulate): the busiest."""
+
+
+def busiest(utilization: F64 | list[float]) -> list[int]:
+    """Indices of the :data:`TOP_LINKS` busiest directions, in direction order."""
+    top = np.argsort(-np.asarray(utilization, np.float64), kind="stable")[:TOP_LINKS]
+    return sorted(top.tolist())
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,22 @@ class QueueingLinks:
             s, d = a.site_ids[int(a.link_src[k])], a.site_ids[int(a.link_dst[k])]
             out += [(f"{s}-{d}", s, d), (f"{s}-{d}", d, s)]
         return out
+
+    def hop_queues(self, paths: Any, origin: I64, target: I64) -> tuple[F64, F64, I64, F64]:
+        """Each hop from *origin* to *target* on its minimum-latency path, and the direction it queues at.
+
+        *paths* is a :class:`~edgescale.analysis._paths.PathMetrics` (or anything with its ``bottlenecks``).
+
+        Returns
+        -------
+        (latency_ms, path_tx_ms_per_kb, direction, queue_tx_ms_per_kb)
+            Per hop: the path's latency (inf: no path) and the transmission ms per kB of all its links; the
+            direction of its bottleneck queueing link (-1: it crosses none, or has no path: a request lost on
+            the way queues nowhere) and that link's transmission ms per kB (0 for none).
+        """
+        lat, tx, _, direction, q_tx = paths.bottlenecks(origin, target, self.queue_of_link, self.tx_ms_per_kb)
+        on = np.isfinite(lat) & (direction >= 0)
+        return lat, tx, np.where(on, direction, -1).astype(np.int64), np.where(on, q_tx, 0.0)
 
 
 def queueing_links(scenario: Scenario, a: SystemArrays) -> QueueingLinks | None:

@@ -58,7 +58,13 @@ from numpy.typing import NDArray
 from scipy.special import gammainc
 
 from edgescale.analysis._caching_paths import CacheSites, StageHits, cache_sites, stage_hits
-from edgescale.analysis._link_queues import DirectionLoads, QueueingLinks, direction_waits, queueing_links
+from edgescale.analysis._link_queues import (
+    DirectionLoads,
+    QueueingLinks,
+    busiest,
+    direction_waits,
+    queueing_links,
+)
 from edgescale.analysis._paths import PathMetrics
 from edgescale.analysis.availability import service_availability, site_availability
 from edgescale.errors import Issue
@@ -137,7 +143,7 @@ class AnalysisResult:
     ``catalogue_items``, ``reference`` (``che`` | ``exact``), ``sites[]`` {``site``, ``capacity_items``,
     ``expected_hit_ratio``}: the numbers ``simulate`` reports as ``expected_hit_ratio``."""
     links: list[dict[str, Any]] | None = None
-    """``None`` unless a link has ``queueing: fifo``; then per link direction (the :data:`TOP_LINKS` busiest, in
+    """``None`` unless a link has ``queueing: fifo``; then per link direction (the :data:`~edgescale.analysis._link_queues.TOP_LINKS` busiest, in
     the scenario's order): ``link``, ``from``, ``to``, ``utilization``, ``visits_per_s``, ``mean_wait_ms``,
     ``mean_sojourn_ms`` (wait plus transmission; ``None`` without visits), ``stable``."""
 
@@ -353,28 +359,23 @@ def _app_hops(
             lat, tx, _ = paths.pairs(origin, target)
             direction, work_s = np.full(len(target), -1, np.int64), np.zeros(len(target))
         else:  # as the twin: the bottleneck queueing link's transmission is its queue's service time
-            q_of, q_ms = links.queue_of_link, links.tx_ms_per_kb
-            lat, tx, _, direction, q_tx = paths.bottlenecks(origin, target, q_of, q_ms)
-            direction = np.where(np.isfinite(lat), direction, -1)
-            work_s = np.where(direction >= 0, kb * q_tx / 1000.0, 0.0)
+            lat, tx, direction, q_tx = links.hop_queues(paths, origin, target)
+            work_s = kb * q_tx / 1000.0
         d, w = pa.route_demand[ent][ej], f_parent * pa.route_fraction[ent][ej]
         hops.append(_Hop(st, target, d, w, lat, tx, direction, work_s))
     return dem, hops, ent_by_stage[hi - 1]
 
 
 def _link_waits(
-    a: SystemArrays, links: QueueingLinks, hops: list[_Hop], reach: list[F64] | None = None
+    a: SystemArrays, links: QueueingLinks, hops: list[_Hop], reach: list[F64 | float]
 ) -> tuple[DirectionLoads, F64, F64, F64]:
     """Loads, utilization, mean wait (ms) and wait variance (ms^2) of every link direction under all the hops.
 
     *reach*, per hop, thins its rate to the requests that get there (those a cache did not answer before).
     """
     loads = DirectionLoads.zeros(links.n_directions)
-    for k, h in enumerate(hops):
-        flow = a.demand_rate_per_s[h.demand] * h.weight
-        if reach is not None:
-            flow = flow * reach[k]
-        loads.add(h.direction, flow, h.link_work_s)
+    for h, r in zip(hops, reach, strict=True):
+        loads.add(h.direction, a.demand_rate_per_s[h.demand] * h.weight * r, h.link_work_s)
     rho, wait_s, var_s2 = direction_waits(loads)
     return loads, rho, wait_s * 1000.0, var_s2 * 1e6
 
@@ -797,11 +798,10 @@ def analyze_scenario(
     link_state: _LinkState | None = None
     links_out: list[dict[str, Any]] | None = None
     if qlinks is not None:
-        reach = [x.reach[h.stage - int(a.app_stage_ptr[app])][h.demand] if (x := hits.get(app)) else None
-                 for app, v in hops.items() for h in v[1]]  # fmt: skip
-        loads, rho, wait_ms, var_ms2 = _link_waits(
-            a, qlinks, [h for x in hops.values() for h in x[1]],
-            [r if r is not None else np.ones(1) for r in reach] if hits else None)  # fmt: skip
+        every = [(app, h) for app, x in hops.items() for h in x[1]]
+        reach = [hits[app].reach[h.stage - int(a.app_stage_ptr[app])][h.demand] if app in hits else 1.0
+                 for app, h in every]  # fmt: skip
+        loads, rho, wait_ms, var_ms2 = _link_waits(a, qlinks, [h for _, h in every], reach)
         link_state = _LinkState(wait_ms, var_ms2, qlinks.direction_names(a))
         links_out = _link_rows(link_state, loads, rho)
         warnings += _link_warnings(scenario, link_state, rho)
@@ -878,12 +878,8 @@ def _entry_scale(
     return scale
 
 
-TOP_LINKS = 100
-"""Link directions listed in ``links`` (the busiest), as in simulation results."""
-
-
 def _link_rows(state: _LinkState, loads: DirectionLoads, rho: F64) -> list[dict[str, Any]]:
-    """Per link direction (the :data:`TOP_LINKS` busiest, in the scenario's order), the M/G/1 figures."""
+    """Per link direction (the :data:`~edgescale.analysis._link_queues.TOP_LINKS` busiest, in the scenario's order), the M/G/1 figures."""
     rows: list[dict[str, Any]] = []
     for k, (name, src, dst) in enumerate(state.names):
         lam = float(loads.rate_per_s[k])
@@ -893,8 +889,7 @@ def _link_rows(state: _LinkState, loads: DirectionLoads, rho: F64) -> list[dict[
                      "mean_wait_ms": float(state.wait_ms[k]) if visits else None,
                      "mean_sojourn_ms": float(state.wait_ms[k]) + service_ms if visits else None,
                      "stable": bool(rho[k] < 1.0)})  # fmt: skip
-    busiest = np.argsort(-rho, kind="stable")[:TOP_LINKS]
-    return [rows[i] for i in sorted(busiest.tolist())]
+    return [rows[i] for i in busiest(rho)]
 
 
 def _link_warnings(scenario: Scenario, state: _LinkState, rho: F64) -> list[Issue]:

@@ -84,7 +84,5 @@ def hop_paths(q: LinkQueues | None, paths: Any, origin: I64, target: I64) -> tup
     if q is None:
         lat, tx, _ = paths.pairs(origin, target)
         return lat, tx, np.full(origin.size, -1, np.int64), np.zeros(origin.size)
-    lat, tx, _, direction, q_tx = paths.bottlenecks(origin, target, q.queue_of_link, q.tx_ms_per_kb)
-    on = np.isfinite(lat) & (direction >= 0)  # a cut path loses the request: it queues nowhere
-    station = np.where(on, q.first_station + direction, -1).astype(np.int64)
-    return lat, tx, station, np.where(on, q_tx, 0.0)
+    lat, tx, direction, q_tx = q.hop_queues(paths, origin, target)
+    return lat, tx, np.where(direction >= 0, q.first_station + direction, -1).astype(np.int64), q_tx

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from edgescale.analysis._link_queues import busiest
 from edgescale.errors import Issue, ScenarioError, SimulationError
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
@@ -55,7 +56,6 @@ __all__ = ["SimulationResult", "simulate_scenario"]
 
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 TOP_SITES = 20
-TOP_LINKS = 100  # link directions listed in the results (the busiest)
 
 
 @dataclass
@@ -219,8 +219,7 @@ def _links(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: 
         rows.append({"link": name, "from": src, "to": dst, "utilization": busy / span, "visits_per_s": dep / span,
                      "mean_sojourn_ms": 1000.0 * soj / dep if dep else None,
                      "mean_wait_ms": 1000.0 * wait / dep if dep else None})  # fmt: skip
-    busiest = np.argsort([-x["utilization"] for x in rows], kind="stable")[:TOP_LINKS]
-    return [rows[i] for i in sorted(busiest.tolist())]
+    return [rows[i] for i in busiest([x["utilization"] for x in rows])]
 
 
 def _cost(world: World, a: SystemArrays, runs: list[dict[str, Any]], duration: float) -> dict[str, float]:
