@@ -298,12 +298,11 @@ class ControlPlane:
     def next_wakeup(self, now: float) -> float:
         """The next time the control plane must look: a down site becomes suspected, or an up suspect's
         heartbeat arrives (``inf`` when none)."""
-        t = math.inf
-        for at in self.node_deadlines.at()[~self.site_up[self.nodes] & ~self.suspected[self.nodes]].tolist():
-            t = min(t, at)
+        down = ~self.site_up[self.nodes] & ~self.suspected[self.nodes]
+        t = float(np.min(self.node_deadlines.at()[down], initial=math.inf))
         if self.watch_links:
-            for at in self.link_deadlines.at()[self.link_down & ~self.link_suspected].tolist():
-                t = min(t, at)
+            t = min(t, float(np.min(self.link_deadlines.at()[self.link_down & ~self.link_suspected],
+                                    initial=math.inf)))  # fmt: skip
         if (self.suspected & self.site_up).any() or (self.link_suspected & ~self.link_down).any():
             t = min(t, (math.floor(now / self.interval + 1e-12) + 1) * self.interval)
         return t
