@@ -107,8 +107,9 @@ may take; the MILP proper has the rest."""
 NBHD_SHARE = 0.7
 """Share of the time left after the phases over full sites that the neighbourhood search
 (:mod:`._placement_nbhd`) may take on large models, when that is at least two of its steps (time limits
-of about 100 s and more); the MILP proper has the rest. Melbourne: from the phases' 17.169, three
-neighbourhoods (12 s) reach 17.137; the MILP proper's bound and plan barely move in that time."""
+of about 100 s and more); the MILP proper has the rest. Melbourne, by itself: 17.169 -> 17.135 in 40 s with
+one order of centre sites, 17.167 in 58 s with another; at 120 s in the solver its three neighbourhoods did not
+improve 17.169 (helper measurements, 2026-11-27, under load 1.2-1.7)."""
 
 LINK_MAX_CHAINS = 50_000
 """Models with more chains leave out the linking rows (faster LP bound, weaker for cost and energy)."""
