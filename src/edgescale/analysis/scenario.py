@@ -58,6 +58,8 @@ from numpy.typing import NDArray
 from scipy.special import gammainc
 
 from edgescale.analysis._caching_paths import CacheSites, StageHits, cache_sites, stage_hits
+from edgescale.analysis._capacity_plan import RouteDelays, _erlang_c_vec, capacity_plan
+from edgescale.analysis._capacity_plan import _min_servers_vec as _min_servers_vec  # tests invert M/M/c here
 from edgescale.analysis._link_queues import (
     DirectionLoads,
     QueueingLinks,
@@ -404,6 +406,7 @@ class _Terms:
     fixed: F64
     parts: dict[str, F64]
     by_tier: dict[str, F64]
+    link_var: F64  # the variance of the link queueing wait (its mean is parts["link_queueing"]; 0 without)
 
 
 def _hop_terms(
@@ -433,6 +436,7 @@ def _hop_terms(
             unstable.add(f"{a.service_ids[svc]}@{a.site_ids[int(target[k])]}")
     x_mean = fix + wait_m + serv_m
     parts: dict[str, F64] = {}
+    link_var = np.zeros(n_d)
     if link_state is not None:  # the wait for the bottleneck link (its transmission is in fix already)
         on = h.direction >= 0
         dirs = np.maximum(h.direction, 0)
@@ -444,6 +448,10 @@ def _hop_terms(
                 name, src, dst = link_state.names[k]
                 unstable.add(f"link {name} ({src} -> {dst})")
         parts["link_queueing"] = _sum_by(d, w * link_m, n_d)
+        link_v = np.where(on, link_state.var_ms2[dirs], 0.0)
+        with np.errstate(invalid="ignore"):  # the wait's variance over the hops of each demand point
+            l2 = _sum_by(d, w * (link_v + link_m**2), n_d) - parts["link_queueing"] ** 2
+        link_var = np.where(np.isfinite(parts["link_queueing"]), np.maximum(l2, 0.0), np.inf)
     with np.errstate(invalid="ignore"):
         e1 = _sum_by(d, w * x_mean, n_d)
         e2 = _sum_by(d, w * (rnd_var + x_mean**2), n_d)
@@ -458,7 +466,7 @@ def _hop_terms(
         sel = tier_of == ti
         if sel.any():
             by_tier[t] = _sum_by(d[sel], (w * (wait_m + serv_m))[sel], n_d)
-    return _Terms(e1, spread, _sum_by(d, w * fix, n_d), parts, by_tier)
+    return _Terms(e1, spread, _sum_by(d, w * fix, n_d), parts, by_tier, link_var)
 
 
 @dataclass
@@ -523,13 +531,14 @@ def _analyze_app(
     hops_of_app: tuple[I64, list[_Hop], I64],
     link_state: _LinkState | None,
     hits: StageHits | None = None,
-) -> tuple[AppAnalysis, dict[str, Any]]:
+) -> tuple[AppAnalysis, RouteDelays]:
     dem, hops, last = hops_of_app
     n_d = len(a.demand_group)
     lo, hi = int(a.app_stage_ptr[app]), int(a.app_stage_ptr[app + 1])
     mean = np.zeros(n_d)
     var = np.zeros(n_d)
     fixed = np.zeros(n_d)
+    link_var = np.zeros(n_d)
     keys: tuple[str, ...] = ("access", "propagation", "transmission", "queueing", "processing")
     if link_state is not None:
         keys += ("link_queueing",)
@@ -555,6 +564,7 @@ def _analyze_app(
         mean += t.mean
         var += t.var
         fixed += t.fixed
+        link_var += t.link_var
         for k_part, v_part in t.parts.items():
             parts[k_part] += v_part
         for tier, v_tier in t.by_tier.items():
@@ -579,6 +589,7 @@ def _analyze_app(
     total = float(rate.sum())
     wts = rate / total if total > 0 else np.full(len(dem), 1.0 / max(len(dem), 1))
     m, v, f = mean[dem], var[dem], fixed[dem]
+    route = RouteDelays(f) if link_state is None else RouteDelays(f, parts["link_queueing"][dem], link_var[dem])
     mix = (wts, f, m, v)
     app_mean = m
     if hit_comps:  # per demand point: the misses (and other requests) on the full route, the hits per stage
@@ -619,138 +630,7 @@ def _analyze_app(
         unstable_stations=sorted(unstable),
         cdf=_cdf_dict(*mix),
     )
-    worst = {"fixed_ms": f, "demand": dem}
-    return result, worst
-
-
-def _erlang_c_vec(servers: I64, load: F64) -> F64:
-    """Erlang C for many queues at once (the stable Erlang B recursion, vectorised over queues)."""
-    b = np.ones(len(servers))
-    for k in range(1, int(servers.max(initial=0)) + 1):
-        on = k <= servers
-        b = np.where(on, load * b / (k + load * b), b)
-    rho = load / servers
-    return b / (1.0 - rho * (1.0 - b))
-
-
-def _mmc_response_quantile_vec(lam: F64, mu: F64, servers: I64, p: float) -> F64:
-    """p-quantile of the M/M/c FCFS response time, vectorised (inf where unstable).
-
-    ``P(R > t) = (1 - C) e^{-mu t} + C P(E_theta + E_mu > t)`` with ``theta = c mu - lam``.
-    """
-    out = np.full(len(lam), np.inf)
-    ok = lam < servers * mu
-    if not ok.any():
-        return out
-    lam, mu, c = lam[ok], mu[ok], servers[ok]
-    C = _erlang_c_vec(c, lam / mu)
-    theta = c * mu - lam
-    same = np.isclose(theta, mu)
-    denom = np.where(same, 1.0, theta - mu)
-
-    def sf(t: F64) -> F64:
-        hypo = np.where(
-            same,
-            (1.0 + mu * t) * np.exp(-mu * t),
-            (theta * np.exp(-mu * t) - mu * np.exp(-theta * t)) / denom,
-        )
-        return (1.0 - C) * np.exp(-mu * t) + C * hypo
-
-    lo = np.zeros(len(lam))
-    hi = -np.log(1.0 - p) * (1.0 / mu + 1.0 / theta) * 2.0 + 1e-12
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        above = sf(mid) > 1.0 - p
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-    out[ok] = hi
-    return out
-
-
-def _min_servers_vec(lam: F64, mu: F64, p: float, budget_s: F64, limit: int = 100_000) -> I64:
-    """Smallest c with the M/M/c response-time p-quantile <= budget, per queue (-1 when none can)."""
-    n = len(lam)
-    lo = np.floor(lam / mu).astype(np.int64)  # unstable at or below this
-    feasible = budget_s > -np.log(1.0 - p) / mu  # an idle server's own service time must fit
-    hi = np.maximum(lo + 1, 1)
-    good = np.zeros(n, bool)
-    for _ in range(40):  # grow until the quantile fits
-        todo = feasible & ~good & (hi <= limit)
-        if not todo.any():
-            break
-        q = _mmc_response_quantile_vec(lam[todo], mu[todo], hi[todo], p)
-        fits = q <= budget_s[todo]
-        idx = np.flatnonzero(todo)
-        good[idx[fits]] = True
-        grow = idx[~fits]
-        lo[grow] = hi[grow]
-        hi[grow] = hi[grow] * 2
-    while True:  # binary search in (lo, hi]
-        todo = good & (hi - lo > 1)
-        if not todo.any():
-            break
-        idx = np.flatnonzero(todo)
-        mid = (lo[idx] + hi[idx]) // 2
-        fits = _mmc_response_quantile_vec(lam[idx], mu[idx], mid, p) <= budget_s[idx]
-        hi[idx[fits]] = mid[fits]
-        lo[idx[~fits]] = mid[~fits]
-    return np.where(good, hi, -1)
-
-
-def _capacity_plan(
-    a: SystemArrays,
-    q: QueueTable,
-    apps: list[AppAnalysis],
-    fixed_by_app: dict[int, F64],
-    app_index: list[int],
-) -> list[dict[str, Any]]:
-    """Fewest servers per queue so each stage meets an even share of its application's SLO budget.
-
-    Only queues whose server count should change (or that cannot meet the budget) are listed.
-
-    The budget of an application is its latency target minus the largest fixed delay (links,
-    transmission) of its demand points, split evenly over its stages; each queue is then inverted
-    as M/M/c at the SLO percentile (exponential service assumed here).
-    """
-    rows: list[dict[str, Any]] = []
-    for pos, res in enumerate(apps):
-        if res.slo_latency_ms is None or res.slo_percentile is None:
-            continue
-        app = app_index[pos]
-        lo, hi = int(a.app_stage_ptr[app]), int(a.app_stage_ptr[app + 1])
-        fixed = fixed_by_app[pos]
-        budget_ms = (res.slo_latency_ms - float(np.max(fixed))) / (hi - lo) if len(fixed) else 0.0
-        for st in range(lo, hi):
-            svc = int(a.stage_service[st])
-            ks = np.flatnonzero(q.service == svc)
-            if not len(ks):
-                continue
-            need = _min_servers_vec(
-                q.rate_per_s[ks],
-                1.0 / q.service_s[ks],
-                res.slo_percentile / 100.0,
-                np.full(len(ks), budget_ms / 1000.0),
-            )
-            per_replica = max(1, math.floor(a.service_cpu_cores[svc]))
-            extra = (need - q.servers[ks]) / per_replica * a.service_cpu_cores[svc]
-            cost = extra * a.site_cost_per_core_hour[q.site[ks]]
-            for j, k in enumerate(ks):
-                if need[j] == q.servers[k]:
-                    continue  # only changes are listed
-                row: dict[str, Any] = {
-                    "application": res.application,
-                    "service": a.service_ids[svc],
-                    "site": a.site_ids[int(q.site[k])],
-                    "servers_now": int(q.servers[k]),
-                    "budget_ms": budget_ms,
-                    "servers_needed": int(need[j]) if need[j] >= 0 else None,
-                }
-                if need[j] >= 0:
-                    row["extra_cost_per_hour"] = float(cost[j])
-                else:
-                    row["note"] = "cannot meet: fixed delays or service time alone exceed the budget"
-                rows.append(row)
-    return rows
+    return result, route
 
 
 def analyze_scenario(
@@ -785,7 +665,7 @@ def analyze_scenario(
     svc_av = service_availability(a, pa.replicas, site_av, dom_av)
     apps: list[AppAnalysis] = []
     app_index: list[int] = []
-    fixed_by_app: dict[int, F64] = {}
+    routes: list[RouteDelays] = []
     qlinks = queueing_links(scenario, a)
     hops = {
         app: _app_hops(app, a, pa, paths, qlinks)
@@ -806,10 +686,10 @@ def analyze_scenario(
         links_out = _link_rows(link_state, loads, rho)
         warnings += _link_warnings(scenario, link_state, rho)
     for app, hops_of_app in hops.items():
-        res, worst = _analyze_app(
+        res, route = _analyze_app(
             app, a, pa, q, qindex, paths, site_av, dom_av, svc_av, hops_of_app, link_state, hits.get(app)
         )
-        fixed_by_app[len(apps)] = worst["fixed_ms"]
+        routes.append(route)
         apps.append(res)
         app_index.append(app)
     busy = np.zeros(a.n_sites)
@@ -836,7 +716,7 @@ def analyze_scenario(
         "sites_used": len(used),
         "busy_cores_by_tier": {t: float(busy[a.site_tier == i].sum()) for i, t in enumerate(TIERS)},
     }
-    cap = _capacity_plan(a, q, apps, fixed_by_app, app_index)
+    cap = capacity_plan(a, q, apps, routes, app_index)
     forecasts = _trace_forecasts(scenario, warnings)
     return AnalysisResult(
         scenario=scenario.name,
