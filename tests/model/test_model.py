@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, Field
 
 from edgescale.errors import ScenarioError
 from edgescale.model.arrays import compile_scenario
@@ -19,9 +23,26 @@ from edgescale.model.default_plan import default_plan, nearest_hosts
 from edgescale.model.describe import describe
 from edgescale.model.generators import hierarchical
 from edgescale.model.geo import haversine_km
-from edgescale.model.io import load, parse_document, save, scenario_from_dict, scenario_sha256
-from edgescale.model.plan import Plan, check_plan_matches, load_plan, plan_to_arrays, save_plan
-from edgescale.model.schema import Scenario
+from edgescale.model.io import (
+    all_fields_sha256,
+    apply_overrides,
+    load,
+    matches_scenario_sha256,
+    parse_document,
+    save,
+    scenario_from_dict,
+    scenario_sha256,
+)
+from edgescale.model.plan import Plan, ScenarioRef, check_plan_matches, load_plan, plan_to_arrays, save_plan
+from edgescale.model.schema import (
+    FailureClass,
+    Failures,
+    Link,
+    Location,
+    Scenario,
+    Service,
+    Site,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
@@ -331,3 +352,192 @@ def test_parse_yaml_and_json_agree() -> None:
     data = yaml.safe_load((EXAMPLES / "factory-cell.yaml").read_text())
     assert parse_document(json.dumps(data), fmt="json") == data
     assert isinstance(Plan.model_json_schema(), dict)
+
+
+# --- the scenario digest: defaults omitted, so a release that adds a defaulted field keeps it ---------------
+
+
+class _LinkPlus(Link):
+    """A Link as a later release might have it: one more field, at a default that changes nothing."""
+
+    jitter_ms: float = 0.0
+
+
+class _FailuresPlus(Failures):
+    repair_crews: tuple[str, ...] = Field(default_factory=tuple)
+
+
+class _Extra(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    level: int = 1
+
+
+class _ScenarioPlus(Scenario):
+    """New fields at every depth: in list items, in a nested model, at the top, with factory defaults."""
+
+    links: tuple[_LinkPlus, ...] = ()
+    failures: _FailuresPlus = _FailuresPlus()
+    notes_url: str | None = None
+    extra: _Extra = Field(default_factory=_Extra)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+def test_sha256_ignores_fields_a_later_release_adds_with_defaults(tiny_doc: dict[str, Any]) -> None:
+    now = scenario_from_dict(tiny_doc)
+    later = _ScenarioPlus.model_validate(tiny_doc)
+    assert later.links[0].jitter_ms == 0.0 and later.extra == _Extra()  # the new fields are there
+    assert scenario_sha256(later) == scenario_sha256(now)
+    assert all_fields_sha256(later) != all_fields_sha256(now)  # the old rule broke here
+    # written out explicitly at their defaults, the new fields still change nothing
+    tiny_doc["links"][0]["jitter_ms"] = 0
+    tiny_doc["failures"]["repair_crews"] = []
+    tiny_doc.update(notes_url=None, extra={"level": 1}, tags={})
+    assert scenario_sha256(_ScenarioPlus.model_validate(tiny_doc)) == scenario_sha256(now)
+    # set to something else, they count
+    tiny_doc["links"][0]["jitter_ms"] = 0.5
+    assert scenario_sha256(_ScenarioPlus.model_validate(tiny_doc)) != scenario_sha256(now)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "links[0].queueing=none",  # the field added last session
+        "links[1].medium=wired",
+        "links[2].parallel_links=1",
+        "sites[edge-1].cpu_speed=1",  # an int for a float default
+        "sites[cloud-1].labels={}",
+        "site_groups[agg].dvfs_levels=[]",
+        "description=''",
+        "device_groups[phones].access={}",  # a nested model written empty
+        "device_groups[phones].access.assign=nearest",
+        "failures.classes[0].distribution=exponential",
+        "failures.correlated=[]",
+        "policies={}",
+        "simulation.duration_s=3600",
+        "metadata={}",
+    ],
+)
+def test_sha256_of_a_field_written_at_its_default_equals_omitting_it(
+    tiny_doc: dict[str, Any], override: str
+) -> None:
+    base = scenario_sha256(scenario_from_dict(tiny_doc))
+    assert scenario_sha256(scenario_from_dict(apply_overrides(tiny_doc, [override]))) == base
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "sites[edge-1].cpu_cores=5",
+        "links[0].queueing=fifo",
+        "links[2].latency_ms=3",
+        "seed=4",
+        "site_groups[agg].count=3",
+        "services[api].work_ms=6",
+        "device_groups[phones].arrival.rate_per_s=2",
+        "device_groups[phones].access.assign=home",  # a nested default changed
+        "simulation.duration_s=60",
+        "name=tiny2",
+    ],
+)
+def test_sha256_changes_when_the_scenario_does(tiny_doc: dict[str, Any], override: str) -> None:
+    base = scenario_sha256(scenario_from_dict(tiny_doc))
+    assert scenario_sha256(scenario_from_dict(apply_overrides(tiny_doc, [override]))) != base
+
+
+def test_sha256_is_of_the_canonical_json_without_defaults() -> None:
+    # the exact rule, pinned: keys sorted, no spaces, floats as JSON floats, defaults left out at every depth
+    s = scenario_from_dict(
+        {
+            "schema_version": 1,
+            "name": "pin",
+            "seed": 0,
+            "sites": [{"id": "e-1", "tier": "edge", "cpu_cores": 4, "cpu_speed": 1.0}],
+            "failures": {},
+        }
+    )
+    expected = '{"name":"pin","schema_version":1,"sites":[{"cpu_cores":4.0,"id":"e-1","tier":"edge"}]}'
+    assert scenario_sha256(s) == hashlib.sha256(expected.encode()).hexdigest()
+
+
+def test_sha256_same_for_yaml_and_python_built_scenario() -> None:
+    text = """
+schema_version: 1
+name: two-sites
+sites:
+- {id: edge-1, tier: edge, cpu_cores: 4, location: {lat: 50.0, lon: 8.0}}
+- {id: cloud-1, tier: cloud, cpu_cores: 64, location: {lat: 52.5, lon: 13.4}}
+links:
+- {src: edge-1, dst: cloud-1, latency_ms: 10, bandwidth_mbps: 100, queueing: fifo}
+services:
+- {id: api, work_ms: 5}
+failures: {classes: [{tier: edge, mtbf_h: 1000, mttr_h: 2}]}
+"""
+    from_yaml = scenario_from_dict(parse_document(text))
+    built = Scenario(
+        schema_version=1,
+        name="two-sites",
+        sites=(
+            Site(id="edge-1", tier="edge", cpu_cores=4.0, location=Location(lat=50.0, lon=8.0)),
+            Site(id="cloud-1", tier="cloud", cpu_cores=64.0, location=Location(lat=52.5, lon=13.4)),
+        ),
+        links=(Link(src="edge-1", dst="cloud-1", latency_ms=10.0, bandwidth_mbps=100.0, queueing="fifo"),),
+        services=(Service(id="api", work_ms=5.0),),
+        failures=Failures(classes=(FailureClass(tier="edge", mtbf_h=1000.0, mttr_h=2.0),)),
+    )
+    assert scenario_sha256(built) == scenario_sha256(from_yaml)
+
+
+def test_sha256_covers_a_csv_site_group_by_path_not_by_folder(tmp_path: Path) -> None:
+    for sub in ("data",):  # the example read from another folder: same document, same digest
+        (tmp_path / sub).symlink_to(EXAMPLES / sub)
+    shutil.copy(EXAMPLES / "melbourne-metro.yaml", tmp_path)
+    here = load(EXAMPLES / "melbourne-metro.yaml")
+    moved = load(tmp_path / "melbourne-metro.yaml")
+    assert moved.base_dir != here.base_dir
+    assert scenario_sha256(moved) == scenario_sha256(here)
+    # the same positions under another file name is another document: the digest names the CSV by its path
+    csv = here.site_groups[0].csv
+    assert csv is not None
+    copy = tmp_path / "sites-copy.csv"
+    shutil.copy(EXAMPLES / csv, copy)
+    renamed = load(tmp_path / "melbourne-metro.yaml", overrides=[f"site_groups[edge].csv={copy.name}"])
+    assert scenario_sha256(renamed) != scenario_sha256(here)
+
+
+def test_new_plans_record_the_new_sha256(tiny_doc: dict[str, Any]) -> None:
+    s = scenario_from_dict(tiny_doc)
+    plan, _ = default_plan(s, compile_scenario(s, devices=False))
+    assert plan.scenario.sha256 == scenario_sha256(s) != all_fields_sha256(s)
+
+
+def test_plan_with_the_old_all_fields_sha256_is_still_accepted(
+    tiny_doc: dict[str, Any], tmp_path: Path
+) -> None:
+    s = scenario_from_dict(tiny_doc)
+    plan, _ = default_plan(s, compile_scenario(s, devices=False))
+    old = plan.model_copy(update={"scenario": ScenarioRef(name=s.name, sha256=all_fields_sha256(s))})
+    save_plan(old, tmp_path / "old.json")  # as an earlier version wrote it
+    loaded = load_plan(tmp_path / "old.json")
+    assert loaded.scenario.sha256 == all_fields_sha256(s)
+    check_plan_matches(loaded, s)  # no error: the old digest names this scenario
+    check_plan_matches(plan, s)
+    assert matches_scenario_sha256(s, loaded.scenario.sha256)
+    # given a digest only, the plan must record exactly that digest
+    with pytest.raises(ScenarioError, match=r"scenario\.sha256: plan was made for another scenario"):
+        check_plan_matches(loaded, scenario_sha256(s))
+
+
+@pytest.mark.parametrize("digest", [scenario_sha256, all_fields_sha256], ids=["new", "old"])
+def test_plan_for_another_scenario_is_rejected_by_either_digest(
+    tiny_doc: dict[str, Any], digest: Callable[[Scenario], str]
+) -> None:
+    s = scenario_from_dict(tiny_doc)
+    plan, _ = default_plan(s, compile_scenario(s, devices=False))
+    plan = plan.model_copy(update={"scenario": ScenarioRef(name="tiny", sha256=digest(s))})
+    other = scenario_from_dict(apply_overrides(tiny_doc, ["sites[edge-1].cpu_cores=5"]))
+    with pytest.raises(ScenarioError) as e:
+        check_plan_matches(plan, other, source="plan.json")
+    assert str(e.value).splitlines()[1:] == [
+        f"  plan.json: scenario.sha256: plan was made for another scenario ('tiny') (got '{digest(s)[:12]}...'); "
+        f"this scenario's sha256 is {scenario_sha256(other)[:12]}...; re-run optimize for it"
+    ]

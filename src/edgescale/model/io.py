@@ -20,10 +20,12 @@ from edgescale.model._errors import issues_from_validation, suggest
 from edgescale.model.schema import Scenario
 
 __all__ = [
+    "all_fields_sha256",
     "apply_overrides",
     "canonical_json",
     "dump_scenario",
     "load",
+    "matches_scenario_sha256",
     "parse_document",
     "read_document",
     "save",
@@ -229,8 +231,69 @@ def canonical_json(data: Any) -> str:
 
 
 def scenario_sha256(scenario: Scenario) -> str:
-    """SHA-256 of the scenario's canonical JSON (all fields, defaults included)."""
+    """SHA-256 of the scenario's canonical JSON, fields left at their defaults omitted.
+
+    Plans and results record it to name the scenario they were made for.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+
+    Notes
+    -----
+    The digest is of ``canonical_json(scenario.model_dump(mode="json", exclude_defaults=True))``, at every
+    depth (nested models, items of lists). So a field written equal to its default hashes as if it were
+    omitted, a scenario read from YAML hashes as the same scenario built in Python, and a release that adds
+    a field with a default (say ``links[].queueing: none``) leaves every existing scenario's digest as it
+    was. The other side of that: changing a field's *default* does not change the digest.
+
+    What is covered is the scenario document, not the files it names: a CSV of site or device positions
+    (``site_groups[].csv``, ``device_groups[].placement.csv``) or an arrival or mobility trace counts by its
+    path, and editing the file does not change the digest. Where the file was read from (``base_dir``) does not count.
+
+    Until this rule, the digest was of every field, defaults included; :func:`matches_scenario_sha256`
+    still accepts that one (see :func:`all_fields_sha256`).
+
+    Examples
+    --------
+    >>> s = scenario_from_dict({"schema_version": 1, "name": "x"})
+    >>> scenario_sha256(s) == scenario_sha256(scenario_from_dict({"schema_version": 1, "name": "x", "seed": 0}))
+    True
+    """
+    data = scenario.model_dump(mode="json", exclude_defaults=True)
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def all_fields_sha256(scenario: Scenario) -> str:
+    """The digest earlier edgescale versions recorded: canonical JSON of every field, defaults included.
+
+    It changes whenever a release adds a field with a default, which is why :func:`scenario_sha256`
+    replaced it; it is kept only to recognise plans and results written before that.
+    """
     return hashlib.sha256(canonical_json(scenario.model_dump(mode="json")).encode()).hexdigest()
+
+
+def matches_scenario_sha256(scenario: Scenario, digest: str) -> bool:
+    """Whether *digest*, read from a plan or results file, names *scenario*.
+
+    Accepts :func:`scenario_sha256` (what this version writes) and :func:`all_fields_sha256` (what versions
+    before it wrote), so that files saved by an earlier version keep working for the same scenario.
+
+    Examples
+    --------
+    >>> s = scenario_from_dict({"schema_version": 1, "name": "x"})
+    >>> matches_scenario_sha256(s, scenario_sha256(s)), matches_scenario_sha256(s, all_fields_sha256(s))
+    (True, True)
+    >>> matches_scenario_sha256(s, "0" * 64)
+    False
+    """
+    return digest == scenario_sha256(scenario) or digest == all_fields_sha256(scenario)
 
 
 @functools.cache

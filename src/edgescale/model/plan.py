@@ -21,7 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from edgescale.errors import Issue, ScenarioError
 from edgescale.model._errors import issues_from_validation, suggest
-from edgescale.model.io import canonical_json, parse_document, write_atomic
+from edgescale.model.io import (
+    canonical_json,
+    matches_scenario_sha256,
+    parse_document,
+    scenario_sha256,
+    write_atomic,
+)
+from edgescale.model.schema import Scenario
 
 __all__ = [
     "PLAN_SCHEMA_VERSION",
@@ -158,16 +165,40 @@ def plan_sha256(plan: Plan) -> str:
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
-def check_plan_matches(plan: Plan, scenario_sha256: str, *, source: str | None = None) -> None:
-    """Reject a plan made for another scenario."""
-    if plan.scenario.sha256 != scenario_sha256:
+def check_plan_matches(plan: Plan, scenario: Scenario | str, *, source: str | None = None) -> None:
+    """Reject a plan made for another scenario.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan, as loaded.
+    scenario : Scenario or str
+        The scenario the plan is to be used with, or its :func:`~edgescale.model.io.scenario_sha256`.
+        Pass the scenario: then a plan written by an earlier edgescale version, which recorded the digest
+        of every field defaults included (:func:`~edgescale.model.io.all_fields_sha256`), is accepted too.
+        Both are accepted because the two digests name the same scenario: the old one changes whenever a
+        release adds a defaulted field, although the scenario means the same, and refusing such plans
+        would break every saved plan at each release. Given only a digest, the plan must record exactly it.
+    source : str, optional
+        The plan's file, for the error.
+
+    Raises
+    ------
+    ScenarioError
+        At ``scenario.sha256`` when the plan records neither digest, with this scenario's digest as hint.
+    """
+    if isinstance(scenario, str):
+        sha, ok = scenario, plan.scenario.sha256 == scenario
+    else:
+        sha, ok = scenario_sha256(scenario), matches_scenario_sha256(scenario, plan.scenario.sha256)
+    if not ok:
         raise ScenarioError(
             [
                 Issue(
                     "scenario.sha256",
                     f"plan was made for another scenario ('{plan.scenario.name}')",
                     plan.scenario.sha256[:12] + "...",
-                    f"this scenario's sha256 is {scenario_sha256[:12]}...; re-run optimize for it",
+                    f"this scenario's sha256 is {sha[:12]}...; re-run optimize for it",
                 )
             ],
             source,
