@@ -1,21 +1,26 @@
 """The capacity plan of ``edgescale analyze``: the fewest servers per queue for an even share of each SLO budget.
 
-An application's latency target first pays for what its stations cannot change: per demand point (its full
-route, no cache hits), its *reserve*, the latency the analysis's own model gives it at the SLO percentile when
-its stations take no time. That is its fixed delays (access, propagation, transmission: a constant) plus the
-p-quantile of its link queueing waits, taken as in the SLO verdicts (:mod:`edgescale.analysis.scenario`): a
-gamma matched to their mean (Pollaczek-Khinchine) and variance (Takacs), summed over the route's hops as
-independent, a point mass where the variance is 0. Without queueing links the reserve is the fixed delay, the
-rule before links could queue. The application's budget, ``(SLO latency - largest reserve) / stages``, is
-split evenly over its stages, and each stage's queues are inverted as M/M/c at the SLO percentile.
+An application's budget is the p-quantile (p: its SLO percentile) that its stations' response times may take
+together; it is split evenly over its stages and each stage's queues are inverted as M/M/c at p (exponential
+service assumed). Per demand point (its full route, no cache hits) the budget is the largest ``B`` for which
+the SLO verdicts' own model (:mod:`edgescale.analysis.scenario`) meets the SLO latency when the stations'
+summed response is exponential with p-quantile ``B`` (as the M/M/c inversion takes a stage): the fixed delays
+(access, propagation, transmission: a constant) plus a gamma matched to the mean and variance of that
+exponential and of the route's link queueing waits (Pollaczek-Khinchine, Takacs; independent over hops). The
+application takes its worst demand point's ``B``. Without queueing links ``B = SLO latency - fixed delays``
+exactly (computed so): the rule before links could queue.
 
-Why the p-quantile of the link waits and not their mean: the stations are budgeted at their p-quantiles, so a
-plan that reserved only the links' mean would leave their tail to the stations' share (one M/D/1 link at rho
-0.9 waits 22.5 ms on average for 5 ms messages, 70.8 ms at the 95th percentile under the gamma fit, 70.6 ms
-exactly) and promise a budget the link already eats. Summing p-quantiles of independent parts is conservative
-(the quantile of the sum, which the verdict reports, is smaller for these right-skewed parts), the same
-conservatism the even split over stages already has. A link at utilization >= 1 makes the reserve infinite:
-no server count can meet the SLO.
+Why not a simpler figure: link waits and station times do not add at a percentile. Reserving the mean link wait
+before the split promises budgets the link's tail then eats; reserving the link waits' own p-quantile adds
+quantiles and is conservative (an M/D/1 link at rho 0.9 with 5 ms messages waits 22.5 ms on average, 70.8 ms
+at p95 under the gamma fit, 70.6 ms exactly). On the one-link scenario of ``tests/analysis/
+test_capacity_plan_links.py`` (100, 160 or 180 req/s over such a link, rho 0.5, 0.8 or 0.9, to a 20 ms
+exponential service, 11 ms of fixed delays; p95 SLOs of 90, 100, 110, 120, 130, 150 and 200 ms) ``B`` gives the fewest servers that the verdict accepts
+in all 21 cases; reserving the mean is one server short in 3 and promises 5 or 6 where none suffice in 2,
+the link-alone quantile asks one too many in 4 and says "cannot meet" in 4 that 5 or 6 servers meet.
+
+When the fixed delays and the link waits alone reach the SLO at p (``B`` would be <= 0), the budget is
+``SLO latency - their p-quantile``: by how much they exceed it. A link at utilization >= 1 makes it ``-inf``.
 """
 
 from __future__ import annotations
@@ -51,16 +56,49 @@ class RouteDelays:
     link_wait_ms: F64 | None = None
     link_var_ms2: F64 | None = None
 
-    def reserve_ms(self, p: float) -> F64:
-        """Per demand point, the latency at probability *p* with stations that take no time (see the module)."""
+    def stations_budget_ms(self, slo_ms: float, p: float) -> float:
+        """The p-quantile the stations' summed response may take on the worst demand point (``B``, module notes).
+
+        Bisection on ``B``: a demand point that fits at some ``B`` fits at every smaller one, so those that
+        fit where the worst does not leave the search.
+        """
+        room = slo_ms - self.fixed_ms
+        top = float(np.min(room))  # no link waits: exactly the rule without queueing links
         if self.link_wait_ms is None or self.link_var_ms2 is None:
-            return self.fixed_ms
+            return top
         m, v = self.link_wait_ms, self.link_var_ms2
-        gamma = np.isfinite(m) & (v > 1e-18) & (m > 0)  # as the verdicts' mixture: else a point mass at m
-        shape = np.where(gamma, m * m / np.where(gamma, v, 1.0), 1.0)
-        scale = np.where(gamma, v / np.where(gamma, m, 1.0), 1.0)
-        wait: F64 = np.where(gamma, scale * gammaincinv(shape, p), m)
-        return self.fixed_ms + wait
+        if not np.all(np.isfinite(m)):
+            return -math.inf
+        on = m > 0
+        m, v, room = m[on], v[on], room[on]
+        under = room - _gamma_quantile(m, v, p)  # at B = 0: by how much the fixed delays and link waits fit
+        if np.any(under <= 0):
+            return float(np.min(under))
+        per_b = 1.0 / -math.log1p(-p)  # an exponential's mean per unit of its p-quantile
+        lo, b = 0.0, top
+        while True:
+            s = b * per_b
+            fits = _gamma_quantile(m + s, v + s * s, p) <= room
+            if fits.all():
+                if b == top:
+                    return top
+                lo = b
+            else:
+                top = b
+                m, v, room = m[~fits], v[~fits], room[~fits]  # the others fit at every B below top
+            if top - lo <= 1e-9 * max(1.0, top):
+                return lo
+            b = 0.5 * (lo + top)
+
+
+def _gamma_quantile(mean: F64, var: F64, p: float) -> F64:
+    """p-quantile of the gamma with this mean and variance, as the verdicts' mixture: a point mass at the mean
+    where the variance or the mean is 0."""
+    gamma = (var > 1e-18) & (mean > 0)
+    shape = np.where(gamma, mean * mean / np.where(gamma, var, 1.0), 1.0)
+    scale = np.where(gamma, var / np.where(gamma, mean, 1.0), 1.0)
+    out: F64 = np.where(gamma, scale * gammaincinv(shape, p), mean)
+    return out
 
 
 def _erlang_c_vec(servers: I64, load: F64) -> F64:
@@ -137,15 +175,17 @@ def _min_servers_vec(lam: F64, mu: F64, p: float, budget_s: F64, limit: int = 10
     return np.where(good, hi, -1)
 
 
-def _link_note(res: AppAnalysis, link_ms: float, budget0_ms: float) -> str:
+def _link_note(res: AppAnalysis, link_ms: float, stations_ms: float, budget0_ms: float) -> str:
     """Why a queue cannot meet its budget when it could without the link queueing waits."""
     if not math.isfinite(link_ms):
         over = ", ".join(s.removeprefix("link ") for s in res.unstable_stations if s.startswith("link "))
         return f"cannot meet: queueing link {over or '?'} on the route is overloaded (utilization >= 1)"
-    return (
-        f"cannot meet: the link queueing waits take {link_ms:.3g} ms of the SLO latency (p{res.slo_percentile:g});"
-        f" without them the budget would be {budget0_ms:.3g} ms"
-    )
+    pct = f"p{res.slo_percentile:g}"
+    if stations_ms <= 0:
+        return (f"cannot meet: the link queueing waits alone exceed the SLO latency: with the fixed delays they "
+                f"take {-stations_ms:.3g} ms more than it at {pct}")  # fmt: skip
+    return (f"cannot meet: the link queueing waits take {link_ms:.3g} ms of the SLO latency at {pct}, leaving "
+            f"less than the service time needs; without them the budget would be {budget0_ms:.3g} ms")  # fmt: skip
 
 
 def capacity_plan(
@@ -155,12 +195,13 @@ def capacity_plan(
 
     Only queues whose server count should change (or that cannot meet the budget) are listed.
 
-    The budget of an application is its latency target minus the largest reserve of its demand points (fixed
-    delays plus the SLO-percentile link queueing waits: :meth:`RouteDelays.reserve_ms` and the module notes),
-    split evenly over its stages; each queue is then inverted as M/M/c at the SLO percentile (exponential
-    service assumed here). With queueing links each row also has ``link_wait_ms``: how much of the SLO latency
-    the link waits take (largest reserve minus largest fixed delay), and a queue that could meet the budget
-    without them says so in its ``note``.
+    The budget of an application is the p-quantile its stations' summed response may take on its worst demand
+    point: its latency target minus the fixed delays without queueing links, and with them the figure
+    :meth:`RouteDelays.stations_budget_ms` solves for (the module notes: the verdicts' model with the link
+    waits). It is split evenly over the stages; each queue is then inverted as M/M/c at the SLO percentile
+    (exponential service assumed here). With queueing links each row also has ``link_wait_ms``, how much of the
+    SLO latency the link waits take (latency target minus the largest fixed delay minus the budget, before the
+    split), and a queue that could meet the budget without them says so in its ``note``.
     """
     rows: list[dict[str, Any]] = []
     for pos, res in enumerate(apps):
@@ -172,11 +213,11 @@ def capacity_plan(
         p = res.slo_percentile / 100.0
         fixed = route.fixed_ms
         budget0_ms = (res.slo_latency_ms - float(np.max(fixed))) / (hi - lo) if len(fixed) else 0.0
-        budget_ms, link_ms = budget0_ms, None
+        budget_ms, link_ms, stations_ms = budget0_ms, None, 0.0
         if route.link_wait_ms is not None and len(fixed):
-            reserve_ms = float(np.max(route.reserve_ms(p)))
-            link_ms = reserve_ms - float(np.max(fixed))
-            budget_ms = (res.slo_latency_ms - reserve_ms) / (hi - lo)
+            stations_ms = route.stations_budget_ms(res.slo_latency_ms, p)
+            link_ms = res.slo_latency_ms - float(np.max(fixed)) - stations_ms
+            budget_ms = stations_ms / (hi - lo)
         for st in range(lo, hi):
             svc = int(a.stage_service[st])
             ks = np.flatnonzero(q.service == svc)
@@ -206,7 +247,7 @@ def capacity_plan(
                 if need[j] >= 0:
                     row["extra_cost_per_hour"] = float(cost[j])
                 elif link_ms is not None and need0[j] >= 0:
-                    row["note"] = _link_note(res, link_ms, budget0_ms)
+                    row["note"] = _link_note(res, link_ms, stations_ms, budget0_ms)
                 else:
                     row["note"] = CANNOT_MEET
                 rows.append(row)
