@@ -42,6 +42,8 @@ Model (assumptions, stated so results can be checked):
   are a Poisson stream. Approximations: an LRU cache's misses are not exactly a Poisson stream (a hit depends
   on the recent requests), and Che's ``h`` itself is approximate (well under 1 % for Zipf catalogues of a
   thousand items, Fricker, Robert and Roberts 2012). Exact for the hit ratio of a static cache.
+- Capacity plan (:mod:`edgescale.analysis._capacity_plan`): per queue, the fewest M/M/c servers that meet an
+  even share over the stages of what the SLO leaves the stations after the fixed delays and link queueing waits.
 - Availability: a stage is up when some site hosting its service is up (failover to any replica
   host); sites fail independently by their failure classes, and together by region or failure
   domain; the access site and the links of the access path must be up.
