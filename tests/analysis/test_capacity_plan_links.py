@@ -13,9 +13,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 from scipy.stats import gamma
 
+from edgescale.analysis._capacity_plan import RouteDelays
 from edgescale.analysis.queueing import md1, mg1_wait_second_moment, mmc_response_time_percentile
 from edgescale.analysis.scenario import analyze_scenario
 from edgescale.model.io import scenario_from_dict
@@ -134,3 +136,18 @@ def test_an_overloaded_link_leaves_no_budget_and_is_named() -> None:
     (row,) = _plan(_served("fifo", 120.0, cores=64, rate_per_s=2.5))
     assert row["budget_ms"] is None and row["link_wait_ms"] is None and row["servers_needed"] is None
     assert row["note"] == "cannot meet: queueing link a-b (a -> b) on the route is overloaded (utilization >= 1)"
+
+
+def test_the_worst_demand_point_sets_the_budget() -> None:
+    """Two demand points: one crossing the rho 0.9 link (11 ms fixed), one not; the smaller B binds, exactly
+    ``SLO - fixed`` when it is the one without link waits, and a fixed delay over the SLO says by how much."""
+    links = _md1_wait_ms(180.0, 0.005)
+
+    def route(fixed_other_ms: float) -> RouteDelays:
+        return RouteDelays(np.array([fixed_other_ms, FIXED_MS]), np.array([0.0, links[0]]), np.array([0.0, links[1]]))
+
+    b = route(30.0).stations_budget_ms(120.0, 0.95)
+    assert FIXED_MS + _stations_p95_ms(b, links) == pytest.approx(120.0, abs=1e-6)
+    assert route(60.0).stations_budget_ms(120.0, 0.95) == 60.0
+    assert route(200.0).stations_budget_ms(150.0, 0.95) == -50.0
+    assert RouteDelays(np.array([FIXED_MS])).stations_budget_ms(120.0, 0.95) == 120.0 - FIXED_MS

@@ -73,7 +73,7 @@ class RouteDelays:
         m, v, room = m[on], v[on], room[on]
         under = room - _gamma_quantile(m, v, p)  # at B = 0: by how much the fixed delays and link waits fit
         if np.any(under <= 0):
-            return float(np.min(under))
+            return min(float(np.min(under)), top)
         per_b = 1.0 / -math.log1p(-p)  # an exponential's mean per unit of its p-quantile
         lo, b = 0.0, top
         while True:
