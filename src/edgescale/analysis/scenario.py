@@ -660,7 +660,7 @@ def analyze_scenario(
     if plan is None:
         plan, warnings = default_plan(scenario, a)
     else:
-        check_plan_matches(plan, scenario_sha256(scenario), source="plan")
+        check_plan_matches(plan, scenario, source="plan")
     pa = plan_to_arrays(plan, a, source="plan")
     paths = PathMetrics(a)
     site_av, dom_av = site_availability(scenario, a)

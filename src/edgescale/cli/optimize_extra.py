@@ -36,13 +36,12 @@ TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds f
 
 def _base_plan(scenario: Any, arrays: Any, plan_file: Path | None) -> Any:
     from edgescale.model.default_plan import default_plan
-    from edgescale.model.io import scenario_sha256
     from edgescale.model.plan import check_plan_matches, load_plan
 
     if plan_file is None:
         return default_plan(scenario, arrays)[0]
     plan = load_plan(plan_file)
-    check_plan_matches(plan, scenario_sha256(scenario), source=str(plan_file))
+    check_plan_matches(plan, scenario, source=str(plan_file))
     return plan
 
 

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from edgescale.analysis._paths import PathMetrics
 from edgescale.model.arrays import SystemArrays
-from edgescale.model.io import scenario_sha256
+from edgescale.model.io import matches_scenario_sha256
 from edgescale.model.plan import Plan
 from edgescale.model.schema import TIERS, Scenario
 
@@ -288,7 +288,7 @@ def check_plan(
     'services[frame-filter]: replicas must be within [1, inf] (got 0)'
     """
     out: list[str] = []
-    if plan.scenario.sha256 != scenario_sha256(scenario):
+    if not matches_scenario_sha256(scenario, plan.scenario.sha256):
         out.append(f"scenario.sha256: plan was made for another scenario (got '{plan.scenario.name}')")
     a = arrays
     rep = _replicas(a, plan, out)

@@ -18,7 +18,7 @@ from typing import Any
 from edgescale.errors import Issue, ScenarioError
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
-from edgescale.model.io import scenario_sha256
+from edgescale.model.io import matches_scenario_sha256, scenario_sha256
 from edgescale.model.plan import Plan, PlanArrays, check_plan_matches, plan_sha256, plan_to_arrays
 from edgescale.model.schema import Scenario
 
@@ -55,10 +55,11 @@ def _as_dict(x: Any, what: str) -> dict[str, Any] | None:
     )
 
 
-def _check_same(d: dict[str, Any], what: str, sha: str, plan: Plan, plan_given: bool) -> None:
+def _check_same(d: dict[str, Any], what: str, scenario: Scenario, plan: Plan, plan_given: bool) -> None:
     issues: list[Issue] = []
-    got = d.get("scenario_sha256")  # present: checked with the other fields
-    if got != sha:
+    got = d.get("scenario_sha256")  # present: checked with the other fields; an earlier version's digest too
+    if not (isinstance(got, str) and matches_scenario_sha256(scenario, got)):
+        sha = scenario_sha256(scenario)
         issues.append(
             Issue(
                 f"{what}.scenario_sha256",
@@ -217,23 +218,22 @@ def prepare(
 ) -> ReportInputs:
     """Compile the scenario, resolve the plan, check the results belong to both; analyse if needed."""
     a = arrays if arrays is not None else compile_scenario(scenario, devices=False)
-    sha = scenario_sha256(scenario)
     plan_given = plan is not None
     if plan is None:
         plan, _ = default_plan(scenario, a)
     else:
-        check_plan_matches(plan, sha, source="plan")
+        check_plan_matches(plan, scenario, source="plan")
     pa = plan_to_arrays(plan, a, source="plan")
     sim = _as_dict(simulation, "simulation")
     if sim is not None:
         _check_simulation(sim)  # the fields the report reads, every missing one named
-        _check_same(sim, "simulation", sha, plan, plan_given)
+        _check_same(sim, "simulation", scenario, plan, plan_given)
     an = _as_dict(analysis, "analysis")
     if an is None:
         an = _analyze(scenario, plan, a)
     else:
         _check_analysis(an)
-        _check_same(an, "analysis", sha, plan, plan_given)
+        _check_same(an, "analysis", scenario, plan, plan_given)
     return ReportInputs(scenario, a, plan, pa, plan_given, an, sim)
 
 

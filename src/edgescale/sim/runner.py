@@ -899,7 +899,7 @@ def simulate_scenario(
     if plan is None:
         plan, warnings = default_plan(scenario, a)
     else:
-        check_plan_matches(plan, scenario_sha256(scenario), source="plan")
+        check_plan_matches(plan, scenario, source="plan")
     warnings += _transition_warnings(scenario, a, (warmup + duration) * reps)
     world = build_world(scenario, a, plan_to_arrays(plan, a, source="plan"))
     world.offloading = attach_offloading(world, a, scenario)
