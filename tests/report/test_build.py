@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import html
 import json
 import re
 from pathlib import Path
@@ -259,6 +260,18 @@ def test_capacity_summary_adds_up() -> None:
     detail = re.search(r'id="capacity-table">(.*?)</table>', text)[1]  # type: ignore[index]
     assert detail.count("<tr>") == MAX_CAPACITY_ROWS + 1  # header + the first rows
     assert f"the first {MAX_CAPACITY_ROWS} of 151" in text
+
+
+def test_capacity_row_without_a_budget_shows_a_dash() -> None:
+    """An overloaded queueing link leaves a stage no budget (``budget_ms`` null): the row still renders."""
+    from edgescale.report.tables import capacity_table
+
+    note = "queueing link a-b (a -> b) on the route is overloaded"
+    rows = [{"application": "a", "service": "s", "site": "e1", "servers_now": 2, "budget_ms": None,
+             "servers_needed": None, "note": note}]
+    detail = re.search(r'id="capacity-table">(.*?)</table>', capacity_table({"capacity_plan": rows}))[1]  # type: ignore[index]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", detail)
+    assert cells[4:] == ["–", "–", html.escape(note)]
 
 
 def test_scenario_without_workloads(tiny_doc: dict[str, Any]) -> None:

@@ -64,7 +64,8 @@ def capacity_table(analysis: dict[str, Any]) -> str:
             _row(
                 [
                     r.get("application"), r.get("service"), r.get("site"), r.get("servers_now"),
-                    "–" if need is None else need, f"{r.get('budget_ms', 0.0):,.2f}",
+                    "–" if need is None else need,
+                    "–" if r.get("budget_ms") is None else f"{r['budget_ms']:,.2f}",
                     r.get("note", "") if extra is None else f"{extra:,.2f}",
                 ]
             )
