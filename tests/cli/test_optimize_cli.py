@@ -108,3 +108,21 @@ def test_report_in_the_same_run_shows_the_front(scenario: Path, tmp_path: Path) 
     assert "optimize:pareto-epsilon" in text  # the report is of the new plan, not the default one
     gap = runner.invoke(app, ["optimize", "gap", str(scenario), "--report", str(tmp_path / "x.html")])
     assert gap.exit_code == 2
+
+
+def test_text_output_states_status_values_and_gap(scenario: Path, tmp_path: Path) -> None:
+    """The text a person reads: proven or not, the objective values with units, bound and gap."""
+    out = tmp_path / "plan.json"
+    result = runner.invoke(app, ["optimize", str(scenario), "--solver", "milp", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = load_plan(out)
+    lines = result.output.splitlines()
+    assert lines[0] == "optimize:milp: optimal (proven by the solver)"
+    o = plan.objectives
+    assert f"mean latency {o['mean_latency_ms']:.5g} ms" in lines[1]
+    assert f"cost {o['cost_per_hour']:,.2f} per hour" in lines[1]
+    assert lines[2].startswith(f"  objective {o['objective']:.5g}, bound {plan.bound:.5g}")
+    assert "lies between" not in lines[2]  # proven: nothing left between
+    assert lines[-1] == f"wrote {out}"
+    heur = runner.invoke(app, ["optimize", str(scenario), "--solver", "heuristic"])
+    assert heur.output.splitlines()[0] == "optimize:heuristic: heuristic plan: not proven optimal"

@@ -209,10 +209,7 @@ def _optimize_scenario(
         "output": str(output) if output else None,
         "report": str(extra.report) if extra.report else None,
     }
-    text = (
-        f"{plan.created_by}: {plan.status}; objectives {plan.objectives}; bound {plan.bound}; gap {plan.gap}"
-        + (f"; wrote {output}" if output else "")
-    )
+    text = plan_summary(plan) + (f"\nwrote {output}" if output else "")
     if front is not None:
         data["pareto"] = {
             "method": front.method,
@@ -243,6 +240,50 @@ def _optimize_scenario(
             f"x{sw['first_change_down']} (down)"
         )
     emit(fmt, data, escape(text))
+
+
+_STATUS_TEXT = {
+    "optimal": "optimal (proven by the solver)",
+    "time_limit": "time limit reached: not proven optimal",
+    "heuristic": "heuristic plan: not proven optimal",
+    "feasible": "feasible: not proven optimal",
+}
+
+
+def plan_summary(plan: Any) -> str:
+    """A few lines a person reads: status, the objective values with units, bound and gap.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> p = NS(created_by="optimize:milp", status="time_limit", bound=16.999, gap=0.0154, solve_seconds=30.06,
+    ...        objectives={"objective": 17.265, "mean_latency_ms": 17.265, "cost_per_hour": 55.12,
+    ...                    "energy_w": 21186.4})
+    >>> print(plan_summary(p))
+    optimize:milp: time limit reached: not proven optimal
+      mean latency 17.265 ms, cost 55.12 per hour, power 21,186 W
+      objective 17.265, bound 16.999, gap 1.54 % (the optimum lies between the bound and the objective)
+      30.1 s
+    """
+    o = plan.objectives or {}
+    parts = []
+    if "mean_latency_ms" in o:
+        parts.append(f"mean latency {o['mean_latency_ms']:.5g} ms")
+    if "cost_per_hour" in o:
+        parts.append(f"cost {o['cost_per_hour']:,.2f} per hour")
+    if "energy_w" in o:
+        parts.append(f"power {o['energy_w']:,.0f} W")
+    lines = [f"{plan.created_by}: {_STATUS_TEXT.get(plan.status, plan.status)}"]
+    if parts:
+        lines.append("  " + ", ".join(parts))
+    if "objective" in o and plan.bound is not None:
+        pct = None if plan.gap is None else 100.0 * plan.gap
+        gap = "" if pct is None else (", gap < 0.001 %" if 0 < pct < 1e-3 else f", gap {pct:.3g} %")
+        where = " (the optimum lies between the bound and the objective)" if plan.status != "optimal" else ""
+        lines.append(f"  objective {o['objective']:.5g}, bound {plan.bound:.5g}{gap}{where}")
+    if plan.solve_seconds is not None:
+        lines.append(f"  {plan.solve_seconds:.1f} s")
+    return "\n".join(lines)
 
 
 def _sensitivity(
