@@ -35,21 +35,21 @@ def test_light_read_equals_the_full_read_but_for_the_pool_scan() -> None:
 def test_deadlines_are_asked_again_only_after_heartbeats() -> None:
     det = HeartbeatTimeout(timeout_s=3.0)
     det.heartbeats(np.array([0, 2]), np.array([1.0, 4.0]))
-    calls: list[int] = []
-    asked = det._suspect_at
+    calls: list[list[int]] = []
+    asked = det._suspect_ats
 
-    def counting(node: int) -> float:
-        calls.append(node)
-        return asked(node)
+    def counting(nodes: np.ndarray) -> np.ndarray:
+        calls.append(nodes.tolist())
+        return asked(nodes)
 
-    det._suspect_at = counting  # type: ignore[method-assign]
+    det._suspect_ats = counting  # type: ignore[method-assign]
     dl = _Deadlines(det, np.array([0, 1, 2], np.int64))
     assert dl.at().tolist() == [4.0, float("inf"), 7.0]
     dl.at()
-    assert calls == [0, 1, 2]  # the second stop compared times without asking
+    assert calls == [[0, 1, 2]]  # one vectorised call; the second stop compared times without asking
     det.heartbeat(0, 5.0)
     dl.stale()
-    assert dl.at().tolist() == [8.0, float("inf"), 7.0] and len(calls) == 6
+    assert dl.at().tolist() == [8.0, float("inf"), 7.0] and len(calls) == 2
 
 
 def test_in_flight_requests_keep_their_stage_when_routes_change_length() -> None:

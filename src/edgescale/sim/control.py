@@ -28,8 +28,9 @@ over the believed links, computed on demand (no dense all-pairs matrix, so it sc
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -39,6 +40,9 @@ from edgescale.model.schema import Scenario
 from edgescale.policies import FailureDetector, HeartbeatTimeout, LoadBalancer, Nearest, make_policy
 from edgescale.sim.caching import cache_columns
 from edgescale.sim.world import PathPairs, World, route_delays, route_stages
+
+if TYPE_CHECKING:
+    from edgescale.analysis._paths import PathMetrics
 
 __all__ = ["ControlPlane", "SimClusterView"]
 
@@ -54,7 +58,7 @@ def link_name(a: SystemArrays, link: int) -> str:
 
 
 class _Deadlines:
-    """A failure detector's deadlines (:meth:`~edgescale.policies.FailureDetector.suspect_at`) for some ids,
+    """A failure detector's deadlines (:meth:`~edgescale.policies.FailureDetector.suspect_ats`) for some ids,
     asked again only after the detector heard heartbeats (:meth:`stale`): a stop without new heartbeats
     compares times instead of asking once per id."""
 
@@ -69,16 +73,20 @@ class _Deadlines:
     def at(self) -> F64:
         """``suspect_at`` of each id, in the order of ``ids``."""
         if self._at is None:
-            self._at = np.array([self.detector.suspect_at(i) for i in self.ids.tolist()], np.float64)
+            self._at = self.detector.suspect_ats(self.ids)
         return self._at
 
 
 class SimClusterView:
     """The twin's :class:`~edgescale.policies.ClusterView`: read-only arrays plus on-demand path latencies."""
 
-    def __init__(self, a: SystemArrays, paths: PathPairs, replicas: I64) -> None:
+    MAX_ROW_BYTES = 1 << 25  # distance rows kept (LRU): 32 MiB, 415 rows of 10,103 sites
+
+    def __init__(self, a: SystemArrays, paths: PathMetrics, replicas: I64) -> None:
         self._a = a
         self._paths = paths
+        self._rows: OrderedDict[int, F64] = OrderedDict()  # site -> its Dijkstra distances (ms) to every site
+        self._max_rows = max(16, self.MAX_ROW_BYTES // (8 * max(a.n_sites, 1)))
         self.now = 0.0
         self.n_sites = a.n_sites
         self.n_services = len(a.service_ids)
@@ -126,12 +134,56 @@ class SimClusterView:
         """One-way minimum-path latency between two sites."""
         return float(self.latencies([src], [dst])[0, 0])
 
+    @property
+    def paths(self) -> PathMetrics:
+        """The paths latencies are taken on; setting them (links suspected or trusted) drops the cached rows."""
+        return self._paths
+
+    @paths.setter
+    def paths(self, paths: PathMetrics) -> None:
+        self._paths = paths
+        self._rows.clear()
+
     def latencies(self, src: ArrayLike, dst: ArrayLike) -> F64:
-        """Latency block, shape ``(len(src), len(dst))``."""
+        """Latency block, shape ``(len(src), len(dst))``.
+
+        The same numbers, bit for bit, as :meth:`PathMetrics.pairs` of every (src, dst) pair: Dijkstra runs
+        from whichever side has fewer distinct sites (a path's latency summed from the other end may differ in
+        the last bit), and its distance rows are kept (least recently used first out, at most
+        ``MAX_ROW_BYTES``) until the paths change, so a balancer asking again from the same origin, at this
+        stop or a later one, reads a row instead of searching paths again.
+        """
         s = np.atleast_1d(np.asarray(src, np.int64))
         d = np.atleast_1d(np.asarray(dst, np.int64))
-        lat, _, _ = self._paths.pairs(np.repeat(s, len(d)), np.tile(d, len(s)))
+        if s.size == 1:  # one origin: never run from the targets (pairs swaps only for fewer distinct ones)
+            out: F64 = self._dist(s)[:, d]
+            return out
+        o, t = np.repeat(s, len(d)), np.tile(d, len(s))
+        todo = o != t
+        uo, ut = np.unique(o[todo]), np.unique(t[todo])
+        lat = np.zeros(len(o))
+        if len(ut) < len(uo):
+            lat[todo] = self._dist(ut)[np.searchsorted(ut, t[todo]), o[todo]]
+        elif len(uo):
+            lat[todo] = self._dist(uo)[np.searchsorted(uo, o[todo]), t[todo]]
         return lat.reshape(len(s), len(d))
+
+    def _dist(self, sites: I64) -> F64:
+        """Dijkstra distances from each of *sites* (rows) to every site, from the cache or one multi-source run."""
+        from scipy.sparse.csgraph import dijkstra
+
+        keys = sites.tolist()
+        rows = {k: self._rows[k] for k in keys if k in self._rows}
+        missing = [k for k in dict.fromkeys(keys) if k not in rows]
+        if missing:
+            dist = np.asarray(dijkstra(self._paths.graph, directed=False, indices=missing), np.float64)
+            rows.update(zip(missing, dist.reshape(len(missing), -1), strict=True))
+        for k in dict.fromkeys(keys):
+            self._rows[k] = rows[k]
+            self._rows.move_to_end(k)
+        while len(self._rows) > self._max_rows:
+            self._rows.popitem(last=False)
+        return np.stack([rows[k] for k in keys])
 
 
 def _ro(x: Any) -> NDArray[Any]:
@@ -208,8 +260,9 @@ class ControlPlane:
         self.interval = float(heartbeat_interval_s)
         from edgescale.analysis._paths import PathMetrics
 
-        self.paths: PathPairs = PathMetrics(a)
-        self.view = SimClusterView(a, self.paths, replicas)
+        planned = PathMetrics(a)
+        self.paths: PathPairs = planned
+        self.view = SimClusterView(a, planned, replicas)
         self.detector: FailureDetector = _policy(
             scenario.policies.failure_detection, "failure_detection", HeartbeatTimeout(timeout_s=5.0)
         )
@@ -255,7 +308,7 @@ class ControlPlane:
         suspected sites as before."""
         cut = CutPaths(self.a, self.link_suspected, self.link_down)
         self.paths = cut
-        self.view._paths = cut.believed
+        self.view.paths = cut.believed
         m, w = self.world.model, self.world
         every = np.arange(m.n_sources, dtype=np.int64)
         d, r, ls, lw = route_delays(w, self.a, self.paths, every, w.stage_site)
