@@ -322,6 +322,10 @@ class FailureDetector(Policy, ABC):
     def _forget(self, node: int) -> None:
         """Stop tracking *node*."""
 
+    def _suspect_ats(self, nodes: I64) -> F64:
+        """:meth:`_suspect_at` of each of *nodes*; the default asks once per node, detectors vectorise it."""
+        return np.array([self._suspect_at(node) for node in nodes.tolist()], np.float64)
+
     def _heartbeats(self, nodes: I64, t: F64) -> None:
         """Record many heartbeats, in order; the default calls :meth:`_heartbeat` for each."""
         for node, ti in zip(nodes.tolist(), t.tolist(), strict=True):
@@ -349,6 +353,22 @@ class FailureDetector(Policy, ABC):
     def suspect_at(self, node: int) -> float:
         """When *node* will be suspected if it sends no further heartbeat (``inf``: never heard of)."""
         return float(self._guarded(f"in suspect_at({node})", self._suspect_at, int(node)))
+
+    def suspect_ats(self, nodes: ArrayLike) -> F64:
+        """:meth:`suspect_at` of many nodes at once, in their order (the same numbers, one call).
+
+        Raises
+        ------
+        PolicyError
+            The policy raised or returned other than one time per node.
+        """
+        nd = np.atleast_1d(np.asarray(nodes, np.int64))
+        out = np.asarray(self._guarded(f"in suspect_ats({nd.size} nodes)", self._suspect_ats, nd), np.float64)
+        if out.shape != nd.shape:
+            raise PolicyError(
+                f"{self!r}: suspect_ats must return one time per node, shape {nd.shape} (got {out.shape})"
+            )
+        return out
 
     def forget(self, node: int) -> None:
         """Stop tracking *node* (decommissioned); a later heartbeat starts afresh."""

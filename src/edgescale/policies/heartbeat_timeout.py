@@ -65,6 +65,12 @@ class HeartbeatTimeout(FailureDetector):
         last = self._last[node] if 0 <= node < len(self._last) else np.nan
         return float("inf") if np.isnan(last) else float(last) + self.timeout_s
 
+    def _suspect_ats(self, nodes: I64) -> F64:
+        known = (nodes >= 0) & (nodes < len(self._last))
+        last = np.full(nodes.shape, np.nan)
+        last[known] = self._last[nodes[known]]
+        return np.where(np.isnan(last), np.inf, last + self.timeout_s)
+
     def phis(self, now: float) -> F64:
         """Suspicion level of every node id up to the largest seen, at *now* (0 if never heard from)."""
         with np.errstate(invalid="ignore"):

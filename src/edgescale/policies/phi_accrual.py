@@ -208,6 +208,15 @@ class PhiAccrual(FailureDetector):
         mean, std = self._stats(np.array([node], np.int64))
         return float(self._last[node] + mean[0] + _threshold_y(self.threshold) * std[0])
 
+    def _suspect_ats(self, nodes: I64) -> F64:
+        out = np.full(nodes.shape, np.inf)
+        k = np.flatnonzero((nodes >= 0) & (nodes < len(self._last)))
+        k = k[~np.isnan(self._last[nodes[k]])]
+        if k.size:
+            mean, std = self._stats(nodes[k])
+            out[k] = self._last[nodes[k]] + mean + _threshold_y(self.threshold) * std
+        return out
+
     def _forget(self, node: int) -> None:
         if 0 <= node < len(self._last):
             self._last[node] = np.nan
