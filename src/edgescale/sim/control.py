@@ -156,20 +156,20 @@ class SimClusterView:
         s = np.atleast_1d(np.asarray(src, np.int64))
         d = np.atleast_1d(np.asarray(dst, np.int64))
         if s.size == 1:  # one origin: never run from the targets (pairs swaps only for fewer distinct ones)
-            out: F64 = self._dist(s)[:, d]
+            out: F64 = self._dist(s)[0][d][None, :]
             return out
         o, t = np.repeat(s, len(d)), np.tile(d, len(s))
         todo = o != t
         uo, ut = np.unique(o[todo]), np.unique(t[todo])
         lat = np.zeros(len(o))
         if len(ut) < len(uo):
-            lat[todo] = self._dist(ut)[np.searchsorted(ut, t[todo]), o[todo]]
+            lat[todo] = np.stack(self._dist(ut))[np.searchsorted(ut, t[todo]), o[todo]]
         elif len(uo):
-            lat[todo] = self._dist(uo)[np.searchsorted(uo, o[todo]), t[todo]]
+            lat[todo] = np.stack(self._dist(uo))[np.searchsorted(uo, o[todo]), t[todo]]
         return lat.reshape(len(s), len(d))
 
-    def _dist(self, sites: I64) -> F64:
-        """Dijkstra distances from each of *sites* (rows) to every site, from the cache or one multi-source run."""
+    def _dist(self, sites: I64) -> list[F64]:
+        """Dijkstra distances from each of *sites* to every site, from the cache or one multi-source run."""
         from scipy.sparse.csgraph import dijkstra
 
         keys = sites.tolist()
@@ -177,13 +177,13 @@ class SimClusterView:
         missing = [k for k in dict.fromkeys(keys) if k not in rows]
         if missing:
             dist = np.asarray(dijkstra(self._paths.graph, directed=False, indices=missing), np.float64)
-            rows.update(zip(missing, dist.reshape(len(missing), -1), strict=True))
+            rows.update(zip(missing, (r.copy() for r in dist.reshape(len(missing), -1)), strict=True))
         for k in dict.fromkeys(keys):
             self._rows[k] = rows[k]
             self._rows.move_to_end(k)
         while len(self._rows) > self._max_rows:
             self._rows.popitem(last=False)
-        return np.stack([rows[k] for k in keys])
+        return [rows[k] for k in keys]
 
 
 def _ro(x: Any) -> NDArray[Any]:
