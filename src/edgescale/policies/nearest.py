@@ -32,8 +32,13 @@ class Nearest(LoadBalancer):
     def _choose(
         self, view: ClusterView, service: int, origin_site: int, candidates: I64, rng: np.random.Generator
     ) -> int:
-        row = self._weights(view, service, np.array([origin_site], np.int64), candidates)[0]
-        return int(candidates[int(row.argmax())]) if row.any() else -1
+        # what _weights gives for one origin, without sorting the candidates or filling a row
+        sites = candidates[usable(view, service, candidates)]
+        if not sites.size:
+            return -1
+        lat = view.latencies(np.array([origin_site], np.int64), sites)[0]
+        best = lat.min()
+        return int(sites[lat == best].min()) if np.isfinite(best) else -1
 
     def _weights(self, view: ClusterView, service: int, origin_sites: I64, candidates: I64) -> F64:
         out = np.zeros((len(origin_sites), len(candidates)))
