@@ -206,6 +206,11 @@ class LoadBalancer(Policy, ABC):
     usable, :meth:`choose` returns -1 and the row of :meth:`weights` is all zero.
     """
 
+    ORDER_FREE: ClassVar[bool] = False
+    """Whether a choice depends on the view and the arguments only (no generator, no memory of earlier calls):
+    a framework may then ask for many origins at once (:meth:`choose_many`), in any order, and get the
+    choices one by one would give. Subclasses that override ``_choose`` with randomness must not set it."""
+
     @abstractmethod
     def _choose(
         self, view: ClusterView, service: int, origin_site: int, candidates: I64, rng: np.random.Generator
@@ -253,6 +258,40 @@ class LoadBalancer(Policy, ABC):
         if c != -1 and not (cand == c).any():
             raise PolicyError(f"{self!r} at t={view.now:g}: chose site {c}, which is not a candidate")
         return c
+
+    def _choose_many(
+        self, view: ClusterView, service: int, origin_sites: I64, candidates: I64, rng: np.random.Generator
+    ) -> I64:
+        """:meth:`_choose` for each origin, in order; order-free balancers may vectorise it."""
+        return np.array([self._choose(view, service, o, candidates, rng) for o in origin_sites.tolist()], np.int64)
+
+    def choose_many(
+        self,
+        view: ClusterView,
+        service: int,
+        origin_sites: ArrayLike,
+        candidates: ArrayLike,
+        rng: np.random.Generator | None = None,
+    ) -> I64:
+        """:meth:`choose` for each of *origin_sites*, in their order (one generator): a site index or -1 each.
+
+        Raises
+        ------
+        PolicyError
+            The policy raised, returned other than one site per origin, or a site that is not a candidate.
+        """
+        origins = np.atleast_1d(np.asarray(origin_sites, np.int64))
+        cand = np.asarray(candidates, np.int64)
+        gen = rng if rng is not None else self._own_rng()
+        when = f"at t={view.now:g}"
+        out = np.asarray(self._guarded(when, self._choose_many, view, service, origins, cand, gen), np.int64)
+        if out.shape != origins.shape:
+            raise PolicyError(f"{self!r} {when}: choose_many must return one site per origin, shape "
+                              f"{origins.shape} (got {out.shape})")  # fmt: skip
+        bad = (out != -1) & ~np.isin(out, cand)
+        if bad.any():
+            raise PolicyError(f"{self!r} {when}: chose site {int(out[bad][0])}, which is not a candidate")
+        return out
 
     def weights(self, view: ClusterView, service: int, origin_sites: ArrayLike, candidates: ArrayLike) -> F64:
         """Routing fractions, shape ``(len(origin_sites), len(candidates))``; rows sum to 1 (or 0).

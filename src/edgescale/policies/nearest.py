@@ -26,19 +26,31 @@ class Nearest(LoadBalancer):
     1
     """
 
+    ORDER_FREE = True
+
     def __init__(self) -> None:
         pass
 
     def _choose(
         self, view: ClusterView, service: int, origin_site: int, candidates: I64, rng: np.random.Generator
     ) -> int:
-        # what _weights gives for one origin, without sorting the candidates or filling a row
+        return int(self._choose_many(view, service, np.array([origin_site], np.int64), candidates, rng)[0])
+
+    def _choose_many(
+        self, view: ClusterView, service: int, origin_sites: I64, candidates: I64, rng: np.random.Generator
+    ) -> I64:
+        # what _weights gives, without sorting the candidates or filling rows: the usable sites once, then
+        # each origin's latencies to them (one origin at a time: the view searches paths from the origin)
+        out = np.full(len(origin_sites), -1, np.int64)
         sites = candidates[usable(view, service, candidates)]
         if not sites.size:
-            return -1
-        lat = view.latencies(np.array([origin_site], np.int64), sites)[0]
-        best = lat.min()
-        return int(sites[lat == best].min()) if np.isfinite(best) else -1
+            return out
+        for k, origin in enumerate(origin_sites.tolist()):
+            lat = view.latencies(np.array([origin], np.int64), sites)[0]
+            best = lat.min()
+            if np.isfinite(best):
+                out[k] = sites[lat == best].min()
+        return out
 
     def _weights(self, view: ClusterView, service: int, origin_sites: I64, candidates: I64) -> F64:
         out = np.zeros((len(origin_sites), len(candidates)))
