@@ -417,20 +417,10 @@ class ControlPlane:
         owner = np.searchsorted(m.route_ptr, np.arange(m.n_stages), side="right") - 1
         sources = np.unique(owner[bad_stage]).astype(np.int64)
         new_site = w.stage_site.copy()
-        choice: dict[tuple[int, int], int] = {}
-        for src in sources.tolist():
-            prev = int(self.a.demand_site[w.source_demand[src]])
-            for g in range(int(m.route_ptr[src]), int(m.route_ptr[src + 1])):
-                site = int(new_site[g])
-                if self.suspected[site]:
-                    svc = int(w.stage_service[g])
-                    key = (svc, prev)
-                    if key not in choice:
-                        choice[key] = self.balancer.choose(self.view, svc, prev, self.candidates[svc])
-                    if choice[key] >= 0:
-                        site = choice[key]
-                        new_site[g] = site
-                prev = site
+        if self.balancer.ORDER_FREE:
+            self._move_by_level(sources, new_site)
+        else:
+            self._move_in_order(sources, new_site)
         st = route_stages(m.route_ptr, sources)
         moved = new_site[st] != w.stage_site[st]
         delays, ret, link_st, link_work = route_delays(w, self.a, self.paths, sources, new_site)
@@ -444,6 +434,49 @@ class ControlPlane:
             self._set_cache(st, *cache_columns(w, self.a, self.paths, sources, new_site))
         self.rerouted = sources
         return int(np.union1d(back, sources).size)
+
+    def _move_in_order(self, sources: I64, new_site: I64) -> None:
+        """Move the stages of *sources* at suspected sites in *new_site* where the balancer sends them from the
+        stage before (in route order; the first from the access site), source after source, stage after stage:
+        the order a randomised balancer draws in. One choice per (service, origin)."""
+        w, rp = self.world, self.world.model.route_ptr
+        choice: dict[tuple[int, int], int] = {}
+        for src in sources.tolist():
+            prev = int(self.a.demand_site[w.source_demand[src]])
+            for g in range(int(rp[src]), int(rp[src + 1])):
+                site = int(new_site[g])
+                if self.suspected[site]:
+                    svc = int(w.stage_service[g])
+                    key = (svc, prev)
+                    if key not in choice:
+                        choice[key] = self.balancer.choose(self.view, svc, prev, self.candidates[svc])
+                    if choice[key] >= 0:
+                        site = choice[key]
+                        new_site[g] = site
+                prev = site
+
+    def _move_by_level(self, sources: I64, new_site: I64) -> None:
+        """As :meth:`_move_in_order`, for an order-free balancer (the same sites): the k-th stages of all
+        sources at once, one :meth:`~edgescale.policies.LoadBalancer.choose_many` per service and level."""
+        w, rp = self.world, self.world.model.route_ptr
+        lens = rp[sources + 1] - rp[sources]
+        access = self.a.demand_site[w.source_demand[sources]].astype(np.int64)
+        choice: dict[tuple[int, int], int] = {}
+        for k in range(int(lens.max(initial=0))):
+            live = lens > k
+            g = rp[sources[live]] + k
+            prev = access[live] if k == 0 else new_site[g - 1]
+            bad = self.suspected[new_site[g]]
+            g, prev, svc = g[bad], prev[bad], w.stage_service[g[bad]]
+            for service in np.unique(svc).tolist():
+                mine = svc == service
+                origins = prev[mine].tolist()
+                ask = [o for o in dict.fromkeys(origins) if (service, o) not in choice]
+                if ask:
+                    got = self.balancer.choose_many(self.view, service, ask, self.candidates[service])
+                    choice.update(zip(((service, o) for o in ask), got.tolist(), strict=True))
+                picked = np.array([choice[(service, o)] for o in origins], np.int64)
+                new_site[g[mine][picked >= 0]] = picked[picked >= 0]
 
 
     def _set_cache(self, st: Any, cache: Any, share: Any, hit_return: Any) -> None:
