@@ -18,7 +18,8 @@ changes) per transition, and a digest of the results to check that a change keep
 application completed requests, drops, mean and p95 latency (ms), the number of logged events, and the
 SHA-256 of the whole results document but its timing fields. ``--baseline`` also runs each scenario without
 the random failures (the file's own failure classes; none for ``tiny``) and gives the marginal CPU per
-transition: (CPU with - CPU without) / (transitions with - without).
+transition: (CPU with - CPU without) / (transitions with - without). ``peak_rss_mib`` is the process's peak
+resident memory so far (give one scenario with ``--only`` for its own).
 
 Usage::
 
@@ -39,6 +40,7 @@ import cProfile
 import hashlib
 import json
 import os
+import resource
 import sys
 import time
 from dataclasses import dataclass
@@ -176,6 +178,7 @@ def run(case: Case, profile: str | None = None) -> dict[str, Any]:
         "control_cpu_s": round(clock.cpu_s, 3),
         "control_cpu_ms_per_transition": round(clock.cpu_s / n * 1e3, 3) if n else None,
         "kernel_s": round(float(r["kernel_seconds"]), 3),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # the process so far
         "digest": digest(r),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
