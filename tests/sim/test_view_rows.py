@@ -70,3 +70,16 @@ def test_least_recently_used_rows_go_first(arrays: SystemArrays, monkeypatch: py
     v.latencies([5], [0])  # used again: now the most recent
     assert list(v._rows) == [4, *range(6, 20), 5]  # 0-3 went out; 16 kept
     assert np.array_equal(v.latencies([0], list(range(65))), _pairs(paths, [0], list(range(65))))
+
+
+def test_a_batch_larger_than_the_kept_rows_keeps_its_last_ones(
+    arrays: SystemArrays, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SimClusterView, "MAX_ROW_BYTES", 0)  # the floor: 16 rows
+    paths = PathMetrics(arrays)
+    v = _view(arrays, paths)
+    v.latencies([40], [0])
+    src, every = list(range(30)), list(range(arrays.n_sites))
+    assert np.array_equal(v.latencies(src, every), _pairs(paths, src, every))
+    assert list(v._rows) == list(range(14, 30))  # 40 and the first 14 of the batch went out
+    assert all(row.base is None for row in v._rows.values())  # copies: the batch's matrix is not held

@@ -169,21 +169,26 @@ class SimClusterView:
         return lat.reshape(len(s), len(d))
 
     def _dist(self, sites: I64) -> list[F64]:
-        """Dijkstra distances from each of *sites* to every site, from the cache or one multi-source run."""
+        """Dijkstra distances from each of *sites* to every site, from the kept rows or one multi-source run;
+        the last ``_max_rows`` distinct sites' rows are kept (a larger batch does not hold copies of all)."""
         from scipy.sparse.csgraph import dijkstra
 
         keys = sites.tolist()
-        rows = {k: self._rows[k] for k in keys if k in self._rows}
-        missing = [k for k in dict.fromkeys(keys) if k not in rows]
+        distinct = list(dict.fromkeys(keys))
+        missing = [k for k in distinct if k not in self._rows]
+        new: dict[int, F64] = {}
         if missing:
             dist = np.asarray(dijkstra(self._paths.graph, directed=False, indices=missing), np.float64)
-            rows.update(zip(missing, (r.copy() for r in dist.reshape(len(missing), -1)), strict=True))
-        for k in dict.fromkeys(keys):
-            self._rows[k] = rows[k]
-            self._rows.move_to_end(k)
+            new = dict(zip(missing, dist.reshape(len(missing), -1), strict=True))
+        out = [new[k] if k in new else self._rows[k] for k in keys]
+        for k in distinct[-self._max_rows :]:
+            if k in new:
+                self._rows[k] = new[k] if len(missing) == 1 else new[k].copy()
+            else:
+                self._rows.move_to_end(k)
         while len(self._rows) > self._max_rows:
             self._rows.popitem(last=False)
-        return [rows[k] for k in keys]
+        return out
 
 
 def _ro(x: Any) -> NDArray[Any]:
