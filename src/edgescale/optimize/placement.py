@@ -120,6 +120,10 @@ CUTS_SHARE = 0.5
 rounds of violated linking rows (:mod:`._placement_cuts`) together; the loop stops earlier when a round
 gains under 0.1 % (national fleet: after one round of 4,000 rows, +0.03 %)."""
 
+LAGRANGE_SHARE = 0.3
+"""Share of the time left that the Lagrangian relaxation (:mod:`._placement_lagrange`) takes after the
+cutting planes on large cost or energy models (0: skipped when the cut LP has a solution)."""
+
 OBJECTIVES = ("latency", "cost", "energy", "weighted")
 
 
@@ -717,7 +721,9 @@ def optimize_placement(
             f"in {cuts.rounds} rounds ({cuts.seconds:.1f} s)"
         )
     else:
-        lp = solve(m, a, obj, integer=False, time_limit_s=left(0.5), budget_per_hour=budget_per_hour, link=link)
+        lp = solve(
+            m, a, obj, integer=False, time_limit_s=left(0.5), budget_per_hour=budget_per_hour, link=link
+        )
     if lp.status == "infeasible":
         raise _diagnose(a, m, obj, budget_per_hour)
     lag_bound = -math.inf
@@ -725,22 +731,26 @@ def optimize_placement(
     if large_structural:
         # large model, cost or energy: the LP has no linking rows; a Lagrangian relaxation gives a
         # bound and, from its subproblem's replicas, a consolidated start (see _placement_lagrange)
-        lag = lagrangian_bound(m, a, obj, upper=math.inf, time_limit_s=left(0.3), lp_duals=lp.duals)
-        lag_bound = lag.bound
-        # the entry services' replicas from their facility-location LPs (with linking rows: they
-        # consolidate far better than the Lagrangian subproblem's), the others' from the subproblem
-        # the other services' replicas where the LP puts their load (it spreads less than the subproblem)
-        entry = entry_services(m, a)
-        kq0 = lag.kq.copy()
-        if lp_x is not None:
-            rest = ~np.isin(m.q_service, entry)
-            kq0[rest] = lp_levels(m, a, lp_x, np.setdiff1d(np.unique(m.q_service), entry))[rest]
-        kq0 = cfl_levels(m, a, obj, kq0, entry, time_limit_s=left(0.3))
+        kq0 = np.zeros(len(m.q_service), np.int64)
+        lag_note = "Lagrangian relaxation skipped"
+        if LAGRANGE_SHARE > 0 or lp_x is None:
+            lag = lagrangian_bound(
+                m, a, obj, upper=math.inf, time_limit_s=left(LAGRANGE_SHARE), lp_duals=lp.duals
+            )
+            lag_bound, kq0 = lag.bound, lag.kq.copy()
+            lag_note = (
+                f"Lagrangian relaxation: bound {lag.bound:.6g} after {lag.iterations} iterations "
+                f"({lag.seconds:.1f} s)"
+            )
+        if lp_x is not None:  # every service's replicas where the (cut) LP puts its load
+            kq0 = lp_levels(m, a, lp_x, np.unique(m.q_service))
+            how = "the LP's loads"
+        else:  # the entry services' from their facility-location LPs (they consolidate far better)
+            kq0 = cfl_levels(m, a, obj, kq0, entry_services(m, a), time_limit_s=left(0.3))
+            how = "its replicas (entry services: rounded facility-location LPs)"
         start = lagrangian_start(m, a, obj, kq0, time_limit_s=left(0.4))
         notes.append(
-            f"Lagrangian relaxation: bound {lag.bound:.6g} after {lag.iterations} iterations "
-            f"({lag.seconds:.1f} s); start from its replicas (entry services: rounded facility-location "
-            "LPs): " + ("found" if start is not None else "failed, greedy instead")
+            f"{lag_note}; start from {how}: " + ("found" if start is not None else "failed, greedy instead")
         )
     if start is None:
         # a latency MILP finds its first solution on its own; with cost or energy (linking rows) it
@@ -795,7 +805,13 @@ def optimize_placement(
                 "raise the time limit",
                 constraint="time_limit",
             )
-        plan_parts = (start[0], start[1], max(lp.bound, lag_bound, cut_value), "heuristic", "optimize:heuristic")
+        plan_parts = (
+            start[0],
+            start[1],
+            max(lp.bound, lag_bound, cut_value),
+            "heuristic",
+            "optimize:heuristic",
+        )
     z, kq, bound, status, by = plan_parts
     values = evaluate(m, obj, z, kq)
     plan = _to_plan(
