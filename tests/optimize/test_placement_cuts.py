@@ -17,9 +17,9 @@ from scipy.sparse import csc_matrix, vstack
 from edgescale.model.arrays import compile_scenario
 from edgescale.model.io import scenario_from_dict
 from edgescale.optimize import placement
-from edgescale.optimize._placement_cuts import candidates, cut_bound, lp_levels
+from edgescale.optimize._placement_cuts import candidates, cut_bound, lp_levels, lp_start
 from edgescale.optimize._placement_milp import INF, build_lp, run_lp, solve
-from edgescale.optimize._placement_model import ModelOptions, build_model, objective
+from edgescale.optimize._placement_model import ModelOptions, build_model, evaluate, objective
 from edgescale.optimize.check import check_plan
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -134,7 +134,9 @@ def test_lp_levels_carry_the_lp_load() -> None:
     assert np.all(m.level_cap[m.q_level_ptr[on] + kq[on] - 1] >= load[on] - 1e-6)
     opened = r.x[len(m.chain_latency) + len(m.level_cap) :][m.q_site]
     off = kq == 0
-    assert np.all((load[off] <= 1e-9) | (opened[off] < 0.01))  # unplaced: no LP load, or a site it barely opens
+    assert np.all(
+        (load[off] <= 1e-9) | (opened[off] < 0.01)
+    )  # unplaced: no LP load, or a site it barely opens
     assert not lp_levels(m, a, r.x, np.zeros(0, np.int64)).any()
 
 
@@ -145,7 +147,29 @@ def test_large_model_path_reports_the_cut_bound(monkeypatch: pytest.MonkeyPatch)
     a = compile_scenario(s, devices=False)
     plan = placement.optimize_placement(s, arrays=a, objective="cost", method="heuristic", time_limit_s=10)
     assert any(n.startswith("cutting planes: LP bound 0.744803 -> ") for n in plan.notes)
+    assert any(n.endswith("start from the LP's loads and shares: found") for n in plan.notes)
     assert check_plan(s, a, plan) == []
     exact = placement.optimize_placement(s, arrays=a, objective="cost", method="milp", time_limit_s=20)
     assert exact.status == "optimal"
     assert plan.bound is not None and 1.5 < plan.bound <= exact.objectives["objective"] * (1 + 1e-6)
+
+
+@pytest.mark.parametrize(("seed", "two"), [(0, False), (0, True), (1, True)])
+def test_lp_start_is_feasible_and_no_better_than_the_optimum(seed: int, two: bool) -> None:
+    m, a, o = _case(seed, 40.0, 60.0, two)
+    exact = solve(m, a, o, integer=True, time_limit_s=20, budget_per_hour=None, link=True)
+    r = cut_bound(m, a, o, time_limit_s=20)
+    assert r.x is not None and exact.status == "optimal"
+    sol = lp_start(m, a, o, r.x, time_limit_s=2)
+    assert sol is not None
+    z, kq = sol
+    rows = np.repeat(np.arange(len(m.dem)), np.diff(m.chain_ptr))
+    assert np.allclose(np.bincount(rows, weights=z, minlength=len(m.dem)), 1.0)  # every row routed
+    load = np.zeros(len(m.q_service))
+    for s in range(m.chain_queue.shape[1]):
+        on = m.chain_queue[:, s] >= 0
+        np.add.at(load, m.chain_queue[on, s], m.rate[rows[on]] * z[on])
+    cap = np.where(kq > 0, m.level_cap[m.q_level_ptr[:-1] + np.maximum(kq, 1) - 1], 0.0)
+    assert np.all(load <= cap + 1e-6)
+    value = evaluate(m, o, z, kq)["objective"]
+    assert exact.objective * (1 - 1e-6) <= value <= 1.5 * exact.objective

@@ -48,7 +48,7 @@ from edgescale.model.arrays import SystemArrays
 from edgescale.optimize._placement_milp import INF, MilpResult, _QuietHighs, build_lp
 from edgescale.optimize._placement_model import Objective, PlacementModel
 
-__all__ = ["Candidates", "CutResult", "candidates", "cut_bound", "lp_levels"]
+__all__ = ["Candidates", "CutResult", "candidates", "cut_bound", "lp_levels", "lp_start"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -121,7 +121,8 @@ def candidates(m: PlacementModel, a: SystemArrays) -> Candidates:
     j = m.q_site[q]
     cj = np.unique(c * n_j + j)
     key_b_all, ib_all = np.unique(row_of[cj // n_j] * n_j + cj % n_j, return_inverse=True)
-    rq_per = np.unique(row_of[c] * (n_j * n_q) + j * n_q + q) // n_q  # distinct (row, site, queue) -> row*n_j+j
+    # distinct (row, site, queue), as row * n_j + site
+    rq_per = np.unique(row_of[c] * (n_j * n_q) + j * n_q + q) // n_q
     multi_keys, multi_cnt = np.unique(rq_per, return_counts=True)
     multi = np.isin(key_b_all, multi_keys[multi_cnt >= 2])
     new_id = np.cumsum(multi) - 1
@@ -204,7 +205,9 @@ def cut_bound(
     weak = _weak_result(h, m, groups)
     history: list[tuple[float, float]] = []
     if weak.status != "optimal":
-        return CutResult(-math.inf, -math.inf, weak, None, 0, 0, math.inf, False, time.perf_counter() - t0, ())
+        return CutResult(
+            -math.inf, -math.inf, weak, None, 0, 0, math.inf, False, time.perf_counter() - t0, ()
+        )
     x = np.asarray(h.getSolution().col_value, np.float64)
     bound = weak.objective
     history.append((time.perf_counter() - t0, bound))
@@ -268,16 +271,18 @@ def cut_bound(
     )
 
 
-def lp_levels(m: PlacementModel, a: SystemArrays, x: F64, services: I64, *, min_open: float = 0.01) -> I64:
+def lp_levels(m: PlacementModel, a: SystemArrays, x: F64, services: I64, *, min_open: float = 0.001) -> I64:
     """Replicas per queue from an LP solution ``x`` (all columns), for the queues of ``services``: at
     sites the LP opens by at least ``min_open``, the least level that carries the queue's LP load
     (0 elsewhere and for other services). A start for :func:`._placement_lagrange.lagrangian_start`,
     which routes every row greedily from these replicas and adds where needed.
 
-    National fleet, cost (helper measurement 2026-11-28): the entry service from its rounded
-    facility-location LP (:func:`._placement_cfl.cfl_levels`) and analytics from the weak LP this way
-    give 923/h after local search (1,761 edge and 40 aggregation sites) against 1,017/h (2,021 and 40)
-    with the Lagrangian subproblem's levels; opening every aggregation site at full level: 940/h.
+    National fleet, cost, from the weak LP (helper measurements 2026-11-28, standalone): with
+    :func:`lp_start`, 711/h after 30 s of local search (1,220 edge and 46 aggregation sites); routed by
+    :func:`._placement_lagrange.lagrangian_start` instead (greedy, not following the LP), 881/h (1,641
+    and 43); the entry service from its rounded facility-location LP and the others this way, 923/h;
+    the Lagrangian subproblem's levels, 1,017/h (2,021 and 40). ``min_open`` 0.5 leaves rows without
+    capacity (no start).
     """
     n_c, n_l = len(m.chain_latency), len(m.level_cap)
     z = x[:n_c]
@@ -293,3 +298,39 @@ def lp_levels(m: PlacementModel, a: SystemArrays, x: F64, services: I64, *, min_
         caps = m.level_cap[m.q_level_ptr[q] : m.q_level_ptr[q + 1]]
         kq[q] = min(int(np.searchsorted(caps, load[q] - 1e-9)) + 1, len(caps))
     return kq
+
+
+def lp_start(
+    m: PlacementModel, a: SystemArrays, obj: Objective, x: F64, *, time_limit_s: float
+) -> tuple[F64, I64] | None:
+    """A feasible solution that follows an LP solution ``x`` (all columns): replicas from
+    :func:`lp_levels` (within site cores, memory and replica limits), each demand row (largest rate
+    first) sent along the LP's chain shares where they fit, the rest routed greedily (adding replicas
+    where needed), then the heuristic's local search; None when some row finds no capacity."""
+    from edgescale.errors import InfeasibleError
+    from edgescale.optimize._placement_heuristic import _follow, _route_row, _State, improve
+
+    deadline = time.perf_counter() + time_limit_s
+    kq0 = lp_levels(m, a, x, np.unique(m.q_service))
+    st = _State(m, a, obj)
+    kmax = np.diff(m.q_level_ptr)
+    for q in np.flatnonzero(kq0 > 0):
+        qi = int(q)
+        j, svc = int(m.q_site[qi]), int(m.q_service[qi])
+        k = min(int(kq0[qi]), int(kmax[qi]), int((a.site_cpu_cores[j] - st.cores[j] + 1e-9) // st.cpu[qi]))
+        if st.mb[qi] > 0:
+            k = min(k, int((a.site_memory_gb[j] - st.mem[j] + 1e-9) // st.mb[qi]))
+        k = min(k, int(st.svc_max[svc] - st.per_svc[svc]))
+        if k > 0:
+            st.set_level(qi, k)
+    z = x[: len(m.chain_latency)]
+    order = np.argsort(-m.rate, kind="stable")
+    try:
+        for r in order:
+            _follow(st, int(r), z)
+        for r in order:
+            _route_row(st, int(r))
+        improve(st, deadline)
+    except InfeasibleError:
+        return None
+    return st.z, st.kq

@@ -35,10 +35,13 @@ Solvers:
 2. Construction: LP-guided, regret-ordered greedy; when it gets stuck (tight capacity), HiGHS's
    first feasible solution of the model with a zero objective, or, before a latency MILP, nothing:
    that MILP finds its own first solution. For cost or energy on models too large for
-   the linking rows (heuristic only), a Lagrangian relaxation (:mod:`._placement_lagrange`) runs
-   first: its bound joins the LP's; the start is its subproblem's replicas, with those of the entry
-   services (first stage of an application) from rounded per-service facility-location LPs with
-   linking rows (:mod:`._placement_cfl`), routed greedily (they consolidate sites).
+   the linking rows (heuristic only), the LP relaxation gets the linking rows its solution violates
+   most, in rounds (:mod:`._placement_cuts`), and a Lagrangian relaxation (:mod:`._placement_lagrange`)
+   runs after it: their bounds join; the start follows the last LP (replicas carrying its loads, its
+   chain shares, then greedy routing and local search). When that fails, the start is the Lagrangian
+   subproblem's replicas, with those of the entry services (first stage of an application) from
+   rounded per-service facility-location LPs with linking rows (:mod:`._placement_cfl`), routed
+   greedily (they consolidate sites).
 3. ``"milp"``: HiGHS branch and bound from that start, with a time limit, on the model with
    incremental level columns ("at least k replicas", same optimum as the one-hot levels, better
    branching); status ``"optimal"`` only when HiGHS proves it (relative gap 1e-6), otherwise
@@ -77,7 +80,7 @@ from edgescale.model.io import scenario_sha256
 from edgescale.model.plan import Plan, ReplicaEntry, RouteEntry, ScenarioRef
 from edgescale.model.schema import Scenario
 from edgescale.optimize._placement_cfl import cfl_levels, entry_services
-from edgescale.optimize._placement_cuts import cut_bound, lp_levels
+from edgescale.optimize._placement_cuts import cut_bound, lp_start
 from edgescale.optimize._placement_heuristic import heuristic
 from edgescale.optimize._placement_lagrange import lagrangian_bound, lagrangian_start
 from edgescale.optimize._placement_milp import lp_feasible, route_lp, solve
@@ -729,10 +732,10 @@ def optimize_placement(
     lag_bound = -math.inf
     start: tuple[F64, I64] | None = None
     if large_structural:
-        # large model, cost or energy: the LP has no linking rows; a Lagrangian relaxation gives a
-        # bound and, from its subproblem's replicas, a consolidated start (see _placement_lagrange)
+        # large model, cost or energy: the cut LP above gives a bound and a start to follow; a Lagrangian
+        # relaxation gives another bound and, from its subproblem's replicas, a fallback start
         kq0 = np.zeros(len(m.q_service), np.int64)
-        lag_note = "Lagrangian relaxation skipped"
+        lag_note, how = "Lagrangian relaxation skipped", ""
         if LAGRANGE_SHARE > 0 or lp_x is None:
             lag = lagrangian_bound(
                 m, a, obj, upper=math.inf, time_limit_s=left(LAGRANGE_SHARE), lp_duals=lp.duals
@@ -742,13 +745,13 @@ def optimize_placement(
                 f"Lagrangian relaxation: bound {lag.bound:.6g} after {lag.iterations} iterations "
                 f"({lag.seconds:.1f} s)"
             )
-        if lp_x is not None:  # every service's replicas where the (cut) LP puts its load
-            kq0 = lp_levels(m, a, lp_x, np.unique(m.q_service))
-            how = "the LP's loads"
-        else:  # the entry services' from their facility-location LPs (they consolidate far better)
+        if lp_x is not None:  # follow the (cut) LP: its loads give the replicas, its shares the routes
+            start = lp_start(m, a, obj, lp_x, time_limit_s=left(0.4))
+            how = "the LP's loads and shares"
+        if start is None:  # the entry services' from their facility-location LPs (they consolidate)
             kq0 = cfl_levels(m, a, obj, kq0, entry_services(m, a), time_limit_s=left(0.3))
+            start = lagrangian_start(m, a, obj, kq0, time_limit_s=left(0.4))
             how = "its replicas (entry services: rounded facility-location LPs)"
-        start = lagrangian_start(m, a, obj, kq0, time_limit_s=left(0.4))
         notes.append(
             f"{lag_note}; start from {how}: " + ("found" if start is not None else "failed, greedy instead")
         )
