@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
@@ -19,11 +21,16 @@ class PathMetrics:
     Build once per system; :meth:`pairs` answers batches of (origin, target) site pairs, running
     Dijkstra from whichever side has fewer distinct sites (the graph is undirected);
     :meth:`bottlenecks` adds, per pair, the path's bottleneck queueing link and its direction.
+    ``keep_bytes`` > 0 keeps Dijkstra's rows up to that many bytes (12 per site and row) for later batches
+    from the same sites (the twin's control plane asks again at every reroute); the answers are the same.
     """
 
-    def __init__(self, arrays: SystemArrays) -> None:
+    def __init__(self, arrays: SystemArrays, *, keep_bytes: int = 0) -> None:
         a = arrays
         self.n = a.n_sites
+        # Dijkstra rows (distances, predecessors) kept per source site, least recently used first out
+        self._kept: OrderedDict[int, tuple[F64, NDArray[np.int32]]] = OrderedDict()
+        self._max_kept = keep_bytes // (12 * max(self.n, 1))
         lat = a.link_latency_ms[a.graph_link]
         # zero-latency links still count as edges: scipy treats explicit zeros as absent
         self.graph = csr_matrix(
@@ -92,7 +99,7 @@ class PathMetrics:
         if swapped:  # run from the targets and walk back towards them
             o, t = t, o
             uo = ut
-        dist, pred = dijkstra(self.graph, directed=False, indices=uo, return_predecessors=True)
+        dist, pred = self._search(uo)
         row = np.searchsorted(uo, o)
         lat[todo] = dist[row, t]
         reach = np.isfinite(lat[todo])
@@ -128,3 +135,35 @@ class PathMetrics:
         direction[todo] = best_dir
         q_tx[todo] = best_tx
         return lat, tx, logav, direction, q_tx
+
+    def _search(self, sources: I64) -> tuple[F64, NDArray[np.int32]]:
+        """Dijkstra from each of the distinct *sources*: distances and predecessors, one row per source.
+
+        With ``keep_bytes``, rows are kept (least recently used first out; a batch larger than that keeps
+        its last rows) and a later search from the same site reads them: a row is the same whatever other
+        sources its batch holds, so the answers do not change, bit for bit.
+        """
+        if not self._max_kept:
+            dist, pred = dijkstra(self.graph, directed=False, indices=sources, return_predecessors=True)
+            return dist, pred
+        keys = sources.tolist()
+        missing = [k for k in keys if k not in self._kept]
+        if len(missing) == len(keys):
+            dist, pred = dijkstra(self.graph, directed=False, indices=sources, return_predecessors=True)
+        else:
+            dist, pred = np.empty((len(keys), self.n)), np.empty((len(keys), self.n), np.int32)
+            new: dict[int, tuple[F64, NDArray[np.int32]]] = {}
+            if missing:
+                d_new, p_new = dijkstra(self.graph, directed=False, indices=missing, return_predecessors=True)
+                new = {k: (d_new[j], p_new[j]) for j, k in enumerate(missing)}
+            for i, k in enumerate(keys):
+                dist[i], pred[i] = new[k] if k in new else self._kept[k]
+        for i in range(max(0, len(keys) - self._max_kept), len(keys)):
+            k = keys[i]
+            if k in self._kept:
+                self._kept.move_to_end(k)
+            else:
+                self._kept[k] = (dist[i].copy(), pred[i].copy())
+        while len(self._kept) > self._max_kept:
+            self._kept.popitem(last=False)
+        return dist, pred

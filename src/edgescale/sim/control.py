@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ControlPlane", "SimClusterView"]
 
+KEEP_PATH_BYTES = 1 << 25  # Dijkstra rows (distances, predecessors) kept by the route paths: 32 MiB
 HEARTBEAT_BATCH = 100_000  # heartbeats given to a failure detector per call
 
 F64 = NDArray[np.float64]
@@ -218,9 +219,10 @@ class CutPaths:
         from edgescale.analysis._paths import PathMetrics
 
         lat = np.where(believed_down, np.inf, a.link_latency_ms)
-        self.believed = PathMetrics(replace(a, link_latency_ms=lat))
+        self.believed = PathMetrics(replace(a, link_latency_ms=lat), keep_bytes=KEEP_PATH_BYTES)
         self._marked = PathMetrics(
-            replace(a, link_latency_ms=lat, link_availability=np.where(down, math.exp(-1.0), 1.0))
+            replace(a, link_latency_ms=lat, link_availability=np.where(down, math.exp(-1.0), 1.0)),
+            keep_bytes=KEEP_PATH_BYTES,
         )
         self._any_down = bool(np.any(down & ~believed_down))
 
@@ -265,7 +267,7 @@ class ControlPlane:
         self.interval = float(heartbeat_interval_s)
         from edgescale.analysis._paths import PathMetrics
 
-        planned = PathMetrics(a)
+        planned = PathMetrics(a, keep_bytes=KEEP_PATH_BYTES)
         self.paths: PathPairs = planned
         self.view = SimClusterView(a, planned, replicas)
         self.detector: FailureDetector = _policy(
