@@ -121,7 +121,7 @@ LINK_MAX_CHAINS = 50_000
 CUTS_SHARE = 0.5
 """Share of the time left that the LP relaxation of large cost or energy models may take, weak LP and
 rounds of violated linking rows (:mod:`._placement_cuts`) together; the loop stops earlier when a round
-gains under 0.1 % (national fleet: after one round of 4,000 rows, +0.03 %)."""
+gains under 0.5 % (national fleet, cost and energy: after the first round)."""
 
 LAGRANGE_SHARE = 0.3
 """Share of the time left that the Lagrangian relaxation (:mod:`._placement_lagrange`) takes after the
