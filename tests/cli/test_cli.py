@@ -266,3 +266,14 @@ def test_every_operate_command_the_readme_lists_is_there(command: str) -> None:
     result = runner.invoke(app, ["operate", command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage: edgescale operate " + command in " ".join(result.stdout.split())
+
+
+def test_simulate_text_says_which_files_it_wrote(tmp_path: Path) -> None:
+    out, report = tmp_path / "res.json", tmp_path / "r.html"
+    args = ["simulate", str(EXAMPLES / "factory-cell.yaml"), "--duration", "20", "-o", str(out)]
+    result = runner.invoke(app, [*args, "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().splitlines()[-2:] == [f"wrote {out}", f"wrote {report}"]
+    assert json.loads(out.read_text())["applications"] and report.stat().st_size > 0
+    quiet = runner.invoke(app, [*args, "-f", "json"])
+    assert "wrote" not in quiet.output.split("}")[-1]  # JSON output stays JSON

@@ -113,6 +113,10 @@ def simulate(
         fail(e, fmt)
         return
     text = "" if fmt is Format.json else _sweep_text(data) if sweep else _simulation_text(data)
+    if text and output is not None:
+        text += f"\nwrote {escape(str(output))}"
+    if text and report is not None:
+        text += f"\nwrote {escape(str(report))}"
     emit(fmt, data, text)  # the text is only made for text output: JSON needs no rich
 
 
