@@ -56,3 +56,25 @@ def test_a_wrong_answer_is_a_policy_error() -> None:
     with pytest.raises(PolicyError, match="chose site 5, which is not a candidate"):
         _Wrong([-1, 5]).choose_many(view, 0, [0, 1], [1, 2])
     assert _Wrong([-1, 2]).choose_many(view, 0, [0, 1], [1, 2]).tolist() == [-1, 2]
+
+
+class _Farthest(Nearest):
+    """Redefines one choice only (the farthest usable site): the twin must ask it, not Nearest's vectorised one."""
+
+    def _choose(
+        self, view: ClusterView, service: int, origin_site: int, candidates: I64, rng: np.random.Generator
+    ) -> int:
+        sites = candidates[view.replicas[service, candidates] > 0]
+        if not sites.size:
+            return -1
+        return int(sites[int(np.argmax(view.latencies([origin_site], sites)[0]))])
+
+
+def test_a_subclass_redefining_choose_is_asked_by_choose_many_and_is_not_order_free() -> None:
+    assert not _Farthest.ORDER_FREE and Nearest.ORDER_FREE
+    view = _view(3)
+    cand = np.arange(12)
+    origins = [0, 4, 9]
+    one_by_one = [_Farthest().choose(view, 0, o, cand) for o in origins]
+    assert _Farthest().choose_many(view, 0, origins, cand).tolist() == one_by_one
+    assert one_by_one != Nearest().choose_many(view, 0, origins, cand).tolist()

@@ -209,7 +209,17 @@ class LoadBalancer(Policy, ABC):
     ORDER_FREE: ClassVar[bool] = False
     """Whether a choice depends on the view and the arguments only (no generator, no memory of earlier calls):
     a framework may then ask for many origins at once (:meth:`choose_many`), in any order, and get the
-    choices one by one would give. Subclasses that override ``_choose`` with randomness must not set it."""
+    choices one by one would give. Subclasses that override ``_choose`` with randomness must not set it.
+    A subclass that overrides ``_choose`` but not ``_choose_many`` gets the in-order ``_choose_many`` (which
+    asks its ``_choose``) and, unless it sets ``ORDER_FREE`` itself, ``ORDER_FREE = False``: an ancestor's
+    vectorised answer would bypass its choice."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_choose" in cls.__dict__ and "_choose_many" not in cls.__dict__:
+            cls._choose_many = LoadBalancer._choose_many  # type: ignore[method-assign]
+            if "ORDER_FREE" not in cls.__dict__:
+                cls.ORDER_FREE = False
 
     @abstractmethod
     def _choose(
