@@ -67,3 +67,17 @@ def test_default_asks_each_node_and_a_wrong_shape_is_a_policy_error() -> None:
     assert _Slow().suspect_ats([3, 0, 1]).tolist() == [30.0, 0.0, 10.0]
     with pytest.raises(PolicyError, match=r"one time per node, shape \(2,\) \(got \(3,\)\)"):
         _Bad().suspect_ats([1, 2])
+
+
+class _Patient(HeartbeatTimeout):
+    """Redefines the deadline only (twice the timeout): suspect_ats must give it, not the parent's vectorised one."""
+
+    def _suspect_at(self, node: int) -> float:
+        return super()._suspect_at(node) + self.timeout_s
+
+
+def test_a_subclass_redefining_suspect_at_gets_its_own_deadlines() -> None:
+    d = _fed(_Patient(timeout_s=3.0))
+    nodes = np.array([5, 0, 3, 1], np.int64)
+    assert d.suspect_ats(nodes).tolist() == [d.suspect_at(int(n)) for n in nodes]
+    assert d.suspect_at(0) == HeartbeatTimeout._suspect_at(d, 0) + 3.0

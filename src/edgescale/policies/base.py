@@ -371,8 +371,16 @@ class FailureDetector(Policy, ABC):
     def _forget(self, node: int) -> None:
         """Stop tracking *node*."""
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # a subclass that redefines _suspect_at only is asked node by node: an ancestor's vectorised
+        # _suspect_ats would bypass it (the twin asks suspect_ats)
+        if "_suspect_at" in cls.__dict__ and "_suspect_ats" not in cls.__dict__:
+            cls._suspect_ats = FailureDetector._suspect_ats  # type: ignore[method-assign]
+
     def _suspect_ats(self, nodes: I64) -> F64:
-        """:meth:`_suspect_at` of each of *nodes*; the default asks once per node, detectors vectorise it."""
+        """:meth:`_suspect_at` of each of *nodes*; the default asks once per node, detectors vectorise it
+        (a subclass that redefines ``_suspect_at`` only gets this default back)."""
         return np.array([self._suspect_at(node) for node in nodes.tolist()], np.float64)
 
     def _heartbeats(self, nodes: I64, t: F64) -> None:
