@@ -11,8 +11,8 @@ it never touches a bound.
 Melbourne metro (latency, 128 sites; 12 edge sites, both aggregation sites and the cloud per
 neighbourhood; CPU seconds at load 1.5): from a 17.242 plan, 17.193 after 89 s (23 neighbourhoods, 5
 improving); from 17.169, 17.167 after 58 s. Which neighbourhoods improve is luck: runs with other
-centre orders reached 17.141 after 168 s from 17.242 and 17.135 after 40 s from 17.169, the best
-plans known. The whole MILP from the 17.242 plan stayed at 17.240 after 898 s, and fixing the
+centre orders reached 17.141 after 168 s from 17.242 and 17.135 after 40 s from 17.169 (the whole
+MILP from the 17.169 plan found 17.113 after 3,175 s, the best known). The whole MILP from the 17.242 plan stayed at 17.240 after 898 s, and fixing the
 routing of the rows outside a neighbourhood stalled at 17.174 after 535 s.
 """
 
