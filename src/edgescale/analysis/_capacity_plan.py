@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammaincinv
 
+from edgescale.analysis.queueing import erlang_c_many
 from edgescale.model.arrays import SystemArrays
 
 if TYPE_CHECKING:
@@ -101,16 +102,6 @@ def _gamma_quantile(mean: F64, var: F64, p: float) -> F64:
     return out
 
 
-def _erlang_c_vec(servers: I64, load: F64) -> F64:
-    """Erlang C for many queues at once (the stable Erlang B recursion, vectorised over queues)."""
-    b = np.ones(len(servers))
-    for k in range(1, int(servers.max(initial=0)) + 1):
-        on = k <= servers
-        b = np.where(on, load * b / (k + load * b), b)
-    rho = load / servers
-    return b / (1.0 - rho * (1.0 - b))
-
-
 def _mmc_response_quantile_vec(lam: F64, mu: F64, servers: I64, p: float) -> F64:
     """p-quantile of the M/M/c FCFS response time, vectorised (inf where unstable).
 
@@ -121,7 +112,7 @@ def _mmc_response_quantile_vec(lam: F64, mu: F64, servers: I64, p: float) -> F64
     if not ok.any():
         return out
     lam, mu, c = lam[ok], mu[ok], servers[ok]
-    C = _erlang_c_vec(c, lam / mu)
+    C = erlang_c_many(c, lam / mu)
     theta = c * mu - lam
     same = np.isclose(theta, mu)
     denom = np.where(same, 1.0, theta - mu)

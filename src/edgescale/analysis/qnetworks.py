@@ -47,6 +47,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import breadth_first_order
 from scipy.special import gammaln
 
+from edgescale.analysis.queueing import erlang_c_many
 from edgescale.errors import ModelAssumptionError, UnstableSystemError
 
 __all__ = [
@@ -214,22 +215,6 @@ def _traffic(p: Any, gamma: FloatArray, method: str) -> FloatArray:
     return np.asarray(splinalg.spsolve(a, gamma), dtype=np.float64)  # slow but sure
 
 
-def _erlang_c_many(servers: IntArray, load: FloatArray) -> FloatArray:
-    """Erlang C for many stations at once; total work is sum(servers)."""
-    order = np.argsort(-servers, kind="stable")
-    c, a = servers[order], load[order]
-    b = np.ones(c.size)
-    active = np.searchsorted(-c, -np.arange(1, int(c[0]) + 1), side="right")  # count with c >= k
-    for k in range(1, int(c[0]) + 1):
-        m = active[k - 1]
-        ab = a[:m] * b[:m]
-        b[:m] = ab / (k + ab)
-    rho = a / c
-    out = np.empty(c.size)
-    out[order] = b / (1.0 - rho * (1.0 - b))
-    return out
-
-
 def jackson_network(
     routing: Any,
     external_arrival_rate_per_s: ArrayLike,
@@ -318,7 +303,7 @@ def jackson_network(
     lam = np.maximum(_traffic(p, gamma, method), 0.0)
     rho = lam / (c * mu)
     _stable_stations(where, rho, names)
-    prob_wait = _erlang_c_many(c, lam / mu)
+    prob_wait = erlang_c_many(c, lam / mu)
     wait = prob_wait / (c * mu - lam)
     response = wait + 1.0 / mu
     number = lam * response

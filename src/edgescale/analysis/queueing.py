@@ -38,6 +38,7 @@ __all__ = [
     "QueueMetrics",
     "erlang_b",
     "erlang_c",
+    "erlang_c_many",
     "gg1_kingman",
     "ggc_allen_cunneen",
     "md1",
@@ -314,6 +315,45 @@ def erlang_c(servers: int, offered_load: float) -> float:
     _stable(f"erlang_c (servers={c})", rho)
     b = erlang_b(c, a)
     return b / (1.0 - rho * (1.0 - b))
+
+
+def erlang_c_many(servers: NDArray[np.int64], offered_load: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Erlang C of many M/M/c stations at once (no checks: callers pass stable stations, ``c >= 1``).
+
+    The same stable Erlang B recursion as :func:`erlang_c`, vectorised over stations; total work is the
+    sum of the server counts (stations drop out of the recursion once ``k`` passes their ``c``).
+
+    Parameters
+    ----------
+    servers : ndarray of int
+        Servers ``c >= 1`` per station.
+    offered_load : ndarray of float
+        Offered load ``a = lambda / mu`` per station, ``0 <= a < c``.
+
+    Returns
+    -------
+    ndarray of float
+        Probability of waiting per station.
+
+    Examples
+    --------
+    >>> np.round(erlang_c_many(np.array([2, 1, 3]), np.array([1.0, 0.5, 2.0])), 6)
+    array([0.333333, 0.5     , 0.444444])
+    """
+    out = np.empty(len(servers))
+    if not len(servers):
+        return out
+    order = np.argsort(-servers, kind="stable")
+    c, a = servers[order], offered_load[order]
+    b = np.ones(c.size)
+    active = np.searchsorted(-c, -np.arange(1, int(c[0]) + 1), side="right")  # count with c >= k
+    for k in range(1, int(c[0]) + 1):
+        m = active[k - 1]
+        ab = a[:m] * b[:m]
+        b[:m] = ab / (k + ab)
+    rho = a / c
+    out[order] = b / (1.0 - rho * (1.0 - b))
+    return out
 
 
 # ---------------------------------------------------------------------------- Markovian

@@ -60,7 +60,7 @@ from numpy.typing import NDArray
 from scipy.special import gammainc
 
 from edgescale.analysis._caching_paths import CacheSites, StageHits, cache_sites, stage_hits
-from edgescale.analysis._capacity_plan import RouteDelays, _erlang_c_vec, capacity_plan
+from edgescale.analysis._capacity_plan import RouteDelays, capacity_plan
 from edgescale.analysis._capacity_plan import _min_servers_vec as _min_servers_vec  # tests invert M/M/c here
 from edgescale.analysis._link_queues import (
     DirectionLoads,
@@ -71,6 +71,7 @@ from edgescale.analysis._link_queues import (
 )
 from edgescale.analysis._paths import PathMetrics
 from edgescale.analysis.availability import service_availability, site_availability
+from edgescale.analysis.queueing import erlang_c_many
 from edgescale.errors import Issue
 from edgescale.model.arrays import SystemArrays, compile_scenario
 from edgescale.model.default_plan import default_plan
@@ -208,7 +209,7 @@ def _queues(
     wm = np.full(len(svc), np.inf)
     wv = np.full(len(svc), np.inf)
     ok = np.flatnonzero(stable)
-    C = _erlang_c_vec(servers[ok], lam[ok] * s[ok])
+    C = erlang_c_many(servers[ok], lam[ok] * s[ok])
     theta = servers[ok] / s[ok] - lam[ok]
     mean = C / theta * (1.0 + scv[ok]) / 2.0  # Allen–Cunneen factor (c_a^2 = 1): 1 for M/M/c
     pw[ok] = C

@@ -18,6 +18,7 @@ from scipy.special import gammaincinv
 
 from edgescale.analysis._paths import PathMetrics
 from edgescale.analysis.availability import site_availability
+from edgescale.analysis.queueing import erlang_c_many
 from edgescale.model.arrays import SystemArrays
 from edgescale.model.schema import Scenario
 
@@ -81,22 +82,13 @@ def servers_per_replica(a: SystemArrays, svc: I64) -> I64:
     return np.maximum(1, np.floor(a.service_cpu_cores[svc])).astype(np.int64)
 
 
-def _erlang_c(servers: I64, load: F64) -> F64:
-    b = np.ones(len(servers))
-    for k in range(1, int(servers.max(initial=0)) + 1):
-        on = k <= servers
-        b = np.where(on, load * b / (k + load * b), b)
-    rho = load / servers
-    return np.asarray(b / (1.0 - rho * (1.0 - b)), dtype=np.float64)
-
-
 def response_quantile(lam: F64, servers: I64, s: F64, scv: F64, p: F64) -> F64:
     """p-quantile (s) of wait plus service as analyze models it: a gamma matched to mean and variance."""
     rho = lam * s / servers
     out = np.full(len(lam), np.inf)
     ok = rho < 1.0
     c, la, sv, cv = servers[ok], lam[ok], s[ok], scv[ok]
-    C = _erlang_c(c, la * sv)
+    C = erlang_c_many(c, la * sv)
     theta = c / sv - la
     wm = C / theta * (1.0 + cv) / 2.0
     wv = np.where(C > 0, 2.0 * wm * wm / np.maximum(C, 1e-300), 0.0) - wm * wm
