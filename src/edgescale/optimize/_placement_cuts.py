@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import highspy
 import numpy as np
@@ -45,8 +44,8 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
 from edgescale.model.arrays import SystemArrays
-from edgescale.optimize._placement_milp import INF, MilpResult, _QuietHighs, build_lp
-from edgescale.optimize._placement_model import Objective, PlacementModel
+from edgescale.optimize._placement_milp import INF, MilpResult, _layout, _QuietHighs, build_lp, result_of
+from edgescale.optimize._placement_model import Objective, PlacementModel, queue_load
 
 __all__ = ["Candidates", "CutResult", "candidates", "cut_bound", "lp_levels", "lp_start"]
 
@@ -101,7 +100,7 @@ class CutResult:
 
 def candidates(m: PlacementModel, a: SystemArrays) -> Candidates:
     """Every ``A[r, q]`` row and the ``B[r, j]`` rows not implied by them (see the module docstring)."""
-    n_c, n_l, n_j = len(m.chain_latency), len(m.level_cap), a.n_sites
+    n_c, n_l, n_j, vpairs = _layout(m, a)
     n_q = len(m.q_service)
     row_of = np.repeat(np.arange(len(m.dem)), np.diff(m.chain_ptr)).astype(np.int64)
     cs, qs = [], []
@@ -133,37 +132,10 @@ def candidates(m: PlacementModel, a: SystemArrays) -> Candidates:
     cols = np.concatenate([c, n_c + lv, (cj // n_j)[take], n_c + n_l + key_b_all[multi] % n_j])
     vals = np.concatenate([np.ones(len(c)), -coef, np.ones(int(take.sum())), -np.ones(n_b)])
     n_col = int(n_c + n_l + n_j)
-    mat = csr_matrix((vals, (rows, cols)), shape=(n_a + n_b, n_col + _extra_cols(m, a)))
+    mat = csr_matrix((vals, (rows, cols)), shape=(n_a + n_b, n_col + len(vpairs)))  # + domain columns
     mat.sum_duplicates()
     kind = np.r_[np.zeros(n_a, np.int8), np.ones(n_b, np.int8)]
     return Candidates(mat, kind)
-
-
-def _extra_cols(m: PlacementModel, a: SystemArrays) -> int:
-    """Columns after the site openings (failure-domain indicators)."""
-    from edgescale.optimize._placement_milp import _layout
-
-    _, _, _, vpairs = _layout(m, a)
-    return len(vpairs)
-
-
-def _weak_result(h: Any, m: PlacementModel, groups: dict[str, tuple[int, int]]) -> MilpResult:
-    """The first LP's result in :func:`._placement_milp.solve`'s form (solution, bound, row duals)."""
-    st = h.getModelStatus()
-    secs = float(h.getRunTime())
-    if st == highspy.HighsModelStatus.kInfeasible:
-        return MilpResult("infeasible", None, None, math.inf, math.inf, secs)
-    if st != highspy.HighsModelStatus.kOptimal:
-        has = h.getInfo().primal_solution_status == 2
-        z = np.clip(np.asarray(h.getSolution().col_value)[: len(m.chain_latency)], 0.0, 1.0) if has else None
-        return MilpResult("time_limit" if has else "unknown", z, None, math.inf, -math.inf, secs)
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value, np.float64)
-    y = np.asarray(sol.row_dual, np.float64)
-    value = float(h.getInfo().objective_function_value)
-    duals = {name: y[r0:r1].copy() for name, (r0, r1) in groups.items()}
-    z = np.clip(x[: len(m.chain_latency)], 0.0, 1.0)
-    return MilpResult("optimal", z, None, value, value, secs, duals)
 
 
 def _pick(viol: F64, tol: float, batch: int) -> I64:
@@ -203,7 +175,7 @@ def cut_bound(
     h.setOptionValue("time_limit", max(first, 0.01))
     h.passModel(lp)
     h.run()
-    weak = _weak_result(h, m, groups)
+    weak = result_of(h, m, integer=False, groups=groups)
     history: list[tuple[float, float]] = []
     if weak.status != "optimal":
         return CutResult(
@@ -247,11 +219,9 @@ def cut_bound(
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value, np.float64)
-        y = np.asarray(sol.row_dual, np.float64)
-        duals = {name: y[r0:r1].copy() for name, (r0, r1) in groups.items()}
-        value = float(h.getInfo().objective_function_value)
+        x = np.asarray(h.getSolution().col_value, np.float64)
+        res = result_of(h, m, integer=False, groups=groups)
+        duals, value = res.duals, res.objective
         gain = value - bound
         bound = max(bound, value)
         history.append((time.perf_counter() - t0, bound))
@@ -286,13 +256,8 @@ def lp_levels(m: PlacementModel, a: SystemArrays, x: F64, services: I64, *, min_
     capacity (no start).
     """
     n_c, n_l = len(m.chain_latency), len(m.level_cap)
-    z = x[:n_c]
     op = x[n_c + n_l : n_c + n_l + a.n_sites]
-    rows = np.repeat(np.arange(len(m.dem)), np.diff(m.chain_ptr))
-    load = np.zeros(len(m.q_service))
-    for s in range(m.chain_queue.shape[1]):
-        on = m.chain_queue[:, s] >= 0
-        np.add.at(load, m.chain_queue[on, s], m.rate[rows[on]] * z[on])
+    load = queue_load(m, x[:n_c])
     kq = np.zeros(len(m.q_service), np.int64)
     pick = np.isin(m.q_service, services) & (op[m.q_site] >= min_open) & (load > 1e-9)
     for q in np.flatnonzero(pick):

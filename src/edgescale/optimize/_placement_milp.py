@@ -335,6 +335,20 @@ def solve(
         sol.value_valid = True
         h.setSolution(sol)
     h.run()
+    return result_of(h, m, integer=integer, groups=groups, t_map=t_map)
+
+
+def result_of(
+    h: Any,
+    m: PlacementModel,
+    *,
+    integer: bool,
+    groups: dict[str, tuple[int, int]],
+    t_map: Any = None,
+) -> MilpResult:
+    """The outcome of the last run of ``h`` on the placement model: status, chain shares (and replicas,
+    ``integer``), objective, bound, seconds, and for an optimal LP the row duals of each group in
+    ``groups``. ``t_map`` maps incremental level columns back to one-hot ones (:func:`incremental_lp`)."""
     st = h.getModelStatus()
     info = h.getInfo()
     secs = float(h.getRunTime())
