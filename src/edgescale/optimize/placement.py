@@ -125,7 +125,7 @@ gains under 0.5 % (national fleet, cost and energy: after the first round)."""
 
 LAGRANGE_SHARE = 0.3
 """Share of the time left that the Lagrangian relaxation (:mod:`._placement_lagrange`) takes after the
-cutting planes on large cost or energy models (0: skipped when the cut LP has a solution)."""
+cutting planes on large cost or energy models."""
 
 OBJECTIVES = ("latency", "cost", "energy", "weighted")
 
@@ -734,17 +734,11 @@ def optimize_placement(
     if large_structural:
         # large model, cost or energy: the cut LP above gives a bound and a start to follow; a Lagrangian
         # relaxation gives another bound and, from its subproblem's replicas, a fallback start
-        kq0 = np.zeros(len(m.q_service), np.int64)
-        lag_note, how = "Lagrangian relaxation skipped", ""
-        if LAGRANGE_SHARE > 0 or lp_x is None:
-            lag = lagrangian_bound(
-                m, a, obj, upper=math.inf, time_limit_s=left(LAGRANGE_SHARE), lp_duals=lp.duals
-            )
-            lag_bound, kq0 = lag.bound, lag.kq.copy()
-            lag_note = (
-                f"Lagrangian relaxation: bound {lag.bound:.6g} after {lag.iterations} iterations "
-                f"({lag.seconds:.1f} s)"
-            )
+        lag = lagrangian_bound(
+            m, a, obj, upper=math.inf, time_limit_s=left(LAGRANGE_SHARE), lp_duals=lp.duals
+        )
+        lag_bound, kq0, how = lag.bound, lag.kq.copy(), ""
+        lag_note = f"Lagrangian relaxation: bound {lag.bound:.6g} after {lag.iterations} iterations ({lag.seconds:.1f} s)"
         if lp_x is not None:  # follow the (cut) LP: its loads give the replicas, its shares the routes
             start = lp_start(m, a, obj, lp_x, time_limit_s=left(0.4))
             how = "the LP's loads and shares"
