@@ -44,16 +44,10 @@ def _milp(
     obj: Any,
     *,
     integer_services: list[int] | None,
-    start: Any,
     time_limit_s: float,
     every_s: float,
 ) -> dict[str, Any]:
-    from edgescale.optimize._placement_milp import (
-        _to_incremental_values,
-        build_lp,
-        full_vector,
-        incremental_lp,
-    )
+    from edgescale.optimize._placement_milp import _QuietHighs, build_lp, incremental_lp
 
     lp = build_lp(m, a, obj, integer=True, budget_per_hour=None, link=True)
     inc, _ = incremental_lp(m, lp)
@@ -65,18 +59,12 @@ def _milp(
             if int(m.q_service[q]) not in integer_services:
                 kinds[n_c + i] = highspy.HighsVarType.kContinuous
         inc.integrality_ = kinds
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h = _QuietHighs()  # type: ignore[no-untyped-call]  # no banner on stdout (this prints JSON), one thread
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("mip_rel_gap", 1e-6)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.passModel(inc)
-    if start is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(_to_incremental_values(m, full_vector(m, a, *start)))
-        sol.value_valid = True
-        h.setSolution(sol)
     trace: list[dict[str, float]] = []
     nxt = [0.0]
 
@@ -96,7 +84,6 @@ def _milp(
 
     h.cbMipInterrupt.subscribe(on_interrupt)
     c0 = time.process_time()
-    highspy.Highs.resetThreadScheduler(True)  # threads=1 is refused once a run started more
     h.run()
     info = h.getInfo()
     best = float(info.objective_function_value) if info.primal_solution_status == 2 else None
@@ -142,9 +129,7 @@ def main() -> None:
     for link in (False, True):
         r = solve(m, a, obj, integer=False, time_limit_s=60.0, budget_per_hour=None, link=link)
         out["lp"]["with_linking_rows" if link else "plain"] = r.objective
-    out["milp"] = _milp(
-        m, a, obj, integer_services=None, start=None, time_limit_s=args.time_limit, every_s=args.every
-    )
+    out["milp"] = _milp(m, a, obj, integer_services=None, time_limit_s=args.time_limit, every_s=args.every)
     out["one_service_integer"] = {}
     if args.partial_time_limit > 0:
         for svc, name in enumerate(a.service_ids):
@@ -153,7 +138,6 @@ def main() -> None:
                 a,
                 obj,
                 integer_services=[svc],
-                start=None,
                 time_limit_s=args.partial_time_limit,
                 every_s=args.every,
             )
