@@ -136,6 +136,11 @@ class PathMetrics:
         q_tx[todo] = best_tx
         return lat, tx, logav, direction, q_tx
 
+    def distances_from(self, sources: I64) -> F64:
+        """Minimum-path latency (ms) from each of the distinct *sources* to every site, one row per source
+        (the rows :meth:`pairs` searches; kept ones are read, see ``keep_bytes``)."""
+        return self._search(sources)[0]
+
     def _search(self, sources: I64) -> tuple[F64, NDArray[np.int32]]:
         """Dijkstra from each of the distinct *sources*: distances and predecessors, one row per source.
 

@@ -28,7 +28,6 @@ over the believed links, computed on demand (no dense all-pairs matrix, so it sc
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -81,13 +80,9 @@ class _Deadlines:
 class SimClusterView:
     """The twin's :class:`~edgescale.policies.ClusterView`: read-only arrays plus on-demand path latencies."""
 
-    MAX_ROW_BYTES = 1 << 25  # distance rows kept (LRU): 32 MiB, 415 rows of 10,103 sites
-
     def __init__(self, a: SystemArrays, paths: PathMetrics, replicas: I64) -> None:
         self._a = a
-        self._paths = paths
-        self._rows: OrderedDict[int, F64] = OrderedDict()  # site -> its Dijkstra distances (ms) to every site
-        self._max_rows = max(16, self.MAX_ROW_BYTES // (8 * max(a.n_sites, 1)))
+        self.paths = paths  # replaced when links are suspected or trusted
         self.now = 0.0
         self.n_sites = a.n_sites
         self.n_services = len(a.service_ids)
@@ -135,61 +130,28 @@ class SimClusterView:
         """One-way minimum-path latency between two sites."""
         return float(self.latencies([src], [dst])[0, 0])
 
-    @property
-    def paths(self) -> PathMetrics:
-        """The paths latencies are taken on; setting them (links suspected or trusted) drops the cached rows."""
-        return self._paths
-
-    @paths.setter
-    def paths(self, paths: PathMetrics) -> None:
-        self._paths = paths
-        self._rows.clear()
-
     def latencies(self, src: ArrayLike, dst: ArrayLike) -> F64:
         """Latency block, shape ``(len(src), len(dst))``.
 
         The same numbers, bit for bit, as :meth:`PathMetrics.pairs` of every (src, dst) pair: Dijkstra runs
         from whichever side has fewer distinct sites (a path's latency summed from the other end may differ in
-        the last bit), and its distance rows are kept (least recently used first out, at most
-        ``MAX_ROW_BYTES``) until the paths change, so a balancer asking again from the same origin, at this
-        stop or a later one, reads a row instead of searching paths again.
+        the last bit), through :meth:`PathMetrics.distances_from`, whose rows the paths keep (``keep_bytes``),
+        so a balancer asking again from the same origin reads a row instead of searching paths again.
         """
         s = np.atleast_1d(np.asarray(src, np.int64))
         d = np.atleast_1d(np.asarray(dst, np.int64))
         if s.size == 1:  # one origin: never run from the targets (pairs swaps only for fewer distinct ones)
-            out: F64 = self._dist(s)[0][d][None, :]
+            out: F64 = self.paths.distances_from(s)[0][d][None, :]
             return out
         o, t = np.repeat(s, len(d)), np.tile(d, len(s))
         todo = o != t
         uo, ut = np.unique(o[todo]), np.unique(t[todo])
         lat = np.zeros(len(o))
         if len(ut) < len(uo):
-            lat[todo] = np.stack(self._dist(ut))[np.searchsorted(ut, t[todo]), o[todo]]
+            lat[todo] = self.paths.distances_from(ut)[np.searchsorted(ut, t[todo]), o[todo]]
         elif len(uo):
-            lat[todo] = np.stack(self._dist(uo))[np.searchsorted(uo, o[todo]), t[todo]]
+            lat[todo] = self.paths.distances_from(uo)[np.searchsorted(uo, o[todo]), t[todo]]
         return lat.reshape(len(s), len(d))
-
-    def _dist(self, sites: I64) -> list[F64]:
-        """Dijkstra distances from each of *sites* to every site, from the kept rows or one multi-source run;
-        the last ``_max_rows`` distinct sites' rows are kept (a larger batch does not hold copies of all)."""
-        from scipy.sparse.csgraph import dijkstra
-
-        keys = sites.tolist()
-        distinct = list(dict.fromkeys(keys))
-        missing = [k for k in distinct if k not in self._rows]
-        new: dict[int, F64] = {}
-        if missing:
-            dist = np.asarray(dijkstra(self._paths.graph, directed=False, indices=missing), np.float64)
-            new = dict(zip(missing, dist.reshape(len(missing), -1), strict=True))
-        out = [new[k] if k in new else self._rows[k] for k in keys]
-        for k in distinct[-self._max_rows :]:
-            if k in new:
-                self._rows[k] = new[k] if len(missing) == 1 else new[k].copy()
-            else:
-                self._rows.move_to_end(k)
-        while len(self._rows) > self._max_rows:
-            self._rows.popitem(last=False)
-        return out
 
 
 def _ro(x: Any) -> NDArray[Any]:

@@ -29,7 +29,7 @@ from edgescale.model.schema import TIERS, Scenario
 from edgescale.policies import Autoscaler, make_policy
 from edgescale.policies.registry import check_policies
 from edgescale.sim.caching import attach_caches, hit_summary
-from edgescale.sim.control import ControlPlane, SimClusterView, link_name
+from edgescale.sim.control import KEEP_PATH_BYTES, ControlPlane, SimClusterView, link_name
 from edgescale.sim.failures import FailureClock, Unit, expected_transitions, failure_units
 from edgescale.sim.histogram import LogHistogram
 from edgescale.sim.kernel import (
@@ -694,12 +694,7 @@ def _make_scaler(
         return None
     policy = make_policy("autoscaling", choice.name, dict(choice.params))
     assert isinstance(policy, Autoscaler)
-    if control is not None:
-        view = control.view
-    else:
-        from edgescale.analysis._paths import PathMetrics
-
-        view = SimClusterView(a, PathMetrics(a), world.replicas)
+    view = control.view if control is not None else _plain_view(world, a)
     return Scaler(world, a, view, policy, scenario.simulation.image_pull_mbps)
 
 
@@ -725,7 +720,7 @@ def _plain_view(world: World, a: SystemArrays) -> SimClusterView:
     """A cluster view for policies when no control plane runs (no failures): all sites up."""
     from edgescale.analysis._paths import PathMetrics
 
-    return SimClusterView(a, PathMetrics(a), world.replicas)
+    return SimClusterView(a, PathMetrics(a, keep_bytes=KEEP_PATH_BYTES), world.replicas)
 
 
 def _site_load(world: World, a: SystemArrays, busy_rate: NDArray[np.float64]) -> NDArray[np.float64]:
